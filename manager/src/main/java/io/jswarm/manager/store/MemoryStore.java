@@ -1,0 +1,389 @@
+package io.jswarm.manager.store;
+
+import io.jswarm.api.Cluster;
+import io.jswarm.api.Meta;
+import io.jswarm.api.Node;
+import io.jswarm.api.Service;
+import io.jswarm.api.Task;
+import io.jswarm.api.store.StoreAction;
+import io.jswarm.api.store.StoreBatch;
+import io.jswarm.api.store.StoreObject;
+import io.jswarm.api.store.StoreObject.ObjectCase;
+import io.jswarm.api.store.StoreResult;
+import io.jswarm.api.store.StoreSnapshot;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The cluster state held in memory by every manager, with the indexes the controllers
+ * need. Only {@link #apply} changes it, called by the Raft state machine in log order, so
+ * every replica holds the same objects. Objects are immutable protobuf messages and can
+ * be handed out freely.
+ */
+public final class MemoryStore {
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Map<ObjectCase, Map<String, StoreObject>> byKind = new EnumMap<>(ObjectCase.class);
+    private final Map<ObjectCase, Map<String, String>> idByName = new EnumMap<>(ObjectCase.class);
+    private final Map<String, Set<String>> tasksByService = new HashMap<>();
+    private final Map<String, Set<String>> tasksByNode = new HashMap<>();
+    private final List<StoreListener> listeners = new CopyOnWriteArrayList<>();
+    private final Object appliedMonitor = new Object();
+    private volatile long appliedIndex;
+
+    public MemoryStore() {
+        for (ObjectCase k : ObjectCase.values()) {
+            byKind.put(k, new LinkedHashMap<>());
+            idByName.put(k, new HashMap<>());
+        }
+    }
+
+    public void addListener(StoreListener l) {
+        listeners.add(l);
+    }
+
+    public void removeListener(StoreListener l) {
+        listeners.remove(l);
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    /**
+     * Applies one log entry, all or nothing. Deterministic: the outcome depends only on
+     * the current objects and the batch.
+     */
+    public StoreResult apply(StoreBatch batch, long index) {
+        List<StoreAction> applied;
+        lock.writeLock().lock();
+        try {
+            try {
+                applied = stage(batch, index);
+            } catch (StoreException e) {
+                setApplied(index);
+                return StoreResult.newBuilder().setCode(e.code()).setError(e.getMessage()).setIndex(index).build();
+            }
+            for (StoreAction a : applied) {
+                commit(a);
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+        setApplied(index);
+        StoreEvent event = new StoreEvent(index, applied);
+        for (StoreListener l : listeners) {
+            l.onApplied(event);
+        }
+        return StoreResult.newBuilder().setCode(StoreResult.Code.OK).setIndex(index).build();
+    }
+
+    /** Checks every action against the state as the earlier actions of the batch leave it. */
+    private List<StoreAction> stage(StoreBatch batch, long index) {
+        Map<String, StoreObject> staged = new HashMap<>();       // kind/id -> object, null = removed
+        Map<String, String> stagedNames = new HashMap<>();       // kind/name -> id, "" = freed
+        List<StoreAction> out = new ArrayList<>(batch.getActionsCount());
+        for (StoreAction a : batch.getActionsList()) {
+            StoreObject o = a.getObject();
+            if (o.getObjectCase() == ObjectCase.OBJECT_NOT_SET) {
+                throw new StoreException(StoreResult.Code.INVALID, "store action without an object");
+            }
+            ObjectCase kind = o.getObjectCase();
+            String id = StoreObjects.id(o);
+            if (id.isEmpty()) {
+                throw new StoreException(StoreResult.Code.INVALID, StoreObjects.kind(o) + " without an id");
+            }
+            String key = kind + "/" + id;
+            StoreObject current = staged.containsKey(key) ? staged.get(key) : byKind.get(kind).get(id);
+            String name = StoreObjects.uniqueName(o);
+            switch (a.getKind()) {
+                case CREATE -> {
+                    if (current != null) {
+                        throw new StoreException(StoreResult.Code.ALREADY_EXISTS, StoreObjects.kind(o) + " " + id + " already exists");
+                    }
+                    checkName(kind, name, id, stagedNames, o);
+                    Meta m = StoreObjects.meta(o).toBuilder().setVersion(index).build();
+                    StoreObject created = StoreObjects.withMeta(o, m);
+                    staged.put(key, created);
+                    out.add(a.toBuilder().setObject(created).build());
+                }
+                case UPDATE -> {
+                    if (current == null) {
+                        throw new StoreException(StoreResult.Code.NOT_FOUND, StoreObjects.kind(o) + " " + id + " not found");
+                    }
+                    long expected = StoreObjects.meta(o).getVersion();
+                    long actual = StoreObjects.meta(current).getVersion();
+                    if (expected != actual) {
+                        throw new StoreException(StoreResult.Code.CONFLICT, "update out of sequence: " + StoreObjects.kind(o) + " "
+                                + id + " changed since it was read (read version " + expected + ", now " + actual + ")");
+                    }
+                    String oldName = StoreObjects.uniqueName(current);
+                    if (name != null && !name.equals(oldName)) {
+                        checkName(kind, name, id, stagedNames, o);
+                        stagedNames.put(kind + "/" + oldName, "");
+                    }
+                    Meta m = StoreObjects.meta(o).toBuilder().setVersion(index)
+                            .setCreatedAtMs(StoreObjects.meta(current).getCreatedAtMs()).build();
+                    StoreObject updated = StoreObjects.withMeta(o, m);
+                    staged.put(key, updated);
+                    out.add(a.toBuilder().setObject(updated).build());
+                }
+                case REMOVE -> {
+                    if (current == null) {
+                        throw new StoreException(StoreResult.Code.NOT_FOUND, StoreObjects.kind(o) + " " + id + " not found");
+                    }
+                    long expected = StoreObjects.meta(o).getVersion();
+                    if (expected != 0 && expected != StoreObjects.meta(current).getVersion()) {
+                        throw new StoreException(StoreResult.Code.CONFLICT, "remove out of sequence: " + StoreObjects.kind(o) + " "
+                                + id + " changed since it was read");
+                    }
+                    String oldName = StoreObjects.uniqueName(current);
+                    if (oldName != null) {
+                        stagedNames.put(kind + "/" + oldName, "");
+                    }
+                    staged.put(key, null);
+                    out.add(a.toBuilder().setObject(current).build());
+                }
+                default -> throw new StoreException(StoreResult.Code.INVALID, "unknown store action " + a.getKind());
+            }
+        }
+        return out;
+    }
+
+    private void checkName(ObjectCase kind, String name, String id, Map<String, String> stagedNames, StoreObject o) {
+        if (name == null) {
+            return;
+        }
+        String nk = kind + "/" + name;
+        String holder = stagedNames.containsKey(nk) ? stagedNames.get(nk) : idByName.get(kind).get(name);
+        if (holder != null && !holder.isEmpty() && !holder.equals(id)) {
+            throw new StoreException(StoreResult.Code.ALREADY_EXISTS, StoreObjects.kind(o) + " name \"" + name + "\" is already in use");
+        }
+        stagedNames.put(nk, id);
+    }
+
+    private void commit(StoreAction a) {
+        StoreObject o = a.getObject();
+        ObjectCase kind = o.getObjectCase();
+        String id = StoreObjects.id(o);
+        StoreObject old = byKind.get(kind).get(id);
+        if (old != null) {
+            unindex(old);
+        }
+        if (a.getKind() == StoreAction.Kind.REMOVE) {
+            byKind.get(kind).remove(id);
+        } else {
+            byKind.get(kind).put(id, o);
+            index(o);
+        }
+    }
+
+    private void index(StoreObject o) {
+        String name = StoreObjects.uniqueName(o);
+        if (name != null) {
+            idByName.get(o.getObjectCase()).put(name, StoreObjects.id(o));
+        }
+        if (o.hasTask()) {
+            Task t = o.getTask();
+            tasksByService.computeIfAbsent(t.getServiceId(), k -> new LinkedHashSet<>()).add(t.getMeta().getId());
+            if (!t.getNodeId().isEmpty()) {
+                tasksByNode.computeIfAbsent(t.getNodeId(), k -> new LinkedHashSet<>()).add(t.getMeta().getId());
+            }
+        }
+    }
+
+    private void unindex(StoreObject o) {
+        String name = StoreObjects.uniqueName(o);
+        if (name != null) {
+            idByName.get(o.getObjectCase()).remove(name, StoreObjects.id(o));
+        }
+        if (o.hasTask()) {
+            Task t = o.getTask();
+            removeFromIndex(tasksByService, t.getServiceId(), t.getMeta().getId());
+            removeFromIndex(tasksByNode, t.getNodeId(), t.getMeta().getId());
+        }
+    }
+
+    private static void removeFromIndex(Map<String, Set<String>> index, String key, String id) {
+        Set<String> ids = index.get(key);
+        if (ids != null) {
+            ids.remove(id);
+            if (ids.isEmpty()) {
+                index.remove(key);
+            }
+        }
+    }
+
+    private void setApplied(long index) {
+        synchronized (appliedMonitor) {
+            appliedIndex = index;
+            appliedMonitor.notifyAll();
+        }
+    }
+
+    /** Marks an index applied that carried no store change (Raft configuration entries). */
+    public void markApplied(long index) {
+        if (index > appliedIndex) {
+            setApplied(index);
+        }
+    }
+
+    public long appliedIndex() {
+        return appliedIndex;
+    }
+
+    /** Waits until this replica has applied the given log index: read-your-writes on followers. */
+    public boolean awaitApplied(long index, long timeoutMs) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        synchronized (appliedMonitor) {
+            while (appliedIndex < index) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    return false;
+                }
+                appliedMonitor.wait(left);
+            }
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ snapshots
+
+    public StoreSnapshot snapshot() {
+        lock.readLock().lock();
+        try {
+            StoreSnapshot.Builder b = StoreSnapshot.newBuilder().setIndex(appliedIndex);
+            for (Map<String, StoreObject> m : byKind.values()) {
+                b.addAllObjects(m.values());
+            }
+            return b.build();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public void restore(StoreSnapshot s) {
+        lock.writeLock().lock();
+        try {
+            for (ObjectCase k : ObjectCase.values()) {
+                byKind.get(k).clear();
+                idByName.get(k).clear();
+            }
+            tasksByService.clear();
+            tasksByNode.clear();
+            for (StoreObject o : s.getObjectsList()) {
+                byKind.get(o.getObjectCase()).put(StoreObjects.id(o), o);
+                index(o);
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+        setApplied(s.getIndex());
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    private <T> List<T> values(ObjectCase kind, java.util.function.Function<StoreObject, T> f) {
+        lock.readLock().lock();
+        try {
+            Collection<StoreObject> all = byKind.get(kind).values();
+            List<T> out = new ArrayList<>(all.size());
+            for (StoreObject o : all) {
+                out.add(f.apply(o));
+            }
+            return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private StoreObject get(ObjectCase kind, String id) {
+        lock.readLock().lock();
+        try {
+            return byKind.get(kind).get(id);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public List<Node> nodes() {
+        return values(ObjectCase.NODE, StoreObject::getNode);
+    }
+
+    public Node node(String id) {
+        StoreObject o = get(ObjectCase.NODE, id);
+        return o == null ? null : o.getNode();
+    }
+
+    public List<Service> services() {
+        return values(ObjectCase.SERVICE, StoreObject::getService);
+    }
+
+    public Service service(String id) {
+        StoreObject o = get(ObjectCase.SERVICE, id);
+        return o == null ? null : o.getService();
+    }
+
+    public Service serviceByName(String name) {
+        lock.readLock().lock();
+        try {
+            String id = idByName.get(ObjectCase.SERVICE).get(name);
+            return id == null ? null : byKind.get(ObjectCase.SERVICE).get(id).getService();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public List<Task> tasks() {
+        return values(ObjectCase.TASK, StoreObject::getTask);
+    }
+
+    public Task task(String id) {
+        StoreObject o = get(ObjectCase.TASK, id);
+        return o == null ? null : o.getTask();
+    }
+
+    public List<Task> tasksOfService(String serviceId) {
+        return tasksIn(tasksByService, serviceId);
+    }
+
+    public List<Task> tasksOnNode(String nodeId) {
+        return tasksIn(tasksByNode, nodeId);
+    }
+
+    private List<Task> tasksIn(Map<String, Set<String>> index, String key) {
+        lock.readLock().lock();
+        try {
+            Set<String> ids = index.get(key);
+            if (ids == null) {
+                return List.of();
+            }
+            Map<String, StoreObject> tasks = byKind.get(ObjectCase.TASK);
+            List<Task> out = new ArrayList<>(ids.size());
+            for (String id : ids) {
+                out.add(tasks.get(id).getTask());
+            }
+            return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The cluster object, or null before the first manager has bootstrapped it. */
+    public Cluster cluster() {
+        lock.readLock().lock();
+        try {
+            Collection<StoreObject> all = byKind.get(ObjectCase.CLUSTER).values();
+            return all.isEmpty() ? null : all.iterator().next().getCluster();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+}
