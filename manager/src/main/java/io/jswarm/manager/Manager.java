@@ -1,0 +1,181 @@
+package io.jswarm.manager;
+
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
+import io.jswarm.api.Annotations;
+import io.jswarm.api.Cluster;
+import io.jswarm.api.ClusterSpec;
+import io.jswarm.api.DispatcherConfig;
+import io.jswarm.api.JoinTokens;
+import io.jswarm.api.ManagerStatus;
+import io.jswarm.api.Meta;
+import io.jswarm.api.Node;
+import io.jswarm.api.NodeAvailability;
+import io.jswarm.api.NodeDescription;
+import io.jswarm.api.NodeRole;
+import io.jswarm.api.NodeSpec;
+import io.jswarm.api.NodeState;
+import io.jswarm.api.NodeStatus;
+import io.jswarm.api.OrchestrationConfig;
+import io.jswarm.api.store.StoreAction;
+import io.jswarm.api.store.StoreBatch;
+import io.jswarm.manager.control.ControlService;
+import io.jswarm.manager.dispatcher.Dispatcher;
+import io.jswarm.manager.dispatcher.MembershipService;
+import io.jswarm.manager.orchestrator.LeaderControllers;
+import io.jswarm.manager.orchestrator.TaskReaper;
+import io.jswarm.manager.raft.RaftNode;
+import io.jswarm.manager.store.MemoryStore;
+import io.jswarm.manager.store.StoreObjects;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import java.io.Closeable;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.protocol.RaftPeer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One manager: its Raft member and replica of the store, the Control API on a unix
+ * socket, the remote API (membership, dispatcher) on TCP, and the controllers it runs
+ * while it leads.
+ */
+public final class Manager implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(Manager.class);
+
+    /** Where this manager listens and who it is. */
+    public record Config(String nodeId, File stateDir, String raftHost, int raftPort, String advertiseRaft,
+            String remoteHost, int remotePort, String advertiseRemote, Path controlSocket, String groupUuid,
+            List<RaftPeer> peers) {}
+
+    /** Present only on the node that initializes a new cluster. */
+    public record Bootstrap(NodeDescription description, long heartbeatMs) {}
+
+    private final Config config;
+    private final Bootstrap bootstrap;
+    private final MemoryStore store = new MemoryStore();
+    private final RaftNode raft;
+    private final Dispatcher dispatcher;
+    private final LeaderControllers controllers;
+    private final NioEventLoopGroup boss = new NioEventLoopGroup(1);
+    private final NioEventLoopGroup workers = new NioEventLoopGroup(2);
+    private Server controlServer;
+    private Server remoteServer;
+
+    public Manager(Config config, Bootstrap bootstrap) throws IOException {
+        this.config = config;
+        this.bootstrap = bootstrap;
+        this.raft = new RaftNode(config.nodeId(), config.raftHost(), config.raftPort(), new File(config.stateDir(), "raft"),
+                config.groupUuid(), config.peers(), store);
+        this.dispatcher = new Dispatcher(store, raft);
+        this.controllers = new LeaderControllers(store, raft, dispatcher);
+    }
+
+    public MemoryStore store() {
+        return store;
+    }
+
+    public RaftNode raft() {
+        return raft;
+    }
+
+    public void start() throws IOException {
+        raft.onLeadershipChange(this::leadershipChanged);
+        raft.start();
+        remoteServer = NettyServerBuilder.forAddress(new InetSocketAddress(config.remoteHost(), config.remotePort()))
+                .channelType(NioServerSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
+                .addService(new MembershipService(store, raft))
+                .addService(dispatcher)
+                .maxInboundMessageSize(64 << 20)
+                .build().start();
+        Files.deleteIfExists(config.controlSocket());
+        Files.createDirectories(config.controlSocket().toAbsolutePath().getParent());
+        controlServer = NettyServerBuilder.forAddress(UnixDomainSocketAddress.of(config.controlSocket()))
+                .channelType(NioServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
+                .addService(new ControlService(store, raft))
+                .maxInboundMessageSize(64 << 20)
+                .build().start();
+        LOG.info("manager {} listening: remote API {}:{}, Raft {}:{}, control {}", config.nodeId(), config.remoteHost(),
+                config.remotePort(), config.raftHost(), config.raftPort(), config.controlSocket());
+    }
+
+    private void leadershipChanged(boolean leader) {
+        if (leader) {
+            try {
+                bootstrapIfNeeded();
+            } catch (RuntimeException e) {
+                LOG.error("cannot initialize the cluster", e);
+            }
+            dispatcher.activate();
+            controllers.start();
+        } else {
+            controllers.stop();
+            dispatcher.deactivate();
+        }
+    }
+
+    /** The first leader of a new cluster writes the cluster object and its own node. */
+    private void bootstrapIfNeeded() {
+        if (bootstrap == null || store.cluster() != null) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        byte[] secret = new byte[32];
+        new SecureRandom().nextBytes(secret);
+        Cluster cluster = Cluster.newBuilder()
+                .setMeta(Meta.newBuilder().setId(Ids.newId()).setCreatedAtMs(now).setUpdatedAtMs(now))
+                .setSpec(ClusterSpec.newBuilder().setAnnotations(Annotations.newBuilder().setName("default"))
+                        .setOrchestration(OrchestrationConfig.newBuilder().setTaskHistoryRetentionLimit(TaskReaper.DEFAULT_RETENTION))
+                        .setDispatcher(DispatcherConfig.newBuilder().setHeartbeatPeriod(Durations.ofMillis(bootstrap.heartbeatMs()))))
+                .setJoinTokens(JoinTokens.newBuilder().setWorker(io.jswarm.manager.JoinTokens.newToken(secret))
+                        .setManager(io.jswarm.manager.JoinTokens.newToken(secret)))
+                .setRaftGroupId(config.groupUuid())
+                .setRootSecret(com.google.protobuf.ByteString.copyFrom(secret))
+                .build();
+        Node self = Node.newBuilder()
+                .setMeta(Meta.newBuilder().setId(config.nodeId()).setCreatedAtMs(now).setUpdatedAtMs(now))
+                .setSpec(NodeSpec.newBuilder().setDesiredRole(NodeRole.MANAGER).setAvailability(NodeAvailability.ACTIVE))
+                .setDescription(bootstrap.description())
+                .setStatus(NodeStatus.newBuilder().setState(NodeState.NODE_UNKNOWN).setAddr(config.advertiseRemote()))
+                .setRole(NodeRole.MANAGER)
+                .setManagerStatus(ManagerStatus.newBuilder().setAddr(config.advertiseRemote()).setRaftAddr(config.advertiseRaft()))
+                .build();
+        raft.propose(StoreBatch.newBuilder()
+                .addActions(StoreAction.newBuilder().setKind(StoreAction.Kind.CREATE).setObject(StoreObjects.of(cluster)))
+                .addActions(StoreAction.newBuilder().setKind(StoreAction.Kind.CREATE).setObject(StoreObjects.of(self)))
+                .build());
+        LOG.info("initialized a new cluster {}", cluster.getMeta().getId());
+    }
+
+    @Override
+    public void close() throws IOException {
+        controllers.stop();
+        dispatcher.close();
+        for (Server s : new Server[] {controlServer, remoteServer}) {
+            if (s != null) {
+                s.shutdownNow();
+                try {
+                    s.awaitTermination(2, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        try {
+            raft.close();
+        } finally {
+            boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            Files.deleteIfExists(config.controlSocket());
+        }
+    }
+}

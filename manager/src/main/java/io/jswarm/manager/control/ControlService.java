@@ -1,0 +1,404 @@
+package io.jswarm.manager.control;
+
+import io.grpc.stub.StreamObserver;
+import io.jswarm.api.Cluster;
+import io.jswarm.api.Meta;
+import io.jswarm.api.Node;
+import io.jswarm.api.NodeRole;
+import io.jswarm.api.NodeState;
+import io.jswarm.api.Reachability;
+import io.jswarm.api.Service;
+import io.jswarm.api.ServiceSpec;
+import io.jswarm.api.Task;
+import io.jswarm.api.TaskState;
+import io.jswarm.api.control.*;
+import io.jswarm.api.store.StoreAction;
+import io.jswarm.api.store.StoreBatch;
+import io.jswarm.manager.Ids;
+import io.jswarm.manager.JoinTokens;
+import io.jswarm.manager.raft.RaftNode;
+import io.jswarm.manager.store.MemoryStore;
+import io.jswarm.manager.store.StoreObjects;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * The user API. Reads come from this manager's replica; writes are validated here, then
+ * committed through Raft, where the store checks versions and names again atomically.
+ */
+public final class ControlService extends ControlGrpc.ControlImplBase {
+    private final MemoryStore store;
+    private final RaftNode raft;
+
+    public ControlService(MemoryStore store, RaftNode raft) {
+        this.store = store;
+        this.raft = raft;
+    }
+
+    private static <T> void answer(StreamObserver<T> out, Supplier<T> body) {
+        T result;
+        try {
+            result = body.get();
+        } catch (Exception e) {
+            out.onError(GrpcErrors.toStatus(e));
+            return;
+        }
+        out.onNext(result);
+        out.onCompleted();
+    }
+
+    private void write(StoreAction.Kind kind, io.jswarm.api.store.StoreObject o) {
+        raft.propose(StoreBatch.newBuilder().addActions(StoreAction.newBuilder().setKind(kind).setObject(o)).build());
+    }
+
+    private static Meta newMeta() {
+        long now = System.currentTimeMillis();
+        return Meta.newBuilder().setId(Ids.newId()).setCreatedAtMs(now).setUpdatedAtMs(now).build();
+    }
+
+    // ------------------------------------------------------------------ services
+
+    /** Finds a service by id, name or unique id prefix. */
+    public static Service resolveService(MemoryStore store, String ref) {
+        if (ref.isEmpty()) {
+            throw GrpcErrors.invalid("service name or id is required");
+        }
+        Service s = store.service(ref);
+        if (s == null) {
+            s = store.serviceByName(ref);
+        }
+        if (s == null) {
+            List<Service> matches = new ArrayList<>();
+            for (Service c : store.services()) {
+                if (c.getMeta().getId().startsWith(ref)) {
+                    matches.add(c);
+                }
+            }
+            if (matches.size() > 1) {
+                throw GrpcErrors.invalid("service id prefix \"" + ref + "\" is ambiguous");
+            }
+            s = matches.isEmpty() ? null : matches.get(0);
+        }
+        if (s == null) {
+            throw GrpcErrors.notFound("service " + ref + " not found");
+        }
+        return s;
+    }
+
+    private static ServiceSpec withDefaults(ServiceSpec spec) {
+        ServiceSpec.Builder b = spec.toBuilder();
+        if (!spec.hasReplicated() && !spec.hasGlobal()) {
+            b.setReplicated(io.jswarm.api.ReplicatedService.newBuilder().setReplicas(1));
+        }
+        return b.build();
+    }
+
+    @Override
+    public void createService(CreateServiceRequest req, StreamObserver<CreateServiceResponse> out) {
+        answer(out, () -> {
+            ServiceSpec spec = withDefaults(req.getSpec());
+            if (spec.getAnnotations().getName().isEmpty()) {
+                spec = spec.toBuilder().setAnnotations(spec.getAnnotations().toBuilder().setName("service-" + Ids.random(6))).build();
+            }
+            SpecValidator.validate(spec);
+            if (store.serviceByName(spec.getAnnotations().getName()) != null) {
+                throw new io.jswarm.manager.store.StoreException(io.jswarm.api.store.StoreResult.Code.ALREADY_EXISTS,
+                        "service name \"" + spec.getAnnotations().getName() + "\" is already in use");
+            }
+            Service s = Service.newBuilder().setMeta(newMeta()).setSpec(spec).setSpecVersion(1).build();
+            write(StoreAction.Kind.CREATE, StoreObjects.of(s));
+            return CreateServiceResponse.newBuilder().setService(store.service(s.getMeta().getId())).build();
+        });
+    }
+
+    @Override
+    public void getService(GetServiceRequest req, StreamObserver<GetServiceResponse> out) {
+        answer(out, () -> GetServiceResponse.newBuilder().setService(resolveService(store, req.getServiceId())).build());
+    }
+
+    @Override
+    public void listServices(ListServicesRequest req, StreamObserver<ListServicesResponse> out) {
+        answer(out, () -> {
+            ListServicesResponse.Builder b = ListServicesResponse.newBuilder();
+            for (Service s : store.services()) {
+                String name = s.getSpec().getAnnotations().getName();
+                if (!req.getNamesList().isEmpty() && !req.getNamesList().contains(name)) {
+                    continue;
+                }
+                if (!req.getIdPrefixesList().isEmpty()
+                        && req.getIdPrefixesList().stream().noneMatch(p -> s.getMeta().getId().startsWith(p))) {
+                    continue;
+                }
+                b.addServices(s);
+                long running = 0;
+                long desiredGlobal = 0;
+                for (Task t : store.tasksOfService(s.getMeta().getId())) {
+                    if (t.getDesiredState() == TaskState.RUNNING) {
+                        desiredGlobal++;
+                        if (t.getStatus().getState() == TaskState.RUNNING) {
+                            running++;
+                        }
+                    }
+                }
+                long desired = s.getSpec().hasGlobal() ? desiredGlobal : s.getSpec().getReplicated().getReplicas();
+                b.addStatuses(ServiceReplicaStatus.newBuilder().setServiceId(s.getMeta().getId())
+                        .setRunningTasks(running).setDesiredTasks(desired));
+            }
+            return b.build();
+        });
+    }
+
+    @Override
+    public void updateService(UpdateServiceRequest req, StreamObserver<UpdateServiceResponse> out) {
+        answer(out, () -> {
+            Service cur = resolveService(store, req.getServiceId());
+            ServiceSpec next;
+            if (req.getRollback()) {
+                if (!cur.hasPreviousSpec()) {
+                    throw GrpcErrors.precondition("service " + cur.getSpec().getAnnotations().getName()
+                            + " has no previous spec to roll back to");
+                }
+                next = cur.getPreviousSpec();
+            } else {
+                next = withDefaults(req.getSpec());
+                SpecValidator.validate(next);
+            }
+            if (!next.getAnnotations().getName().equals(cur.getSpec().getAnnotations().getName())) {
+                throw GrpcErrors.invalid("renaming services is not supported");
+            }
+            if (next.hasGlobal() != cur.getSpec().hasGlobal()) {
+                throw GrpcErrors.invalid("service mode change (replicated/global) is not supported; remove and create the service");
+            }
+            if (req.getServiceVersion() != 0 && req.getServiceVersion() != cur.getMeta().getVersion()) {
+                throw GrpcErrors.precondition("update out of sequence: service " + cur.getSpec().getAnnotations().getName()
+                        + " changed since it was read (read version " + req.getServiceVersion() + ", now "
+                        + cur.getMeta().getVersion() + ")");
+            }
+            long version = req.getServiceVersion() != 0 ? req.getServiceVersion() : cur.getMeta().getVersion();
+            Service.Builder b = cur.toBuilder().setSpec(next).setPreviousSpec(cur.getSpec());
+            if (!onlyReplicasChanged(cur.getSpec(), next)) {
+                b.setSpecVersion(cur.getSpecVersion() + 1);
+            }
+            b.setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(System.currentTimeMillis()));
+            write(StoreAction.Kind.UPDATE, StoreObjects.of(b.build()));
+            return UpdateServiceResponse.newBuilder().setService(store.service(cur.getMeta().getId())).build();
+        });
+    }
+
+    /** Scaling does not change what tasks run, so it does not start a rolling update. */
+    static boolean onlyReplicasChanged(ServiceSpec a, ServiceSpec b) {
+        return a.toBuilder().clearReplicated().build().equals(b.toBuilder().clearReplicated().build());
+    }
+
+    @Override
+    public void removeService(RemoveServiceRequest req, StreamObserver<RemoveServiceResponse> out) {
+        answer(out, () -> {
+            Service cur = resolveService(store, req.getServiceId());
+            // The orchestrator sees the service gone and shuts its tasks down.
+            write(StoreAction.Kind.REMOVE, StoreObjects.of(cur));
+            return RemoveServiceResponse.getDefaultInstance();
+        });
+    }
+
+    // ------------------------------------------------------------------ tasks
+
+    @Override
+    public void getTask(GetTaskRequest req, StreamObserver<GetTaskResponse> out) {
+        answer(out, () -> {
+            Task t = store.task(req.getTaskId());
+            if (t == null) {
+                List<Task> matches = new ArrayList<>();
+                for (Task c : store.tasks()) {
+                    if (c.getMeta().getId().startsWith(req.getTaskId())) {
+                        matches.add(c);
+                    }
+                }
+                if (matches.size() > 1) {
+                    throw GrpcErrors.invalid("task id prefix \"" + req.getTaskId() + "\" is ambiguous");
+                }
+                t = matches.isEmpty() || req.getTaskId().isEmpty() ? null : matches.get(0);
+            }
+            if (t == null) {
+                throw GrpcErrors.notFound("task " + req.getTaskId() + " not found");
+            }
+            return GetTaskResponse.newBuilder().setTask(t).build();
+        });
+    }
+
+    @Override
+    public void listTasks(ListTasksRequest req, StreamObserver<ListTasksResponse> out) {
+        answer(out, () -> {
+            List<Task> tasks;
+            if (!req.getServiceIdsList().isEmpty()) {
+                tasks = new ArrayList<>();
+                for (String ref : req.getServiceIdsList()) {
+                    tasks.addAll(store.tasksOfService(resolveService(store, ref).getMeta().getId()));
+                }
+            } else {
+                tasks = store.tasks();
+            }
+            Set<String> nodeIds = new HashSet<>();
+            for (String ref : req.getNodeIdsList()) {
+                nodeIds.add(resolveNode(store, ref).getMeta().getId());
+            }
+            ListTasksResponse.Builder b = ListTasksResponse.newBuilder();
+            for (Task t : tasks) {
+                if (!nodeIds.isEmpty() && !nodeIds.contains(t.getNodeId())) {
+                    continue;
+                }
+                if (!req.getDesiredStatesList().isEmpty() && !req.getDesiredStatesList().contains(t.getDesiredState())) {
+                    continue;
+                }
+                b.addTasks(t);
+            }
+            return b.build();
+        });
+    }
+
+    // ------------------------------------------------------------------ nodes
+
+    /** Finds a node by id, hostname or unique id prefix. */
+    public static Node resolveNode(MemoryStore store, String ref) {
+        if (ref.isEmpty()) {
+            throw GrpcErrors.invalid("node name or id is required");
+        }
+        Node n = store.node(ref);
+        if (n != null) {
+            return n;
+        }
+        List<Node> byName = new ArrayList<>();
+        List<Node> byPrefix = new ArrayList<>();
+        for (Node c : store.nodes()) {
+            if (c.getDescription().getHostname().equals(ref)) {
+                byName.add(c);
+            }
+            if (c.getMeta().getId().startsWith(ref)) {
+                byPrefix.add(c);
+            }
+        }
+        List<Node> matches = byName.isEmpty() ? byPrefix : byName;
+        if (matches.size() > 1) {
+            throw GrpcErrors.invalid("node \"" + ref + "\" is ambiguous: " + matches.size() + " nodes match; use the node id");
+        }
+        if (matches.isEmpty()) {
+            throw GrpcErrors.notFound("node " + ref + " not found");
+        }
+        return matches.get(0);
+    }
+
+    /** Adds what is known only at read time: who leads, which managers are reachable. */
+    private Node decorate(Node n) {
+        if (n.getRole() != NodeRole.MANAGER) {
+            return n;
+        }
+        boolean leader = n.getMeta().getId().equals(raft.leaderId());
+        boolean reachable = leader || n.getStatus().getState() == NodeState.NODE_READY;
+        return n.toBuilder().setManagerStatus(n.getManagerStatus().toBuilder().setLeader(leader)
+                .setReachability(reachable ? Reachability.REACHABLE : Reachability.UNREACHABLE)).build();
+    }
+
+    @Override
+    public void getNode(GetNodeRequest req, StreamObserver<GetNodeResponse> out) {
+        answer(out, () -> GetNodeResponse.newBuilder().setNode(decorate(resolveNode(store, req.getNodeId()))).build());
+    }
+
+    @Override
+    public void listNodes(ListNodesRequest req, StreamObserver<ListNodesResponse> out) {
+        answer(out, () -> {
+            ListNodesResponse.Builder b = ListNodesResponse.newBuilder();
+            for (Node n : store.nodes()) {
+                b.addNodes(decorate(n));
+            }
+            return b.build();
+        });
+    }
+
+    @Override
+    public void updateNode(UpdateNodeRequest req, StreamObserver<UpdateNodeResponse> out) {
+        answer(out, () -> {
+            Node cur = resolveNode(store, req.getNodeId());
+            SpecValidator.validate(req.getSpec());
+            if (req.getNodeVersion() != 0 && req.getNodeVersion() != cur.getMeta().getVersion()) {
+                throw GrpcErrors.precondition("update out of sequence: node " + cur.getDescription().getHostname()
+                        + " changed since it was read");
+            }
+            if (req.getSpec().getDesiredRole() == NodeRole.WORKER && cur.getRole() == NodeRole.MANAGER) {
+                long managers = store.nodes().stream().filter(n -> n.getRole() == NodeRole.MANAGER
+                        && n.getSpec().getDesiredRole() == NodeRole.MANAGER).count();
+                if (managers <= 1) {
+                    throw GrpcErrors.precondition("node " + cur.getDescription().getHostname()
+                            + " is the last manager of the cluster and cannot be demoted");
+                }
+            }
+            long version = req.getNodeVersion() != 0 ? req.getNodeVersion() : cur.getMeta().getVersion();
+            Node next = cur.toBuilder().setSpec(req.getSpec())
+                    .setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(System.currentTimeMillis())).build();
+            write(StoreAction.Kind.UPDATE, StoreObjects.of(next));
+            return UpdateNodeResponse.newBuilder().setNode(decorate(store.node(cur.getMeta().getId()))).build();
+        });
+    }
+
+    @Override
+    public void removeNode(RemoveNodeRequest req, StreamObserver<RemoveNodeResponse> out) {
+        answer(out, () -> {
+            Node cur = resolveNode(store, req.getNodeId());
+            String name = cur.getDescription().getHostname();
+            if (cur.getRole() == NodeRole.MANAGER) {
+                throw GrpcErrors.precondition("node " + name + " is a manager; demote it before removing it");
+            }
+            if (cur.getStatus().getState() == NodeState.NODE_READY && !req.getForce()) {
+                throw GrpcErrors.precondition("node " + name + " is not down and can't be removed (use --force)");
+            }
+            write(StoreAction.Kind.REMOVE, StoreObjects.of(cur));
+            return RemoveNodeResponse.getDefaultInstance();
+        });
+    }
+
+    // ------------------------------------------------------------------ cluster
+
+    private Cluster cluster() {
+        Cluster c = store.cluster();
+        if (c == null) {
+            throw GrpcErrors.precondition("the cluster is not initialized yet");
+        }
+        return c;
+    }
+
+    @Override
+    public void getCluster(GetClusterRequest req, StreamObserver<GetClusterResponse> out) {
+        answer(out, () -> GetClusterResponse.newBuilder().setCluster(cluster()).build());
+    }
+
+    @Override
+    public void updateCluster(UpdateClusterRequest req, StreamObserver<UpdateClusterResponse> out) {
+        answer(out, () -> {
+            Cluster cur = cluster();
+            if (req.getClusterVersion() != 0 && req.getClusterVersion() != cur.getMeta().getVersion()) {
+                throw GrpcErrors.precondition("update out of sequence: the cluster changed since it was read");
+            }
+            var spec = req.hasSpec() ? req.getSpec() : cur.getSpec();
+            if (spec.getOrchestration().getTaskHistoryRetentionLimit() < 0) {
+                throw GrpcErrors.invalid("task history retention limit must not be negative");
+            }
+            if (spec.getDispatcher().hasHeartbeatPeriod()
+                    && io.jswarm.manager.Durations.millis(spec.getDispatcher().getHeartbeatPeriod()) < 100) {
+                throw GrpcErrors.invalid("heartbeat period must be at least 100ms");
+            }
+            Cluster.Builder b = cur.toBuilder().setSpec(spec);
+            byte[] secret = cur.getRootSecret().toByteArray();
+            if (req.getRotateWorkerToken()) {
+                b.getJoinTokensBuilder().setWorker(JoinTokens.newToken(secret));
+            }
+            if (req.getRotateManagerToken()) {
+                b.getJoinTokensBuilder().setManager(JoinTokens.newToken(secret));
+            }
+            long version = req.getClusterVersion() != 0 ? req.getClusterVersion() : cur.getMeta().getVersion();
+            b.setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(System.currentTimeMillis()));
+            write(StoreAction.Kind.UPDATE, StoreObjects.of(b.build()));
+            return UpdateClusterResponse.newBuilder().setCluster(cluster()).build();
+        });
+    }
+}

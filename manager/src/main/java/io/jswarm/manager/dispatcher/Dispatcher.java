@@ -1,0 +1,318 @@
+package io.jswarm.manager.dispatcher;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.jswarm.api.Cluster;
+import io.jswarm.api.Node;
+import io.jswarm.api.NodeRole;
+import io.jswarm.api.NodeState;
+import io.jswarm.api.Task;
+import io.jswarm.api.TaskState;
+import io.jswarm.api.dispatcher.*;
+import io.jswarm.api.store.StoreAction;
+import io.jswarm.api.store.StoreObject;
+import io.jswarm.manager.Durations;
+import io.jswarm.manager.control.GrpcErrors;
+import io.jswarm.manager.raft.RaftNode;
+import io.jswarm.manager.store.BatchWriter;
+import io.jswarm.manager.store.MemoryStore;
+import io.jswarm.manager.store.StoreEvent;
+import io.jswarm.manager.store.StoreException;
+import io.jswarm.manager.store.StoreListener;
+import io.jswarm.manager.store.StoreObjects;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Agent sessions, on the leader only. An agent opens a session (the node becomes READY),
+ * heartbeats, and receives its assignments: the full set when the session opens, then
+ * the changes as they are committed. A node whose heartbeats stop for three periods is
+ * reported by {@link #expiredNodes} and marked DOWN by the controllers.
+ */
+public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implements StoreListener {
+    private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
+    public static final long DEFAULT_HEARTBEAT_MS = 5_000;
+
+    private final MemoryStore store;
+    private final RaftNode raft;
+    private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    private final Map<String, Long> lastHeartbeat = new ConcurrentHashMap<>();
+    private final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "dispatcher-sender");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile boolean active;
+    private volatile long activeSince;
+
+    private static final class Session {
+        final String id;
+        final String nodeId;
+        final StreamObserver<SessionMessage> out;
+        boolean closed;
+
+        Session(String id, String nodeId, StreamObserver<SessionMessage> out) {
+            this.id = id;
+            this.nodeId = nodeId;
+            this.out = out;
+        }
+
+        synchronized void send(SessionMessage m) {
+            if (!closed) {
+                try {
+                    out.onNext(m);
+                } catch (RuntimeException e) {
+                    closed = true;
+                }
+            }
+        }
+
+        synchronized void close(Status s) {
+            if (!closed) {
+                closed = true;
+                try {
+                    out.onError(s.asRuntimeException());
+                } catch (RuntimeException ignored) {
+                    // already cancelled by the agent
+                }
+            }
+        }
+    }
+
+    public Dispatcher(MemoryStore store, RaftNode raft) {
+        this.store = store;
+        this.raft = raft;
+        store.addListener(this);
+    }
+
+    /** Called when this manager becomes the leader. Every node gets a full period of grace. */
+    public void activate() {
+        activeSince = System.currentTimeMillis();
+        lastHeartbeat.clear();
+        active = true;
+    }
+
+    /** Called when leadership is lost: agents must find the new leader. */
+    public void deactivate() {
+        active = false;
+        for (Session s : sessions.values()) {
+            s.close(Status.UNAVAILABLE.withDescription("this manager is no longer the leader"));
+        }
+        sessions.clear();
+    }
+
+    public long heartbeatPeriodMs() {
+        Cluster c = store.cluster();
+        if (c != null && c.getSpec().getDispatcher().hasHeartbeatPeriod()) {
+            return Durations.millis(c.getSpec().getDispatcher().getHeartbeatPeriod());
+        }
+        return DEFAULT_HEARTBEAT_MS;
+    }
+
+    /** READY nodes that missed three heartbeat periods. */
+    public List<Node> expiredNodes(long now) {
+        long limit = 3 * heartbeatPeriodMs();
+        List<Node> out = new ArrayList<>();
+        for (Node n : store.nodes()) {
+            if (n.getStatus().getState() != NodeState.NODE_READY) {
+                continue;
+            }
+            long last = Math.max(activeSince, lastHeartbeat.getOrDefault(n.getMeta().getId(), 0L));
+            if (now - last > limit) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    private List<ManagerPeer> managers() {
+        List<ManagerPeer> out = new ArrayList<>();
+        for (Node n : store.nodes()) {
+            if (n.getRole() == NodeRole.MANAGER) {
+                out.add(ManagerPeer.newBuilder().setNodeId(n.getMeta().getId()).setAddr(n.getManagerStatus().getAddr())
+                        .setRaftAddr(n.getManagerStatus().getRaftAddr()).build());
+            }
+        }
+        return out;
+    }
+
+    /** The leader's remote API address, for redirecting agents; empty while unknown. */
+    public String leaderAddr() {
+        String id = raft.leaderId();
+        Node n = id == null ? null : store.node(id);
+        return n == null ? "" : n.getManagerStatus().getAddr();
+    }
+
+    @Override
+    public void session(SessionRequest req, StreamObserver<SessionMessage> out) {
+        if (!active) {
+            String leader = leaderAddr();
+            if (leader.isEmpty()) {
+                out.onError(Status.UNAVAILABLE.withDescription("no leader elected yet").asRuntimeException());
+                return;
+            }
+            out.onNext(SessionMessage.newBuilder().setLeaderAddr(leader).addAllManagers(managers()).build());
+            out.onCompleted();
+            return;
+        }
+        Node node = store.node(req.getNodeId());
+        if (node == null) {
+            out.onError(Status.NOT_FOUND.withDescription("node " + req.getNodeId()
+                    + " is not part of this cluster (removed?); join again with a token").asRuntimeException());
+            return;
+        }
+        try {
+            Node.Builder nb = node.toBuilder().setDescription(req.getDescription());
+            nb.getStatusBuilder().setState(NodeState.NODE_READY).setMessage("").setAddr(req.getAddr())
+                    .setLastHeartbeatMs(System.currentTimeMillis());
+            BatchWriter.write(raft, List.of(update(StoreObjects.of(nb.build()))));
+        } catch (RuntimeException e) {
+            out.onError(GrpcErrors.toStatus(e));
+            return;
+        }
+        String sessionId = io.jswarm.manager.Ids.random(16);
+        Session s = new Session(sessionId, req.getNodeId(), out);
+        lastHeartbeat.put(req.getNodeId(), System.currentTimeMillis());
+        Session old = sessions.put(req.getNodeId(), s);
+        if (old != null) {
+            old.close(Status.CANCELLED.withDescription("replaced by a new session of the same node"));
+        }
+        if (out instanceof ServerCallStreamObserver<SessionMessage> so) {
+            so.setOnCancelHandler(() -> sessions.remove(req.getNodeId(), s));
+        }
+        // The full set goes out on the sender thread too, so it is ordered before increments.
+        sender.execute(() -> {
+            Assignments.Builder a = Assignments.newBuilder().setType(Assignments.Type.COMPLETE);
+            for (Task t : store.tasksOnNode(req.getNodeId())) {
+                if (t.getStatus().getState().getNumber() >= TaskState.ASSIGNED_VALUE) {
+                    a.addUpdated(t);
+                }
+            }
+            s.send(SessionMessage.newBuilder().setSessionId(sessionId).setHeartbeatPeriodMs(heartbeatPeriodMs())
+                    .addAllManagers(managers()).setNode(store.node(req.getNodeId())).setAssignments(a).build());
+        });
+        LOG.info("session {} opened for node {} ({})", sessionId, req.getNodeId(), req.getDescription().getHostname());
+    }
+
+    private static StoreAction update(StoreObject o) {
+        return StoreAction.newBuilder().setKind(StoreAction.Kind.UPDATE).setObject(o).build();
+    }
+
+    private Session checkSession(String nodeId, String sessionId) {
+        Session s = sessions.get(nodeId);
+        if (!active || s == null || !s.id.equals(sessionId)) {
+            throw Status.NOT_FOUND.withDescription("session " + sessionId + " is not known to this manager; open a new one")
+                    .asRuntimeException();
+        }
+        return s;
+    }
+
+    @Override
+    public void heartbeat(HeartbeatRequest req, StreamObserver<HeartbeatResponse> out) {
+        try {
+            checkSession(req.getNodeId(), req.getSessionId());
+        } catch (RuntimeException e) {
+            out.onError(e);
+            return;
+        }
+        lastHeartbeat.put(req.getNodeId(), System.currentTimeMillis());
+        out.onNext(HeartbeatResponse.newBuilder().setPeriodMs(heartbeatPeriodMs()).build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void updateTaskStatus(UpdateTaskStatusRequest req, StreamObserver<UpdateTaskStatusResponse> out) {
+        try {
+            checkSession(req.getNodeId(), req.getSessionId());
+            // Retry once on a version conflict: a controller may have touched the task meanwhile.
+            for (int attempt = 0; ; attempt++) {
+                List<StoreAction> actions = new ArrayList<>();
+                for (TaskStatusUpdate u : req.getUpdatesList()) {
+                    Task t = store.task(u.getTaskId());
+                    if (t == null || !t.getNodeId().equals(req.getNodeId())) {
+                        continue;  // removed meanwhile, or not this node's: ignore
+                    }
+                    if (u.getStatus().getState().getNumber() < t.getStatus().getState().getNumber()) {
+                        continue;  // a task only moves forward
+                    }
+                    if (u.getStatus().equals(t.getStatus())) {
+                        continue;
+                    }
+                    actions.add(update(StoreObjects.of(t.toBuilder().setStatus(u.getStatus()).build())));
+                }
+                try {
+                    BatchWriter.write(raft, actions);
+                    break;
+                } catch (StoreException e) {
+                    if (attempt >= 2) {
+                        throw e;
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            out.onError(GrpcErrors.toStatus(e));
+            return;
+        }
+        out.onNext(UpdateTaskStatusResponse.getDefaultInstance());
+        out.onCompleted();
+    }
+
+    /** Forwards committed changes to the sessions of the nodes they concern. */
+    @Override
+    public void onApplied(StoreEvent event) {
+        if (!active || sessions.isEmpty()) {
+            return;
+        }
+        Map<String, Assignments.Builder> perNode = new HashMap<>();
+        Map<String, Node> nodeChanges = new HashMap<>();
+        for (StoreAction a : event.actions()) {
+            StoreObject o = a.getObject();
+            if (o.hasTask()) {
+                Task t = o.getTask();
+                if (t.getNodeId().isEmpty() || !sessions.containsKey(t.getNodeId())) {
+                    continue;
+                }
+                Assignments.Builder b = perNode.computeIfAbsent(t.getNodeId(),
+                        k -> Assignments.newBuilder().setType(Assignments.Type.INCREMENTAL));
+                if (a.getKind() == StoreAction.Kind.REMOVE) {
+                    b.addRemoved(t.getMeta().getId());
+                } else if (t.getStatus().getState().getNumber() >= TaskState.ASSIGNED_VALUE) {
+                    b.addUpdated(t);
+                }
+            } else if (o.hasNode() && a.getKind() != StoreAction.Kind.REMOVE && sessions.containsKey(o.getNode().getMeta().getId())) {
+                nodeChanges.put(o.getNode().getMeta().getId(), o.getNode());
+            }
+        }
+        if (perNode.isEmpty() && nodeChanges.isEmpty()) {
+            return;
+        }
+        sender.execute(() -> {
+            for (Map.Entry<String, Assignments.Builder> e : perNode.entrySet()) {
+                Session s = sessions.get(e.getKey());
+                if (s != null) {
+                    s.send(SessionMessage.newBuilder().setSessionId(s.id).setAssignments(e.getValue()).build());
+                }
+            }
+            for (Map.Entry<String, Node> e : nodeChanges.entrySet()) {
+                Session s = sessions.get(e.getKey());
+                if (s != null) {
+                    s.send(SessionMessage.newBuilder().setSessionId(s.id).setNode(e.getValue())
+                            .setHeartbeatPeriodMs(heartbeatPeriodMs()).addAllManagers(managers()).build());
+                }
+            }
+        });
+    }
+
+    public void close() {
+        deactivate();
+        sender.shutdownNow();
+    }
+}

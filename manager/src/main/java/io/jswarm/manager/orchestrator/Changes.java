@@ -1,0 +1,28 @@
+package io.jswarm.manager.orchestrator;
+
+import io.jswarm.api.Task;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What one controller pass wants written, and when it wants to run again at the latest. */
+public final class Changes {
+    public final List<Task> creates = new ArrayList<>();
+    public final List<Task> updates = new ArrayList<>();
+    public final List<Task> removes = new ArrayList<>();
+    public long wakeAtMs = Long.MAX_VALUE;
+
+    public void wakeAt(long ms) {
+        wakeAtMs = Math.min(wakeAtMs, ms);
+    }
+
+    public boolean isEmpty() {
+        return creates.isEmpty() && updates.isEmpty() && removes.isEmpty();
+    }
+
+    public void addAll(Changes other) {
+        creates.addAll(other.creates);
+        updates.addAll(other.updates);
+        removes.addAll(other.removes);
+        wakeAt(other.wakeAtMs);
+    }
+}

@@ -1,0 +1,223 @@
+package io.jswarm.manager.orchestrator;
+
+import io.jswarm.api.Cluster;
+import io.jswarm.api.Node;
+import io.jswarm.api.NodeRole;
+import io.jswarm.api.NodeState;
+import io.jswarm.api.Service;
+import io.jswarm.api.Task;
+import io.jswarm.api.TaskState;
+import io.jswarm.api.store.StoreAction;
+import io.jswarm.api.store.StoreObject;
+import io.jswarm.manager.dispatcher.Dispatcher;
+import io.jswarm.manager.raft.RaftNode;
+import io.jswarm.manager.store.BatchWriter;
+import io.jswarm.manager.store.MemoryStore;
+import io.jswarm.manager.store.StoreEvent;
+import io.jswarm.manager.store.StoreException;
+import io.jswarm.manager.store.StoreListener;
+import io.jswarm.manager.store.StoreObjects;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The leader-only controllers, run one pass at a time on one thread: node monitor, role
+ * changes, replicated and global orchestrators with the restart supervisor, task reaper,
+ * then allocation and scheduling. A pass reads the whole store, so the first pass after
+ * a leader change catches up on anything missed; later passes run when the store changes
+ * or a restart delay expires.
+ */
+public final class LeaderControllers implements StoreListener {
+    private static final Logger LOG = LoggerFactory.getLogger(LeaderControllers.class);
+    private static final long IDLE_PASS_MS = 1_000;
+
+    private final MemoryStore store;
+    private final RaftNode raft;
+    private final Dispatcher dispatcher;
+    private final Object wake = new Object();
+    private boolean dirty = true;
+    private volatile boolean running;
+    private Thread thread;
+
+    public LeaderControllers(MemoryStore store, RaftNode raft, Dispatcher dispatcher) {
+        this.store = store;
+        this.raft = raft;
+        this.dispatcher = dispatcher;
+    }
+
+    public synchronized void start() {
+        if (running) {
+            return;
+        }
+        running = true;
+        dirty = true;
+        store.addListener(this);
+        thread = new Thread(this::loop, "leader-controllers");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    public synchronized void stop() {
+        running = false;
+        store.removeListener(this);
+        if (thread != null) {
+            thread.interrupt();
+            thread = null;
+        }
+    }
+
+    @Override
+    public void onApplied(StoreEvent event) {
+        synchronized (wake) {
+            dirty = true;
+            wake.notifyAll();
+        }
+    }
+
+    private void loop() {
+        long wakeAt = 0;
+        while (running) {
+            try {
+                synchronized (wake) {
+                    long now = System.currentTimeMillis();
+                    long until = Math.min(wakeAt, now + IDLE_PASS_MS);
+                    while (!dirty && running && now < until) {
+                        wake.wait(Math.max(1, until - now));
+                        now = System.currentTimeMillis();
+                    }
+                    dirty = false;
+                }
+                if (!running) {
+                    return;
+                }
+                wakeAt = pass();
+            } catch (InterruptedException e) {
+                return;
+            } catch (StoreException e) {
+                // Someone else changed an object we read: the next pass sees the new state.
+                LOG.debug("controller pass conflicted: {}", e.getMessage());
+                wakeAt = 0;
+            } catch (RuntimeException e) {
+                if (running) {
+                    LOG.warn("controller pass failed: {}", e.toString());
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** One reconciliation pass; returns when the next one is due at the latest. */
+    long pass() {
+        long now = System.currentTimeMillis();
+        Map<String, Node> nodes = new HashMap<>();
+        for (Node n : store.nodes()) {
+            nodes.put(n.getMeta().getId(), n);
+        }
+        List<StoreAction> nodeActions = new ArrayList<>();
+        for (Node n : dispatcher.expiredNodes(now)) {
+            Node.Builder b = n.toBuilder();
+            b.getStatusBuilder().setState(NodeState.NODE_DOWN).setMessage("heartbeat failure");
+            LOG.info("node {} ({}) is down: heartbeat failure", n.getMeta().getId(), n.getDescription().getHostname());
+            nodeActions.add(update(StoreObjects.of(b.build())));
+        }
+        demotions(nodes, nodeActions);
+        if (!nodeActions.isEmpty()) {
+            BatchWriter.write(raft, nodeActions);
+            return 0;  // read again before deciding anything else on stale nodes
+        }
+
+        Cluster cluster = store.cluster();
+        long retention = cluster != null && cluster.getSpec().getOrchestration().getTaskHistoryRetentionLimit() > 0
+                ? cluster.getSpec().getOrchestration().getTaskHistoryRetentionLimit() : TaskReaper.DEFAULT_RETENTION;
+        Changes changes = new Changes();
+        Map<String, Service> services = new HashMap<>();
+        for (Service s : store.services()) {
+            services.put(s.getMeta().getId(), s);
+            List<Task> tasks = store.tasksOfService(s.getMeta().getId());
+            changes.addAll(s.getSpec().hasGlobal()
+                    ? GlobalOrchestrator.reconcile(s, tasks, nodes, now)
+                    : ReplicatedOrchestrator.reconcile(s, tasks, nodes, now));
+            changes.removes.addAll(TaskReaper.reap(tasks, nodes, retention));
+        }
+        // Tasks of removed services: shut them down, then let the reaper delete them.
+        Map<String, List<Task>> orphans = new HashMap<>();
+        for (Task t : store.tasks()) {
+            if (!services.containsKey(t.getServiceId())) {
+                orphans.computeIfAbsent(t.getServiceId(), k -> new ArrayList<>()).add(t);
+            }
+        }
+        for (List<Task> tasks : orphans.values()) {
+            for (Task t : tasks) {
+                if (t.getDesiredState() != TaskState.REMOVE && !TaskReaper.gone(t, nodes)) {
+                    changes.updates.add(Tasks.withDesired(t, TaskState.REMOVE, now));
+                }
+            }
+            for (Task t : tasks) {
+                if (TaskReaper.gone(t, nodes)) {
+                    changes.removes.add(t);
+                }
+            }
+        }
+        List<StoreAction> actions = new ArrayList<>();
+        for (Task t : changes.updates) {
+            actions.add(update(StoreObjects.of(t)));
+        }
+        for (Task t : changes.creates) {
+            actions.add(StoreAction.newBuilder().setKind(StoreAction.Kind.CREATE).setObject(StoreObjects.of(t)).build());
+        }
+        java.util.Set<String> removed = new java.util.HashSet<>();
+        for (Task t : changes.removes) {
+            if (removed.add(t.getMeta().getId())) {
+                actions.add(StoreAction.newBuilder().setKind(StoreAction.Kind.REMOVE).setObject(StoreObjects.of(t)).build());
+            }
+        }
+        if (!actions.isEmpty()) {
+            BatchWriter.write(raft, actions);
+        }
+
+        List<Task> scheduled = SchedulingPass.run(store.tasks(), nodes, services, now);
+        if (!scheduled.isEmpty()) {
+            List<StoreAction> sa = new ArrayList<>(scheduled.size());
+            for (Task t : scheduled) {
+                sa.add(update(StoreObjects.of(t)));
+            }
+            BatchWriter.write(raft, sa);
+        }
+        return changes.wakeAtMs;
+    }
+
+    /** Managers asked to become workers leave the Raft group first, then lose the role. */
+    private void demotions(Map<String, Node> nodes, List<StoreAction> out) {
+        for (Node n : nodes.values()) {
+            if (n.getRole() != NodeRole.MANAGER || n.getSpec().getDesiredRole() != NodeRole.WORKER) {
+                continue;
+            }
+            boolean member = raft.peers().stream().anyMatch(p -> p.getId().toString().equals(n.getMeta().getId()));
+            if (member) {
+                try {
+                    raft.removePeer(n.getMeta().getId());
+                    LOG.info("node {} removed from the Raft group", n.getMeta().getId());
+                } catch (java.io.IOException e) {
+                    LOG.warn("cannot remove {} from the Raft group: {}", n.getMeta().getId(), e.getMessage());
+                    continue;
+                }
+                if (n.getMeta().getId().equals(raft.nodeId())) {
+                    return;  // this manager steps down; the next leader records the role
+                }
+            }
+            out.add(update(StoreObjects.of(n.toBuilder().setRole(NodeRole.WORKER).clearManagerStatus().build())));
+        }
+    }
+
+    private static StoreAction update(StoreObject o) {
+        return StoreAction.newBuilder().setKind(StoreAction.Kind.UPDATE).setObject(o).build();
+    }
+}
