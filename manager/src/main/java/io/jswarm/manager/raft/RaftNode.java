@@ -84,9 +84,9 @@ public final class RaftNode implements Closeable {
         RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(props, TimeDuration.valueOf(600, TimeUnit.MILLISECONDS));
         // Entries hold batches of up to MAX_ENTRY_BYTES: buffers must take them whole.
         SizeInBytes big = SizeInBytes.valueOf(2 * MAX_ENTRY_BYTES + (1 << 20));
-        RaftServerConfigKeys.Log.setWriteBufferSize(props, big);
-        RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf("64MB"));
         RaftServerConfigKeys.Log.Appender.setBufferByteLimit(props, big);
+        RaftServerConfigKeys.Log.setWriteBufferSize(props, SizeInBytes.valueOf(big.getSize() + (1 << 20)));
+        RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf("64MB"));
         GrpcConfigKeys.setMessageSizeMax(props, SizeInBytes.valueOf(4 * MAX_ENTRY_BYTES));
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, 20_000);

@@ -1,0 +1,39 @@
+package io.jswarm.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.jswarm.api.control.ControlGrpc;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
+import java.io.Closeable;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/** A connection to a manager's Control API over its unix socket. */
+public final class ControlClient implements Closeable {
+    private final ManagedChannel channel;
+    private final NioEventLoopGroup group = new NioEventLoopGroup(1);
+
+    public ControlClient(Path socket) {
+        if (!Files.exists(socket)) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw new IllegalArgumentException("cannot reach a manager: no control socket at " + socket
+                    + " (is swarmd running on a manager? set --socket or SWARM_SOCKET)");
+        }
+        channel = NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(socket))
+                .channelType(NioDomainSocketChannel.class).eventLoopGroup(group).usePlaintext()
+                .maxInboundMessageSize(256 << 20).build();
+    }
+
+    public ControlGrpc.ControlBlockingStub stub() {
+        return ControlGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() {
+        channel.shutdownNow();
+        group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+    }
+}

@@ -1,0 +1,454 @@
+package io.jswarm.cli;
+
+import io.jswarm.api.Annotations;
+import io.jswarm.api.ContainerSpec;
+import io.jswarm.api.GlobalService;
+import io.jswarm.api.NetworkAttachmentConfig;
+import io.jswarm.api.Node;
+import io.jswarm.api.ReplicatedService;
+import io.jswarm.api.Service;
+import io.jswarm.api.ServiceSpec;
+import io.jswarm.api.Task;
+import io.jswarm.api.TaskState;
+import io.jswarm.api.control.*;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "service", description = "Manage services.", mixinStandardHelpOptions = true,
+        subcommands = {ServiceCommand.Create.class, ServiceCommand.Ls.class, ServiceCommand.Ps.class, ServiceCommand.Inspect.class,
+                ServiceCommand.Update.class, ServiceCommand.Scale.class, ServiceCommand.Rm.class})
+final class ServiceCommand implements Callable<Integer> {
+    @Override
+    public Integer call() {
+        System.err.println("Error: service needs a subcommand: create, ls, ps, inspect, update, scale, rm");
+        return 1;
+    }
+
+    @Command(name = "create", description = "Create a new service.", mixinStandardHelpOptions = true)
+    static final class Create implements Callable<Integer> {
+        @Mixin ServiceOptions options;
+        @Option(names = "--name", description = "Service name") String name;
+        @Option(names = "--image", description = "Image (instead of the first argument)") String image;
+        @Option(names = "--mode", description = "replicated or global (default: replicated)") String mode;
+        @Option(names = {"-e", "--env"}, description = "Set environment variables") List<String> env = new ArrayList<>();
+        @Option(names = "--label", description = "Service labels") List<String> labels = new ArrayList<>();
+        @Option(names = "--container-label", description = "Container labels") List<String> containerLabels = new ArrayList<>();
+        @Option(names = "--constraint", description = "Placement constraints") List<String> constraints = new ArrayList<>();
+        @Option(names = {"-p", "--publish"}, description = "Publish a port") List<String> publish = new ArrayList<>();
+        @Option(names = "--network", description = "Network attachments") List<String> networks = new ArrayList<>();
+        @Option(names = "--mount", description = "Attach a filesystem mount") List<String> mounts = new ArrayList<>();
+        @Option(names = {"-q", "--quiet"}, description = "Print only the service id") boolean quiet;
+        @Parameters(arity = "0..*", paramLabel = "IMAGE [COMMAND] [ARG...]") List<String> args = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            List<String> rest = new ArrayList<>(args);
+            String img = image;
+            if (img == null) {
+                if (rest.isEmpty()) {
+                    throw new IllegalArgumentException("service create needs an image: swarmctl service create [OPTIONS] IMAGE [COMMAND] [ARG...]");
+                }
+                img = rest.remove(0);
+            }
+            ServiceSpec.Builder b = ServiceSpec.newBuilder();
+            if (mode == null || mode.equals("replicated")) {
+                b.setReplicated(ReplicatedService.newBuilder().setReplicas(1));
+            } else if (mode.equals("global")) {
+                b.setGlobal(GlobalService.getDefaultInstance());
+            } else {
+                throw new IllegalArgumentException("invalid --mode \"" + mode + "\": expected replicated or global");
+            }
+            Annotations.Builder a = b.getAnnotationsBuilder().setName(name == null ? "" : name);
+            putLabels("--label", labels, a.getMutableLabels());
+            ContainerSpec.Builder c = b.getTaskBuilder().getContainerBuilder().setImage(img);
+            if (!rest.isEmpty()) {
+                // Like docker service create: COMMAND replaces the image's cmd, arguments follow it.
+                c.addAllArgs(rest);
+            }
+            putLabels("--container-label", containerLabels, c.getMutableLabels());
+            for (String e : env) {
+                ServiceOptions.checkEnv(e);
+                c.addEnv(e);
+            }
+            for (String m : mounts) {
+                c.addMounts(ServiceOptions.parseMount(m));
+            }
+            for (String con : constraints) {
+                ServiceOptions.checkConstraint(con);
+                b.getTaskBuilder().getPlacementBuilder().addConstraints(con);
+            }
+            for (String p : publish) {
+                b.getEndpointBuilder().addPorts(ServiceOptions.parsePort(p));
+            }
+            for (String n : networks) {
+                b.getTaskBuilder().addNetworks(NetworkAttachmentConfig.newBuilder().setTarget(n));
+            }
+            options.applyTo(b);
+            try (ControlClient cc = Swarmctl.client()) {
+                CreateServiceResponse r = cc.stub().createService(CreateServiceRequest.newBuilder().setSpec(b).build());
+                for (String w : r.getWarningsList()) {
+                    System.err.println("Warning: " + w);
+                }
+                System.out.println(r.getService().getMeta().getId());
+            }
+            return 0;
+        }
+    }
+
+    static void putLabels(String flag, List<String> labels, Map<String, String> into) {
+        for (String l : labels) {
+            int eq = l.indexOf('=');
+            String key = eq < 0 ? l : l.substring(0, eq);
+            if (key.isEmpty()) {
+                throw new IllegalArgumentException("invalid " + flag + " \"" + l + "\": expected KEY=VALUE");
+            }
+            into.put(key, eq < 0 ? "" : l.substring(eq + 1));
+        }
+    }
+
+    @Command(name = "ls", aliases = "list", description = "List services.", mixinStandardHelpOptions = true)
+    static final class Ls implements Callable<Integer> {
+        @Option(names = {"-q", "--quiet"}, description = "Only display IDs") boolean quiet;
+        @Option(names = "--format", description = "table (default) or json") String format = "table";
+
+        @Override
+        public Integer call() {
+            try (ControlClient cc = Swarmctl.client()) {
+                ListServicesResponse r = cc.stub().listServices(ListServicesRequest.getDefaultInstance());
+                Map<String, ServiceReplicaStatus> st = new HashMap<>();
+                for (ServiceReplicaStatus s : r.getStatusesList()) {
+                    st.put(s.getServiceId(), s);
+                }
+                List<Service> services = new ArrayList<>(r.getServicesList());
+                services.sort(Comparator.comparing(s -> s.getSpec().getAnnotations().getName()));
+                Table t = new Table("ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS");
+                String[] keys = {"ID", "Name", "Mode", "Replicas", "Image", "Ports"};
+                for (Service s : services) {
+                    ServiceReplicaStatus rs = st.get(s.getMeta().getId());
+                    String[] row = {Show.id(s.getMeta().getId(), false), s.getSpec().getAnnotations().getName(),
+                            s.getSpec().hasGlobal() ? "global" : "replicated",
+                            rs.getRunningTasks() + "/" + rs.getDesiredTasks(),
+                            Show.image(s.getSpec().getTask().getContainer().getImage(), false), Show.ports(s)};
+                    if (quiet) {
+                        System.out.println(s.getMeta().getId());
+                    } else if (format.equals("json")) {
+                        System.out.println(Table.json(keys, row));
+                    } else {
+                        t.add(row);
+                    }
+                }
+                if (!quiet && !format.equals("json")) {
+                    t.print(System.out);
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "ps", description = "List the tasks of one or more services.", mixinStandardHelpOptions = true)
+    static final class Ps implements Callable<Integer> {
+        @Option(names = {"-q", "--quiet"}, description = "Only display task IDs") boolean quiet;
+        @Option(names = "--no-trunc", description = "Do not truncate output") boolean noTrunc;
+        @Option(names = {"-f", "--filter"}, description = "Filter: desired-state=running|shutdown|accepted, node=NODE, id=ID, name=NAME")
+        List<String> filters = new ArrayList<>();
+        @Option(names = "--format", description = "table (default) or json") String format = "table";
+        @Parameters(arity = "1..*", paramLabel = "SERVICE") List<String> services;
+
+        @Override
+        public Integer call() {
+            ListTasksRequest.Builder req = ListTasksRequest.newBuilder().addAllServiceIds(services);
+            List<String> names = new ArrayList<>();
+            List<String> ids = new ArrayList<>();
+            for (String f : filters) {
+                int eq = f.indexOf('=');
+                if (eq < 0) {
+                    throw new IllegalArgumentException("invalid --filter \"" + f + "\": expected KEY=VALUE");
+                }
+                String k = f.substring(0, eq);
+                String v = f.substring(eq + 1);
+                switch (k) {
+                    case "desired-state" -> {
+                        switch (v) {
+                            case "running" -> req.addDesiredStates(TaskState.RUNNING);
+                            case "shutdown" -> req.addDesiredStates(TaskState.SHUTDOWN).addDesiredStates(TaskState.REMOVE);
+                            case "accepted" -> req.addDesiredStates(TaskState.ACCEPTED);
+                            default -> throw new IllegalArgumentException("invalid --filter desired-state \"" + v
+                                    + "\": expected running, shutdown or accepted");
+                        }
+                    }
+                    case "node" -> req.addNodeIds(v);
+                    case "name" -> names.add(v);
+                    case "id" -> ids.add(v);
+                    default -> throw new IllegalArgumentException("invalid --filter key \"" + k + "\": expected desired-state, node, id or name");
+                }
+            }
+            try (ControlClient cc = Swarmctl.client()) {
+                List<Task> tasks = cc.stub().listTasks(req.build()).getTasksList();
+                Map<String, String> hostnames = new HashMap<>();
+                for (Node n : cc.stub().listNodes(ListNodesRequest.getDefaultInstance()).getNodesList()) {
+                    hostnames.put(n.getMeta().getId(), n.getDescription().getHostname());
+                }
+                print(tasks, hostnames, names, ids);
+            }
+            return 0;
+        }
+
+        private void print(List<Task> tasks, Map<String, String> hostnames, List<String> names, List<String> ids) {
+            // Group by service and slot; the current task first, then its predecessors, newest first.
+            Map<String, List<Task>> slots = new LinkedHashMap<>();
+            List<Task> sorted = new ArrayList<>(tasks);
+            sorted.sort(Comparator.comparing(Task::getServiceName).thenComparingLong(Task::getSlot)
+                    .thenComparing(Task::getNodeId)
+                    .thenComparing((Task t) -> t.getDesiredState() == TaskState.RUNNING ? 0 : 1)
+                    .thenComparing(Comparator.comparingLong((Task t) -> t.getMeta().getCreatedAtMs()).reversed()));
+            for (Task t : sorted) {
+                slots.computeIfAbsent(t.getServiceId() + "/" + (t.getSlot() > 0 ? t.getSlot() : t.getNodeId()), k -> new ArrayList<>()).add(t);
+            }
+            long now = System.currentTimeMillis();
+            Table table = new Table("ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS");
+            String[] keys = {"ID", "Name", "Image", "Node", "DesiredState", "CurrentState", "Error", "Ports"};
+            for (List<Task> slot : slots.values()) {
+                boolean first = true;
+                for (Task t : slot) {
+                    String name = t.getSlot() > 0 ? t.getServiceName() + "." + t.getSlot()
+                            : t.getServiceName() + "." + Show.id(t.getNodeId(), noTrunc);
+                    if (!names.isEmpty() && !names.contains(name)) {
+                        continue;
+                    }
+                    if (!ids.isEmpty() && ids.stream().noneMatch(p -> t.getMeta().getId().startsWith(p))) {
+                        continue;
+                    }
+                    String display = first ? name : " \\_ " + name;
+                    first = false;
+                    String current = Show.state(t.getStatus().getState()) + " " + Units.ago(t.getStatus().getTimestampMs(), now);
+                    if (!t.getStatus().getHealth().isEmpty() && t.getStatus().getState() == TaskState.RUNNING) {
+                        current = "Running (" + t.getStatus().getHealth() + ") " + Units.ago(t.getStatus().getTimestampMs(), now);
+                    }
+                    String[] row = {Show.id(t.getMeta().getId(), noTrunc), display,
+                            Show.image(t.getSpec().getContainer().getImage(), noTrunc),
+                            hostnames.getOrDefault(t.getNodeId(), ""), Show.state(t.getDesiredState()), current,
+                            t.getStatus().getErr(), ""};
+                    if (quiet) {
+                        System.out.println(t.getMeta().getId());
+                    } else if (format.equals("json")) {
+                        row[1] = name;
+                        System.out.println(Table.json(keys, row));
+                    } else {
+                        table.add(row);
+                    }
+                }
+            }
+            if (!quiet && !format.equals("json")) {
+                table.print(System.out);
+            }
+        }
+    }
+
+    @Command(name = "inspect", description = "Display detailed information on one or more services.", mixinStandardHelpOptions = true)
+    static final class Inspect implements Callable<Integer> {
+        @Parameters(arity = "1..*", paramLabel = "SERVICE") List<String> services;
+
+        @Override
+        public Integer call() {
+            try (ControlClient cc = Swarmctl.client()) {
+                List<Service> out = new ArrayList<>();
+                for (String s : services) {
+                    out.add(cc.stub().getService(GetServiceRequest.newBuilder().setServiceId(s).build()).getService());
+                }
+                Show.printJsonArray(out);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "update", description = "Update a service.", mixinStandardHelpOptions = true)
+    static final class Update implements Callable<Integer> {
+        @Mixin ServiceOptions options;
+        @Option(names = "--image", description = "Service image tag") String image;
+        @Option(names = "--args", description = "Service command args (space separated)") String args;
+        @Option(names = "--env-add", description = "Add or update an environment variable") List<String> envAdd = new ArrayList<>();
+        @Option(names = "--env-rm", description = "Remove an environment variable") List<String> envRm = new ArrayList<>();
+        @Option(names = "--constraint-add", description = "Add or update a placement constraint") List<String> constraintAdd = new ArrayList<>();
+        @Option(names = "--constraint-rm", description = "Remove a constraint") List<String> constraintRm = new ArrayList<>();
+        @Option(names = "--label-add", description = "Add or update a service label") List<String> labelAdd = new ArrayList<>();
+        @Option(names = "--label-rm", description = "Remove a label by its key") List<String> labelRm = new ArrayList<>();
+        @Option(names = "--publish-add", description = "Add or update a published port") List<String> publishAdd = new ArrayList<>();
+        @Option(names = "--publish-rm", description = "Remove a published port by its target port") List<String> publishRm = new ArrayList<>();
+        @Option(names = "--network-add", description = "Add a network") List<String> networkAdd = new ArrayList<>();
+        @Option(names = "--network-rm", description = "Remove a network") List<String> networkRm = new ArrayList<>();
+        @Option(names = "--mount-add", description = "Add or update a mount on a service") List<String> mountAdd = new ArrayList<>();
+        @Option(names = "--mount-rm", description = "Remove a mount by its target path") List<String> mountRm = new ArrayList<>();
+        @Option(names = "--force", description = "Force update even if no changes require it") boolean force;
+        @Option(names = "--rollback", description = "Roll back to the previous specification") boolean rollback;
+        @Option(names = {"-q", "--quiet"}, description = "Suppress progress output") boolean quiet;
+        @Parameters(arity = "1", paramLabel = "SERVICE") String service;
+
+        @Override
+        public Integer call() {
+            try (ControlClient cc = Swarmctl.client()) {
+                Service cur = cc.stub().getService(GetServiceRequest.newBuilder().setServiceId(service).build()).getService();
+                UpdateServiceRequest.Builder req = UpdateServiceRequest.newBuilder().setServiceId(cur.getMeta().getId())
+                        .setServiceVersion(cur.getMeta().getVersion());
+                if (rollback) {
+                    req.setRollback(true);
+                } else {
+                    req.setSpec(apply(cur.getSpec()));
+                }
+                UpdateServiceResponse r = cc.stub().updateService(req.build());
+                for (String w : r.getWarningsList()) {
+                    System.err.println("Warning: " + w);
+                }
+                System.out.println(r.getService().getSpec().getAnnotations().getName());
+            }
+            return 0;
+        }
+
+        ServiceSpec apply(ServiceSpec spec) {
+            ServiceSpec.Builder b = spec.toBuilder();
+            ContainerSpec.Builder c = b.getTaskBuilder().getContainerBuilder();
+            if (image != null) {
+                c.setImage(image);
+            }
+            if (args != null) {
+                c.clearArgs().addAllArgs(List.of(args.trim().split("\\s+")));
+            }
+            List<String> env = new ArrayList<>(c.getEnvList());
+            for (String k : envRm) {
+                env.removeIf(e -> e.equals(k) || e.startsWith(k + "="));
+            }
+            for (String e : envAdd) {
+                ServiceOptions.checkEnv(e);
+                String key = e.contains("=") ? e.substring(0, e.indexOf('=')) : e;
+                env.removeIf(x -> x.equals(key) || x.startsWith(key + "="));
+                env.add(e);
+            }
+            c.clearEnv().addAllEnv(env);
+            var placement = b.getTaskBuilder().getPlacementBuilder();
+            List<String> constraints = new ArrayList<>(placement.getConstraintsList());
+            constraints.removeAll(constraintRm);
+            for (String con : constraintAdd) {
+                ServiceOptions.checkConstraint(con);
+                if (!constraints.contains(con)) {
+                    constraints.add(con);
+                }
+            }
+            placement.clearConstraints().addAllConstraints(constraints);
+            putLabels("--label-add", labelAdd, b.getAnnotationsBuilder().getMutableLabels());
+            for (String k : labelRm) {
+                b.getAnnotationsBuilder().getMutableLabels().remove(k);
+            }
+            var endpoint = b.getEndpointBuilder();
+            for (String p : publishRm) {
+                int target;
+                try {
+                    target = Integer.parseInt(p.contains(":") ? p.substring(p.indexOf(':') + 1).replaceAll("/.*", "") : p.replaceAll("/.*", ""));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("invalid --publish-rm \"" + p + "\": expected a target port");
+                }
+                var ports = new ArrayList<>(endpoint.getPortsList());
+                ports.removeIf(x -> x.getTargetPort() == target);
+                endpoint.clearPorts().addAllPorts(ports);
+            }
+            for (String p : publishAdd) {
+                var port = ServiceOptions.parsePort(p);
+                var ports = new ArrayList<>(endpoint.getPortsList());
+                ports.removeIf(x -> x.getPublishedPort() != 0 && x.getPublishedPort() == port.getPublishedPort()
+                        && x.getProtocol() == port.getProtocol());
+                ports.add(port);
+                endpoint.clearPorts().addAllPorts(ports);
+            }
+            var task = b.getTaskBuilder();
+            for (String n : networkRm) {
+                var nets = new ArrayList<>(task.getNetworksList());
+                nets.removeIf(x -> x.getTarget().equals(n));
+                task.clearNetworks().addAllNetworks(nets);
+            }
+            for (String n : networkAdd) {
+                task.addNetworks(NetworkAttachmentConfig.newBuilder().setTarget(n));
+            }
+            for (String target : mountRm) {
+                var mounts = new ArrayList<>(c.getMountsList());
+                mounts.removeIf(m -> m.getTarget().equals(target));
+                c.clearMounts().addAllMounts(mounts);
+            }
+            for (String m : mountAdd) {
+                var mount = ServiceOptions.parseMount(m);
+                var mounts = new ArrayList<>(c.getMountsList());
+                mounts.removeIf(x -> x.getTarget().equals(mount.getTarget()));
+                mounts.add(mount);
+                c.clearMounts().addAllMounts(mounts);
+            }
+            options.applyTo(b);
+            if (force) {
+                task.setForceUpdate(task.getForceUpdate() + 1);
+            }
+            return b.build();
+        }
+    }
+
+    @Command(name = "scale", description = "Scale one or more replicated services.", mixinStandardHelpOptions = true)
+    static final class Scale implements Callable<Integer> {
+        @Parameters(arity = "1..*", paramLabel = "SERVICE=REPLICAS") List<String> pairs;
+
+        @Override
+        public Integer call() {
+            // Check every argument before changing anything.
+            Map<String, Long> wanted = new LinkedHashMap<>();
+            for (String p : pairs) {
+                int eq = p.indexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("invalid scale specifier \"" + p + "\": expected SERVICE=REPLICAS");
+                }
+                wanted.put(p.substring(0, eq), Units.parseNonNegative("replicas of " + p.substring(0, eq), p.substring(eq + 1)));
+            }
+            try (ControlClient cc = Swarmctl.client()) {
+                Map<String, Service> found = new LinkedHashMap<>();
+                for (String name : wanted.keySet()) {
+                    Service s = cc.stub().getService(GetServiceRequest.newBuilder().setServiceId(name).build()).getService();
+                    if (s.getSpec().hasGlobal()) {
+                        throw new IllegalArgumentException("scale can only be used with replicated mode: " + name + " is global");
+                    }
+                    found.put(name, s);
+                }
+                for (Map.Entry<String, Service> e : found.entrySet()) {
+                    Service s = e.getValue();
+                    ServiceSpec spec = s.getSpec().toBuilder()
+                            .setReplicated(ReplicatedService.newBuilder().setReplicas(wanted.get(e.getKey()))).build();
+                    cc.stub().updateService(UpdateServiceRequest.newBuilder().setServiceId(s.getMeta().getId())
+                            .setServiceVersion(s.getMeta().getVersion()).setSpec(spec).build());
+                    System.out.println(e.getKey() + " scaled to " + wanted.get(e.getKey()));
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "rm", aliases = "remove", description = "Remove one or more services.", mixinStandardHelpOptions = true)
+    static final class Rm implements Callable<Integer> {
+        @Parameters(arity = "1..*", paramLabel = "SERVICE") List<String> services;
+
+        @Override
+        public Integer call() {
+            try (ControlClient cc = Swarmctl.client()) {
+                List<Service> found = new ArrayList<>();
+                for (String s : services) {
+                    found.add(cc.stub().getService(GetServiceRequest.newBuilder().setServiceId(s).build()).getService());
+                }
+                for (int i = 0; i < found.size(); i++) {
+                    cc.stub().removeService(RemoveServiceRequest.newBuilder().setServiceId(found.get(i).getMeta().getId()).build());
+                    System.out.println(services.get(i));
+                }
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package io.jswarm.cli;
+
+import com.google.protobuf.MessageOrBuilder;
+import com.google.protobuf.util.JsonFormat;
+import io.jswarm.api.Node;
+import io.jswarm.api.NodeState;
+import io.jswarm.api.PortConfig;
+import io.jswarm.api.Service;
+import io.jswarm.api.TaskState;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** How objects read in tables: Docker's words and short ids. */
+final class Show {
+    private Show() {}
+
+    static String id(String id, boolean noTrunc) {
+        return noTrunc || id.length() <= 12 ? id : id.substring(0, 12);
+    }
+
+    static String title(String enumName) {
+        String s = enumName.toLowerCase(Locale.ROOT).replace('_', ' ');
+        return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
+    }
+
+    static String state(TaskState s) {
+        return title(s.name());
+    }
+
+    static String nodeStatus(Node n) {
+        NodeState s = n.getStatus().getState();
+        return switch (s) {
+            case NODE_READY -> "Ready";
+            case NODE_DOWN -> "Down";
+            case NODE_DISCONNECTED -> "Disconnected";
+            default -> "Unknown";
+        };
+    }
+
+    static String managerStatus(Node n) {
+        if (!n.hasManagerStatus()) {
+            return "";
+        }
+        if (n.getManagerStatus().getLeader()) {
+            return "Leader";
+        }
+        return switch (n.getManagerStatus().getReachability()) {
+            case REACHABLE -> "Reachable";
+            case UNREACHABLE -> "Unreachable";
+            default -> "Unknown";
+        };
+    }
+
+    static String image(String image, boolean noTrunc) {
+        int at = image.indexOf('@');
+        return noTrunc || at < 0 ? image : image.substring(0, at);
+    }
+
+    static String ports(Service s) {
+        List<String> out = new ArrayList<>();
+        for (PortConfig p : s.getSpec().getEndpoint().getPortsList()) {
+            String proto = p.getProtocol().name().toLowerCase(Locale.ROOT);
+            out.add("*:" + (p.getPublishedPort() == 0 ? "" : p.getPublishedPort()) + "->" + p.getTargetPort() + "/" + proto);
+        }
+        return String.join(",", out);
+    }
+
+    static String json(MessageOrBuilder m) {
+        try {
+            return JsonFormat.printer().print(m);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static void printJsonArray(List<? extends MessageOrBuilder> items) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < items.size(); i++) {
+            sb.append(i == 0 ? "\n" : ",\n").append(json(items.get(i)).indent(4).stripTrailing());
+        }
+        System.out.println(sb.append(items.isEmpty() ? "]" : "\n]"));
+    }
+}

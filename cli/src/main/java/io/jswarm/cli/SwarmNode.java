@@ -1,0 +1,206 @@
+package io.jswarm.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
+import io.jswarm.agent.Agent;
+import io.jswarm.api.Node;
+import io.jswarm.api.NodeDescription;
+import io.jswarm.api.NodeRole;
+import io.jswarm.api.dispatcher.AddRaftMemberRequest;
+import io.jswarm.api.dispatcher.ManagerPeer;
+import io.jswarm.api.dispatcher.MembershipGrpc;
+import io.jswarm.manager.Manager;
+import io.jswarm.manager.raft.RaftNode;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.ratis.protocol.RaftPeer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything one swarmd runs: always an agent, and a manager while the node is one. Acts
+ * on role changes the cluster decides (promote, demote) by starting or stopping the
+ * manager.
+ */
+public final class SwarmNode implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(SwarmNode.class);
+
+    /** Addresses this node listens on and advertises. */
+    public record Addresses(HostPort listenRemote, HostPort advertiseRemote, HostPort listenRaft, HostPort advertiseRaft,
+            Path controlSocket) {}
+
+    private final Path stateDir;
+    private final LocalState state;
+    private final NodeDescription description;
+    private final Addresses addrs;
+    private Manager manager;
+    private Agent agent;
+    private volatile boolean roleChangeRunning;
+
+    public SwarmNode(Path stateDir, LocalState state, NodeDescription description, Addresses addrs) {
+        this.stateDir = stateDir;
+        this.state = state;
+        this.description = description;
+        this.addrs = addrs;
+    }
+
+    static List<RaftPeer> peers(List<String> members) {
+        List<RaftPeer> out = new ArrayList<>();
+        for (String m : members) {
+            int eq = m.indexOf('=');
+            out.add(RaftNode.peer(m.substring(0, eq), m.substring(eq + 1)));
+        }
+        return out;
+    }
+
+    /** Starts the manager (if this node is one) and the agent. */
+    public synchronized void start(Manager.Bootstrap bootstrap) throws IOException {
+        if ("manager".equals(state.role)) {
+            startManager(bootstrap);
+        }
+        List<String> managers = new ArrayList<>();
+        if (manager != null) {
+            managers.add(addrs.advertiseRemote().toString());
+        }
+        managers.addAll(state.managers);
+        agent = new Agent(state.nodeId, description, addrs.advertiseRemote().toString(), managers, this::nodeChanged);
+        agent.start();
+    }
+
+    private void startManager(Manager.Bootstrap bootstrap) throws IOException {
+        Manager.Config cfg = new Manager.Config(state.nodeId, stateDir.toFile(), addrs.listenRaft().host(),
+                addrs.listenRaft().port(), addrs.advertiseRaft().toString(), addrs.listenRemote().host(),
+                addrs.listenRemote().port(), addrs.advertiseRemote().toString(), addrs.controlSocket(), state.raftGroup,
+                peers(state.raftMembers));
+        manager = new Manager(cfg, bootstrap);
+        manager.start();
+    }
+
+    /** The session told us how the cluster sees this node: act on a role change. */
+    private void nodeChanged(Node node, List<ManagerPeer> managers) {
+        boolean wantManager = node.getSpec().getDesiredRole() == NodeRole.MANAGER;
+        synchronized (this) {
+            if (roleChangeRunning) {
+                return;
+            }
+            if (wantManager && manager == null) {
+                roleChangeRunning = true;
+                Thread t = new Thread(() -> promote(managers), "promote");
+                t.setDaemon(true);
+                t.start();
+            } else if (node.getRole() == NodeRole.WORKER && !wantManager && manager != null) {
+                roleChangeRunning = true;
+                Thread t = new Thread(this::demote, "demote");
+                t.setDaemon(true);
+                t.start();
+            }
+        }
+    }
+
+    private void promote(List<ManagerPeer> managers) {
+        try {
+            LOG.info("this node was promoted: starting its manager");
+            List<String> members = new ArrayList<>();
+            for (ManagerPeer p : managers) {
+                if (!p.getRaftAddr().isEmpty()) {
+                    members.add(p.getNodeId() + "=" + p.getRaftAddr());
+                }
+            }
+            members.add(state.nodeId + "=" + addrs.advertiseRaft());
+            synchronized (this) {
+                state.role = "manager";
+                state.raftMembers = members;
+                if (state.raftGroup.isEmpty()) {
+                    throw new IOException("unknown Raft group: this node joined before it was recorded; rejoin it");
+                }
+                deleteRecursively(stateDir.resolve("raft"));
+                startManager(null);
+            }
+            addRaftMember(managers.stream().map(ManagerPeer::getAddr).toList(), "", state.nodeId, addrs.advertiseRaft());
+            state.save(stateDir);
+        } catch (Exception e) {
+            LOG.error("promotion failed: {}", e.toString());
+        } finally {
+            roleChangeRunning = false;
+        }
+    }
+
+    private void demote() {
+        try {
+            LOG.info("this node was demoted: stopping its manager");
+            synchronized (this) {
+                manager.close();
+                manager = null;
+                state.role = "worker";
+                state.raftMembers = List.of();
+                state.managers = agent.managers();
+                state.save(stateDir);
+                deleteRecursively(stateDir.resolve("raft"));
+            }
+        } catch (Exception e) {
+            LOG.error("demotion failed: {}", e.toString());
+        } finally {
+            roleChangeRunning = false;
+        }
+    }
+
+    /** Asks the managers (any; the leader does the change) to add this node to the Raft group. */
+    static void addRaftMember(List<String> managerAddrs, String token, String nodeId, HostPort raftAddr) throws IOException {
+        long deadline = System.currentTimeMillis() + 60_000;
+        String last = "no manager address known";
+        while (System.currentTimeMillis() < deadline) {
+            for (String addr : managerAddrs) {
+                ManagedChannel ch = ManagedChannelBuilder.forTarget(addr).usePlaintext().build();
+                try {
+                    MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
+                            .addRaftMember(AddRaftMemberRequest.newBuilder().setToken(token).setNodeId(nodeId)
+                                    .setRaftAddr(raftAddr.toString()).build());
+                    return;
+                } catch (StatusRuntimeException e) {
+                    last = addr + ": " + e.getStatus().getCode() + " " + e.getStatus().getDescription();
+                    if (e.getStatus().getCode() == io.grpc.Status.Code.PERMISSION_DENIED) {
+                        throw new IOException(e.getStatus().getDescription());
+                    }
+                } finally {
+                    ch.shutdownNow();
+                }
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        throw new IOException("could not join the Raft group: " + last);
+    }
+
+    static void deleteRecursively(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        if (agent != null) {
+            agent.close();
+        }
+        if (manager != null) {
+            manager.close();
+        }
+    }
+}

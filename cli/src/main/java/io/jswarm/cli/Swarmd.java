@@ -1,0 +1,201 @@
+package io.jswarm.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
+import io.jswarm.api.NodeDescription;
+import io.jswarm.api.NodeRole;
+import io.jswarm.api.dispatcher.JoinRequest;
+import io.jswarm.api.dispatcher.JoinResponse;
+import io.jswarm.api.dispatcher.MembershipGrpc;
+import io.jswarm.api.dispatcher.RaftMember;
+import io.jswarm.manager.Ids;
+import io.jswarm.manager.Manager;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** swarmd: the node daemon. Initializes a cluster, joins one, or restarts from its state directory. */
+@Command(name = "swarmd", mixinStandardHelpOptions = true, version = "swarmd " + LocalNode.VERSION,
+        description = "jswarm node daemon: runs an agent, and a manager on manager nodes.")
+public final class Swarmd implements Callable<Integer> {
+    @Option(names = "--state-dir", description = "State directory (default: ${DEFAULT-VALUE})", defaultValue = "/var/lib/jswarm")
+    Path stateDir;
+
+    @Option(names = "--hostname", description = "Node hostname (default: this machine's)")
+    String hostname;
+
+    @Option(names = "--listen-remote-api", defaultValue = "0.0.0.0:4242",
+            description = "Address for agents and joining nodes (default: ${DEFAULT-VALUE})")
+    String listenRemote;
+
+    @Option(names = "--advertise-remote-api", description = "Address other nodes reach this node's remote API at")
+    String advertiseRemote;
+
+    @Option(names = "--listen-raft-api", description = "Raft transport address of a manager (default: remote API host, port + 1)")
+    String listenRaft;
+
+    @Option(names = "--advertise-raft-api", description = "Raft address other managers reach this one at")
+    String advertiseRaft;
+
+    @Option(names = "--listen-control-api", description = "Control API unix socket (default: STATE_DIR/swarmd.sock)")
+    Path controlSocket;
+
+    @Option(names = "--join-addr", description = "Remote API address (HOST:PORT) of a manager of the cluster to join")
+    String joinAddr;
+
+    @Option(names = "--join-token", description = "Join token (from swarmctl cluster join-token)")
+    String joinToken;
+
+    @Option(names = "--heartbeat-period", defaultValue = "5s",
+            description = "Agent heartbeat period, when initializing a cluster (default: ${DEFAULT-VALUE})")
+    String heartbeatPeriod;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        CommandLine cl = new CommandLine(new Swarmd());
+        cl.setParameterExceptionHandler((ex, a) -> {
+            System.err.println("swarmd: " + ex.getMessage());
+            return 1;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            System.err.println("swarmd: " + (ex instanceof IllegalArgumentException || ex instanceof java.io.IOException
+                    ? ex.getMessage() : ex.toString()));
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        HostPort listen = HostPort.parse("--listen-remote-api", listenRemote);
+        HostPort advertise = advertiseRemote != null ? HostPort.parse("--advertise-remote-api", advertiseRemote)
+                : new HostPort(isWildcard(listen.host()) ? defaultAddress() : listen.host(), listen.port());
+        HostPort raftListen = listenRaft != null ? HostPort.parse("--listen-raft-api", listenRaft)
+                : new HostPort(listen.host(), listen.port() + 1);
+        HostPort raftAdvertise = advertiseRaft != null ? HostPort.parse("--advertise-raft-api", advertiseRaft)
+                : new HostPort(advertise.host(), raftListen.port());
+        long heartbeatMs = Units.parseDurationMs("--heartbeat-period", heartbeatPeriod);
+        if (heartbeatMs < 100) {
+            throw new IllegalArgumentException("--heartbeat-period must be at least 100ms");
+        }
+        if (joinAddr != null) {
+            HostPort.parse("--join-addr", joinAddr);
+            if (joinToken == null) {
+                throw new IllegalArgumentException("--join-addr needs --join-token");
+            }
+        }
+        if (hostname == null) {
+            hostname = InetAddress.getLocalHost().getHostName();
+        }
+        Files.createDirectories(stateDir);
+        Path socket = controlSocket != null ? controlSocket : stateDir.resolve("swarmd.sock");
+        NodeDescription description = LocalNode.describe(hostname);
+
+        LocalState state = LocalState.load(stateDir);
+        Manager.Bootstrap bootstrap = null;
+        boolean joiningManager = false;
+        if (state == null) {
+            state = new LocalState();
+            if (joinAddr == null) {
+                // A new cluster: this node is its first manager.
+                state.nodeId = Ids.newId();
+                state.role = "manager";
+                state.raftGroup = UUID.randomUUID().toString();
+                state.raftMembers = List.of(state.nodeId + "=" + raftAdvertise);
+                bootstrap = new Manager.Bootstrap(description, heartbeatMs);
+            } else {
+                JoinResponse r = join(description, advertise, raftAdvertise);
+                state.nodeId = r.getNodeId();
+                state.role = r.getRole() == NodeRole.MANAGER ? "manager" : "worker";
+                state.clusterId = r.getClusterId();
+                state.raftGroup = r.getRaftGroupId();
+                List<String> members = new ArrayList<>();
+                List<String> managers = new ArrayList<>();
+                for (RaftMember m : r.getMembersList()) {
+                    managers.add(m.getAddr());
+                    if (!m.getNodeId().equals(r.getNodeId())) {
+                        members.add(m.getNodeId() + "=" + m.getRaftAddr());
+                    }
+                }
+                if (r.getRole() == NodeRole.MANAGER) {
+                    members.add(r.getNodeId() + "=" + raftAdvertise);
+                    joiningManager = true;
+                }
+                state.raftMembers = members;
+                state.managers = managers;
+            }
+            state.save(stateDir);
+        } else if (joinAddr != null) {
+            System.err.println("swarmd: " + stateDir + " already holds node " + state.nodeId + "; ignoring --join-addr");
+        }
+
+        SwarmNode node = new SwarmNode(stateDir, state,
+                description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                node.close();
+            } catch (Exception ignored) {
+                // exiting anyway
+            }
+            stopped.countDown();
+        }));
+        node.start(bootstrap);
+        if (joiningManager) {
+            SwarmNode.addRaftMember(List.of(joinAddr), joinToken, state.nodeId, raftAdvertise);
+        }
+        System.err.println("swarmd: node " + state.nodeId + " (" + hostname + ") running as " + state.role
+                + (state.role.equals("manager") ? ", control socket " + socket : ""));
+        stopped.await();
+        return 0;
+    }
+
+    private JoinResponse join(NodeDescription description, HostPort advertise, HostPort raftAdvertise) throws Exception {
+        ManagedChannel ch = ManagedChannelBuilder.forTarget(joinAddr).usePlaintext().build();
+        try {
+            return MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .join(JoinRequest.newBuilder().setToken(joinToken).setDescription(description)
+                            .setAddr(advertise.toString()).setRaftAddr(raftAdvertise.toString()).build());
+        } catch (StatusRuntimeException e) {
+            String why = e.getStatus().getDescription() != null ? e.getStatus().getDescription() : e.getStatus().getCode().toString();
+            throw new IllegalArgumentException("cannot join the cluster at " + joinAddr + ": " + why);
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    private static boolean isWildcard(String host) {
+        return host.equals("0.0.0.0") || host.equals("::") || host.isEmpty();
+    }
+
+    /** The first non-loopback IPv4 address of this machine, else loopback. */
+    static String defaultAddress() throws Exception {
+        for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+            if (!nif.isUp() || nif.isLoopback()) {
+                continue;
+            }
+            for (InetAddress a : Collections.list(nif.getInetAddresses())) {
+                if (a instanceof Inet4Address) {
+                    return a.getHostAddress();
+                }
+            }
+        }
+        return "127.0.0.1";
+    }
+}
