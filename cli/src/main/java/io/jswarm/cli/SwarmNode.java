@@ -62,9 +62,9 @@ public final class SwarmNode implements Closeable {
     }
 
     /** Starts the manager (if this node is one) and the agent. */
-    public synchronized void start(Manager.Bootstrap bootstrap) throws IOException {
+    public synchronized void start(Manager.Bootstrap bootstrap, boolean joining) throws IOException {
         if ("manager".equals(state.role)) {
-            startManager(bootstrap);
+            startManager(bootstrap, joining);
         }
         List<String> managers = new ArrayList<>();
         if (manager != null) {
@@ -75,11 +75,11 @@ public final class SwarmNode implements Closeable {
         agent.start();
     }
 
-    private void startManager(Manager.Bootstrap bootstrap) throws IOException {
+    private void startManager(Manager.Bootstrap bootstrap, boolean joining) throws IOException {
         Manager.Config cfg = new Manager.Config(state.nodeId, stateDir.toFile(), addrs.listenRaft().host(),
                 addrs.listenRaft().port(), addrs.advertiseRaft().toString(), addrs.listenRemote().host(),
                 addrs.listenRemote().port(), addrs.advertiseRemote().toString(), addrs.controlSocket(), state.raftGroup,
-                peers(state.raftMembers));
+                peers(state.raftMembers), joining);
         manager = new Manager(cfg, bootstrap);
         manager.start();
     }
@@ -122,7 +122,7 @@ public final class SwarmNode implements Closeable {
                     throw new IOException("unknown Raft group: this node joined before it was recorded; rejoin it");
                 }
                 deleteRecursively(stateDir.resolve("raft"));
-                startManager(null);
+                startManager(null, true);
             }
             addRaftMember(managers.stream().map(ManagerPeer::getAddr).toList(), "", state.nodeId, addrs.advertiseRaft());
             state.save(stateDir);

@@ -156,7 +156,7 @@ public final class Swarmd implements Callable<Integer> {
             }
             stopped.countDown();
         }));
-        node.start(bootstrap);
+        node.start(bootstrap, joiningManager);
         if (joiningManager) {
             SwarmNode.addRaftMember(List.of(joinAddr), joinToken, state.nodeId, raftAdvertise);
         }

@@ -55,7 +55,7 @@ public final class Manager implements Closeable {
     /** Where this manager listens and who it is. */
     public record Config(String nodeId, File stateDir, String raftHost, int raftPort, String advertiseRaft,
             String remoteHost, int remotePort, String advertiseRemote, Path controlSocket, String groupUuid,
-            List<RaftPeer> peers) {}
+            List<RaftPeer> peers, boolean joining) {}
 
     /** Present only on the node that initializes a new cluster. */
     public record Bootstrap(NodeDescription description, long heartbeatMs) {}
@@ -75,7 +75,7 @@ public final class Manager implements Closeable {
         this.config = config;
         this.bootstrap = bootstrap;
         this.raft = new RaftNode(config.nodeId(), config.raftHost(), config.raftPort(), new File(config.stateDir(), "raft"),
-                config.groupUuid(), config.peers(), store);
+                config.groupUuid(), config.peers(), config.joining(), store);
         this.dispatcher = new Dispatcher(store, raft);
         this.controllers = new LeaderControllers(store, raft, dispatcher);
     }

@@ -169,6 +169,9 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                     + " is not part of this cluster (removed?); join again with a token").asRuntimeException());
             return;
         }
+        // Counted as heard from before READY is committed, or the monitor could see a READY
+        // node without a heartbeat and mark it down at once.
+        lastHeartbeat.put(req.getNodeId(), System.currentTimeMillis());
         try {
             Node.Builder nb = node.toBuilder().setDescription(req.getDescription());
             nb.getStatusBuilder().setState(NodeState.NODE_READY).setMessage("").setAddr(req.getAddr())
@@ -180,7 +183,6 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         }
         String sessionId = io.jswarm.manager.Ids.random(16);
         Session s = new Session(sessionId, req.getNodeId(), out);
-        lastHeartbeat.put(req.getNodeId(), System.currentTimeMillis());
         Session old = sessions.put(req.getNodeId(), s);
         if (old != null) {
             old.close(Status.CANCELLED.withDescription("replaced by a new session of the same node"));

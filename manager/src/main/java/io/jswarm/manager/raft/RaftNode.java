@@ -29,6 +29,7 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -52,6 +53,7 @@ public final class RaftNode implements Closeable {
     private final String nodeId;
     private final MemoryStore store;
     private final RaftGroup initialGroup;
+    private final boolean joining;
     private final RaftProperties props;
     private final RaftServer server;
     private final RaftClient client;
@@ -68,11 +70,19 @@ public final class RaftNode implements Closeable {
         return RaftGroupId.valueOf(UUID.fromString(uuid));
     }
 
+    /**
+     * @param peers   the Raft members known to this node (itself included once it is one)
+     * @param joining true the first time a manager that joins an existing group starts: it
+     *                starts with no configuration and learns it from the leader, which adds
+     *                it with {@link #addPeer}; starting it with the members would let it hold
+     *                elections in a group that does not count it yet
+     */
     public RaftNode(String nodeId, String raftHost, int raftPort, File storageDir, String groupUuid,
-            List<RaftPeer> peers, MemoryStore store) throws IOException {
+            List<RaftPeer> peers, boolean joining, MemoryStore store) throws IOException {
         this.nodeId = nodeId;
         this.store = store;
         this.initialGroup = RaftGroup.valueOf(groupId(groupUuid), peers);
+        this.joining = joining;
         this.props = new RaftProperties();
         GrpcConfigKeys.Server.setHost(props, raftHost);
         GrpcConfigKeys.Server.setPort(props, raftPort);
@@ -96,7 +106,7 @@ public final class RaftNode implements Closeable {
         boolean existing = new File(storageDir, groupId(groupUuid).getUuid().toString()).isDirectory();
         this.server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(nodeId))
-                .setGroup(initialGroup)
+                .setGroup(joining && !existing ? RaftGroup.valueOf(initialGroup.getGroupId()) : initialGroup)
                 .setProperties(props)
                 .setStateMachine(new StoreStateMachine(store))
                 .setOption(existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
@@ -227,34 +237,56 @@ public final class RaftNode implements Closeable {
         return result;
     }
 
-    /** Adds a manager to the Raft group (the leader replicates the log to it first). */
-    public void addPeer(String peerId, String raftAddr) throws IOException {
+    /**
+     * Adds a manager to the Raft group. The leader computes the new configuration (mode
+     * ADD), so concurrent joins cannot drop each other; a change still in progress is
+     * waited out.
+     */
+    public synchronized void addPeer(String peerId, String raftAddr) throws IOException {
+        changeMembership(SetConfigurationRequest.Arguments.newBuilder()
+                .setServersInNewConf(List.of(peer(peerId, raftAddr)))
+                .setMode(SetConfigurationRequest.Mode.ADD).build());
+    }
+
+    /** Removes a manager from the Raft group (compare-and-set against the current members). */
+    public synchronized void removePeer(String peerId) throws IOException {
+        List<RaftPeer> current = new ArrayList<>(peers());
         List<RaftPeer> next = new ArrayList<>();
-        for (RaftPeer p : peers()) {
+        for (RaftPeer p : current) {
             if (!p.getId().toString().equals(peerId)) {
                 next.add(p);
             }
         }
-        next.add(peer(peerId, raftAddr));
-        setConfiguration(next);
-    }
-
-    /** Removes a manager from the Raft group. */
-    public void removePeer(String peerId) throws IOException {
-        List<RaftPeer> next = new ArrayList<>();
-        for (RaftPeer p : peers()) {
-            if (!p.getId().toString().equals(peerId)) {
-                next.add(p);
-            }
+        if (next.size() == current.size()) {
+            return;
         }
-        setConfiguration(next);
+        changeMembership(SetConfigurationRequest.Arguments.newBuilder()
+                .setServersInCurrentConf(current).setServersInNewConf(next)
+                .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET).build());
     }
 
-    private void setConfiguration(List<RaftPeer> peers) throws IOException {
-        try (RaftClient admin = newClient(RaftGroup.valueOf(initialGroup.getGroupId(), peers()))) {
-            RaftClientReply r = admin.admin().setConfiguration(peers);
-            if (!r.isSuccess()) {
-                throw new IOException("Raft membership change failed: " + r.getException());
+    private void changeMembership(SetConfigurationRequest.Arguments args) throws IOException {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (true) {
+            Exception failure;
+            try (RaftClient admin = newClient(RaftGroup.valueOf(initialGroup.getGroupId(), peers()))) {
+                RaftClientReply r = admin.admin().setConfiguration(args);
+                if (r.isSuccess()) {
+                    return;
+                }
+                failure = r.getException();
+            } catch (IOException e) {
+                failure = e;
+            }
+            if (System.currentTimeMillis() > deadline) {
+                throw new IOException("Raft membership change failed: " + failure);
+            }
+            LOG.debug("membership change not done yet ({}); retrying", String.valueOf(failure));
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted during a membership change");
             }
         }
     }
