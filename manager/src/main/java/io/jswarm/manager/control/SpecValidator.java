@@ -19,9 +19,10 @@ import java.util.regex.Pattern;
  */
 public final class SpecValidator {
     public static final Pattern NAME = Pattern.compile("^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$");
-    // Docker's reference grammar, simplified: [host[:port]/]path[:tag][@digest], lowercase path.
-    private static final Pattern IMAGE = Pattern.compile(
-            "^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    // Docker's reference grammar, simplified: [domain/]path[:tag][@digest], lowercase path.
+    private static final Pattern DOMAIN = Pattern.compile("^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?|\\[[0-9a-fA-F:]+\\](?::[0-9]+)?)$");
+    private static final Pattern PATH_AND_TAG = Pattern.compile(
+            "^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
                     + "(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$");
     private static final long MAX_REPLICAS = 1_000_000;
 
@@ -44,7 +45,19 @@ public final class SpecValidator {
         if (image.isEmpty()) {
             throw new IllegalArgumentException("image is required");
         }
-        if (!IMAGE.matcher(image).matches()) {
+        String rest = image;
+        int slash = image.indexOf('/');
+        if (slash > 0) {
+            // As in Docker: the first part names a registry only if it looks like a host.
+            String first = image.substring(0, slash);
+            if (first.contains(".") || first.contains(":") || first.equals("localhost")) {
+                if (!DOMAIN.matcher(first).matches()) {
+                    throw new IllegalArgumentException("invalid image reference \"" + image + "\": bad registry \"" + first + "\"");
+                }
+                rest = image.substring(slash + 1);
+            }
+        }
+        if (!PATH_AND_TAG.matcher(rest).matches()) {
             throw new IllegalArgumentException("invalid image reference \"" + image + "\"");
         }
     }

@@ -1,0 +1,69 @@
+package io.jswarm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jswarm.api.Mount;
+import io.jswarm.api.PortConfig;
+import org.junit.jupiter.api.Test;
+
+class FlagParsingTest {
+    @Test
+    void durations() {
+        assertEquals(5_000, Units.parseDurationMs("--x", "5s"));
+        assertEquals(90_000, Units.parseDurationMs("--x", "1m30s"));
+        assertEquals(250, Units.parseDurationMs("--x", "250ms"));
+        assertEquals(0, Units.parseDurationMs("--x", "0"));
+        assertEquals(3_600_000, Units.parseDurationMs("--x", "1h"));
+        for (String bad : new String[] {"5x", "5", "", "s", "-5s", "1m 30s"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Units.parseDurationMs("--update-delay", bad));
+            assertTrue(e.getMessage().contains("--update-delay"), e.getMessage());
+        }
+    }
+
+    @Test
+    void sizesAndCpus() {
+        assertEquals(16L << 20, Units.parseBytes("--m", "16m"));
+        assertEquals(1L << 30, Units.parseBytes("--m", "1g"));
+        assertEquals(512L << 20, Units.parseBytes("--m", "512MiB"));
+        assertEquals(1024, Units.parseBytes("--m", "1024"));
+        assertThrows(IllegalArgumentException.class, () -> Units.parseBytes("--m", "lots"));
+        assertEquals(500_000_000L, Units.parseNanoCpus("--c", "0.5"));
+        assertThrows(IllegalArgumentException.class, () -> Units.parseNanoCpus("--c", "-1"));
+        assertThrows(IllegalArgumentException.class, () -> Units.parseNonNegative("--replicas", "-1"));
+        assertThrows(IllegalArgumentException.class, () -> Units.parseNonNegative("--replicas", "three"));
+    }
+
+    @Test
+    void portsAndMounts() {
+        PortConfig p = ServiceOptions.parsePort("8080:80/udp");
+        assertEquals(8080, p.getPublishedPort());
+        assertEquals(80, p.getTargetPort());
+        assertEquals(PortConfig.Protocol.UDP, p.getProtocol());
+        p = ServiceOptions.parsePort("published=9090,target=90,mode=host");
+        assertEquals(PortConfig.PublishMode.HOST, p.getPublishMode());
+        assertThrows(IllegalArgumentException.class, () -> ServiceOptions.parsePort("80:70000"));
+        assertThrows(IllegalArgumentException.class, () -> ServiceOptions.parsePort("a:b"));
+        Mount m = ServiceOptions.parseMount("type=bind,source=/srv,target=/data,readonly");
+        assertEquals(Mount.Type.BIND, m.getType());
+        assertTrue(m.getReadOnly());
+        assertThrows(IllegalArgumentException.class, () -> ServiceOptions.parseMount("type=bind,target=/data"));
+        assertThrows(IllegalArgumentException.class, () -> ServiceOptions.parseMount("type=nfs,target=/data"));
+    }
+
+    @Test
+    void badFlagsExitWithOneLine() {
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.err;
+        System.setErr(new java.io.PrintStream(err));
+        int code;
+        try {
+            code = Swarmctl.run(new String[] {"service", "create", "--replicas", "-1", "127.0.0.1:5000/x:1"});
+        } finally {
+            System.setErr(old);
+        }
+        assertEquals(1, code);
+        assertEquals("Error: invalid value \"-1\" for --replicas: must not be negative", err.toString().strip());
+    }
+}

@@ -1,0 +1,89 @@
+package io.jswarm.manager.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jswarm.api.Annotations;
+import io.jswarm.api.Meta;
+import io.jswarm.api.Service;
+import io.jswarm.api.ServiceSpec;
+import io.jswarm.api.Task;
+import io.jswarm.api.store.StoreAction;
+import io.jswarm.api.store.StoreBatch;
+import io.jswarm.api.store.StoreResult;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MemoryStoreTest {
+    static Service service(String id, String name, long version) {
+        return Service.newBuilder().setMeta(Meta.newBuilder().setId(id).setVersion(version))
+                .setSpec(ServiceSpec.newBuilder().setAnnotations(Annotations.newBuilder().setName(name))).build();
+    }
+
+    static StoreAction action(StoreAction.Kind k, Service s) {
+        return StoreAction.newBuilder().setKind(k).setObject(StoreObjects.of(s)).build();
+    }
+
+    static StoreAction action(StoreAction.Kind k, Task t) {
+        return StoreAction.newBuilder().setKind(k).setObject(StoreObjects.of(t)).build();
+    }
+
+    static StoreBatch batch(StoreAction... a) {
+        return StoreBatch.newBuilder().addAllActions(List.of(a)).build();
+    }
+
+    @Test
+    void versionsAreLogIndexesAndStaleUpdatesFailTheWholeBatch() {
+        MemoryStore store = new MemoryStore();
+        List<StoreEvent> events = new ArrayList<>();
+        store.addListener(events::add);
+        assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.CREATE, service("s1", "web", 0))), 7).getCode());
+        assertEquals(7, store.service("s1").getMeta().getVersion());
+        assertEquals(1, events.size());
+
+        Task t = Task.newBuilder().setMeta(Meta.newBuilder().setId("t1")).setServiceId("s1").setNodeId("n1").build();
+        // A good create and a stale update in one entry: nothing of it applies.
+        StoreResult r = store.apply(batch(action(StoreAction.Kind.CREATE, t),
+                action(StoreAction.Kind.UPDATE, service("s1", "web", 3))), 8);
+        assertEquals(StoreResult.Code.CONFLICT, r.getCode());
+        assertTrue(r.getError().contains("changed since it was read"), r.getError());
+        assertNull(store.task("t1"));
+        assertEquals(1, events.size(), "a refused entry publishes nothing");
+        assertEquals(8, store.appliedIndex());
+
+        assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.CREATE, t),
+                action(StoreAction.Kind.UPDATE, service("s1", "web2", 7))), 9).getCode());
+        assertEquals(List.of("t1"), store.tasksOfService("s1").stream().map(x -> x.getMeta().getId()).toList());
+        assertEquals(List.of("t1"), store.tasksOnNode("n1").stream().map(x -> x.getMeta().getId()).toList());
+        assertNull(store.serviceByName("web"));
+        assertEquals("s1", store.serviceByName("web2").getMeta().getId());
+    }
+
+    @Test
+    void namesAreUniqueAndRemovalFreesThem() {
+        MemoryStore store = new MemoryStore();
+        store.apply(batch(action(StoreAction.Kind.CREATE, service("s1", "web", 0))), 1);
+        StoreResult dup = store.apply(batch(action(StoreAction.Kind.CREATE, service("s2", "web", 0))), 2);
+        assertEquals(StoreResult.Code.ALREADY_EXISTS, dup.getCode());
+        assertEquals(StoreResult.Code.NOT_FOUND, store.apply(batch(action(StoreAction.Kind.REMOVE, service("nope", "x", 0))), 3).getCode());
+        assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.REMOVE, service("s1", "web", 0)),
+                action(StoreAction.Kind.CREATE, service("s2", "web", 0))), 4).getCode());
+        assertEquals("s2", store.serviceByName("web").getMeta().getId());
+    }
+
+    @Test
+    void snapshotRestoresEveryObjectAndIndex() {
+        MemoryStore a = new MemoryStore();
+        a.apply(batch(action(StoreAction.Kind.CREATE, service("s1", "web", 0))), 1);
+        a.apply(batch(action(StoreAction.Kind.CREATE, Task.newBuilder().setMeta(Meta.newBuilder().setId("t1"))
+                .setServiceId("s1").setNodeId("n1").build())), 2);
+        MemoryStore b = new MemoryStore();
+        b.restore(a.snapshot());
+        assertEquals(a.snapshot(), b.snapshot());
+        assertEquals(2, b.appliedIndex());
+        assertEquals("s1", b.serviceByName("web").getMeta().getId());
+        assertEquals(1, b.tasksOnNode("n1").size());
+    }
+}
