@@ -308,4 +308,25 @@ class ControlPlaneTest {
         }, "w2 is a worker again");
         await(Duration.ofSeconds(30), () -> !w2.socket().toFile().exists(), "w2 stopped its manager");
     }
+
+    @Test
+    @Order(9)
+    void wholeClusterRestartKeepsEverything() throws Exception {
+        Member via = cluster.member("m2");
+        String before = cluster.swarmctl(via, "service", "inspect", "web").ok().out();
+        long replicas = runningDesired(via, "web").size();
+        for (Member m : cluster.members()) {
+            m.stop();
+        }
+        for (Member m : cluster.members()) {
+            if (!m.name.startsWith("bad")) {
+                m.start();
+            }
+        }
+        await(Duration.ofSeconds(90), () -> readyNodes(via) == 5, "all five nodes are ready after the restart");
+        assertEquals(before, cluster.swarmctl(via, "service", "inspect", "web").ok().out());
+        await(Duration.ofSeconds(30), () -> allAssigned(via, "web", (int) replicas), "web has all its tasks");
+        cluster.swarmctl(via, "service", "scale", "web=2").ok();
+        await(Duration.ofSeconds(30), () -> allAssigned(via, "web", 2), "scaling works after the restart");
+    }
 }
