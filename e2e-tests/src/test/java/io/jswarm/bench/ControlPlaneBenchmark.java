@@ -1,0 +1,211 @@
+package io.jswarm.bench;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.jswarm.agent.Agent;
+import io.jswarm.api.NodeDescription;
+import io.jswarm.api.NodeState;
+import io.jswarm.api.Platform;
+import io.jswarm.api.ReplicatedService;
+import io.jswarm.api.Resources;
+import io.jswarm.api.ServiceSpec;
+import io.jswarm.api.Task;
+import io.jswarm.api.TaskState;
+import io.jswarm.api.control.CreateServiceRequest;
+import io.jswarm.api.control.ListNodesRequest;
+import io.jswarm.api.control.ListServicesRequest;
+import io.jswarm.api.control.ListTasksRequest;
+import io.jswarm.api.control.RemoveServiceRequest;
+import io.jswarm.api.control.UpdateClusterRequest;
+import io.jswarm.api.dispatcher.JoinRequest;
+import io.jswarm.api.dispatcher.JoinResponse;
+import io.jswarm.api.dispatcher.MembershipGrpc;
+import io.jswarm.api.Node;
+import io.jswarm.cli.ControlClient;
+import io.jswarm.e2e.LocalCluster;
+import io.jswarm.e2e.LocalCluster.Member;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Through three manager processes on 127.0.0.1:
+ * <ul>
+ * <li>create: {@code service create --replicas 10000} until every task is ASSIGNED on 100
+ * nodes registered through the real join and dispatcher protocol by agents in this
+ * process; baseline: the same for one replica;</li>
+ * <li>failover: {@code kill -9} of the leader until the Control API of a survivor accepts a
+ * write; baseline: one write while the leader is healthy.</li>
+ * </ul>
+ * Prints the median of several runs.
+ */
+public final class ControlPlaneBenchmark {
+    public static void main(String[] args) throws Exception {
+        int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+        int replicas = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
+        int agents = args.length > 2 ? Integer.parseInt(args[2]) : 100;
+        List<Agent> fleet = new ArrayList<>();
+        try (LocalCluster cluster = new LocalCluster()) {
+            Member m1 = cluster.init("m1", "--heartbeat-period", "1s");
+            String managerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "manager").ok().out().trim();
+            String workerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
+            Member m2 = cluster.join("m2", m1, managerToken);
+            Member m3 = cluster.join("m3", m1, managerToken);
+            LocalCluster.await(Duration.ofSeconds(120), () -> ready(m1) == 3, "3 managers are ready");
+            // Simulated workers run no tasks: they only use the real protocol to register.
+            ManagedChannel ch = ManagedChannelBuilder.forTarget(m1.addr()).usePlaintext().build();
+            for (int i = 0; i < agents; i++) {
+                NodeDescription d = NodeDescription.newBuilder().setHostname("bench-" + i)
+                        .setPlatform(Platform.newBuilder().setOs("linux").setArchitecture("amd64"))
+                        .setResources(Resources.newBuilder().setNanoCpus(8_000_000_000L).setMemoryBytes(32L << 30)).build();
+                JoinResponse r = MembershipGrpc.newBlockingStub(ch).join(JoinRequest.newBuilder().setToken(workerToken)
+                        .setDescription(d).setAddr("127.0.0.1:1").build());
+                Agent a = new Agent(r.getNodeId(), d, "127.0.0.1:1", List.of(m1.addr(), m2.addr(), m3.addr()), (n, m) -> {});
+                a.start();
+                fleet.add(a);
+            }
+            ch.shutdownNow();
+            LocalCluster.await(Duration.ofSeconds(120), () -> ready(m1) == 3 + agents, agents + " agents are ready");
+
+            double[] create = new double[runs];
+            double[] createOne = new double[runs];
+            for (int r = 0; r < runs; r++) {
+                createOne[r] = timeCreate(m2, "one" + r, 1);
+                create[r] = timeCreate(m2, "big" + r, replicas);
+                remove(m2, "one" + r, "big" + r);
+            }
+            System.out.printf("create: --replicas %d ASSIGNED on %d nodes through 3 managers: median %.2f s over %d runs %s (target <= 5 s)%n",
+                    replicas, agents, median(create), runs, Arrays.toString(round(create)));
+            System.out.printf("baseline --replicas 1: median %.3f s; ratio %.1f%n", median(createOne), median(create) / median(createOne));
+
+            for (Agent a : fleet) {
+                a.close();
+            }
+            fleet.clear();
+            double[] failover = new double[runs];
+            double[] healthy = new double[runs];
+            for (int r = 0; r < runs; r++) {
+                Member leader = leader(cluster, m1, m2, m3);
+                Member survivor = leader == m1 ? m2 : m1;
+                healthy[r] = timeWrite(survivor, 10_000);
+                long t0 = System.nanoTime();
+                leader.kill();
+                timeWrite(survivor, 60_000);
+                failover[r] = (System.nanoTime() - t0) / 1e9;
+                leader.start();
+                LocalCluster.await(Duration.ofSeconds(120), () -> ready(survivor) >= 3 && leaderKnown(survivor), "the manager is back");
+                LocalCluster.await(Duration.ofSeconds(120), () -> {
+                    try (ControlClient c = leader.control()) {
+                        return c.stub().listServices(ListServicesRequest.getDefaultInstance()) != null;
+                    } catch (RuntimeException e) {
+                        return false;
+                    }
+                }, "the restarted manager answers");
+                Thread.sleep(3_000);  // let it settle as a follower before the next kill
+            }
+            System.out.printf("failover: kill -9 of the leader until a write is accepted: median %.2f s over %d runs %s (target <= 3 s)%n",
+                    median(failover), runs, Arrays.toString(round(failover)));
+            System.out.printf("baseline write with a healthy leader: median %.3f s%n", median(healthy));
+        } finally {
+            for (Agent a : fleet) {
+                a.close();
+            }
+        }
+    }
+
+    static long ready(Member via) {
+        try (ControlClient c = via.control()) {
+            return c.stub().listNodes(ListNodesRequest.getDefaultInstance()).getNodesList().stream()
+                    .filter(n -> n.getStatus().getState() == NodeState.NODE_READY).count();
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
+    static boolean leaderKnown(Member via) {
+        try (ControlClient c = via.control()) {
+            return c.stub().listNodes(ListNodesRequest.getDefaultInstance()).getNodesList().stream()
+                    .anyMatch(n -> n.hasManagerStatus() && n.getManagerStatus().getLeader());
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    static Member leader(LocalCluster cluster, Member... via) {
+        for (Member m : via) {
+            try (ControlClient c = m.control()) {
+                for (Node n : c.stub().listNodes(ListNodesRequest.getDefaultInstance()).getNodesList()) {
+                    if (n.hasManagerStatus() && n.getManagerStatus().getLeader()) {
+                        return cluster.member(n.getDescription().getHostname());
+                    }
+                }
+            } catch (RuntimeException e) {
+                // try the next one
+            }
+        }
+        throw new IllegalStateException("no leader");
+    }
+
+    static double timeCreate(Member via, String name, int replicas) throws Exception {
+        try (ControlClient c = via.control()) {
+            long t0 = System.nanoTime();
+            String id = c.stub().createService(CreateServiceRequest.newBuilder().setSpec(ServiceSpec.newBuilder()
+                    .setAnnotations(io.jswarm.api.Annotations.newBuilder().setName(name))
+                    .setTask(io.jswarm.api.TaskSpec.newBuilder().setContainer(io.jswarm.api.ContainerSpec.newBuilder()
+                            .setImage("127.0.0.1:5000/busybox:1")))
+                    .setReplicated(ReplicatedService.newBuilder().setReplicas(replicas))).build()).getService().getMeta().getId();
+            while (true) {
+                List<Task> ts = c.stub().listTasks(ListTasksRequest.newBuilder().addServiceIds(id).build()).getTasksList();
+                long assigned = ts.stream().filter(t -> t.getStatus().getState() == TaskState.ASSIGNED).count();
+                if (assigned == replicas) {
+                    return (System.nanoTime() - t0) / 1e9;
+                }
+                if ((System.nanoTime() - t0) > 120e9) {
+                    throw new IllegalStateException("only " + assigned + " of " + replicas + " assigned after 120 s");
+                }
+                Thread.sleep(20);
+            }
+        }
+    }
+
+    static void remove(Member via, String... names) throws Exception {
+        try (ControlClient c = via.control()) {
+            for (String name : names) {
+                c.stub().removeService(RemoveServiceRequest.newBuilder().setServiceId(name).build());
+            }
+            LocalCluster.await(Duration.ofSeconds(120), () -> c.stub().listTasks(ListTasksRequest.getDefaultInstance())
+                    .getTasksCount() == 0, "the removed services' tasks are gone");
+        }
+    }
+
+    /** Time until one cluster update is accepted through this manager. */
+    static double timeWrite(Member via, long timeoutMs) throws Exception {
+        long t0 = System.nanoTime();
+        while (true) {
+            try (ControlClient c = via.control()) {
+                var cl = c.stub().getCluster(io.jswarm.api.control.GetClusterRequest.getDefaultInstance()).getCluster();
+                c.stub().updateCluster(UpdateClusterRequest.newBuilder().setClusterVersion(cl.getMeta().getVersion())
+                        .setSpec(cl.getSpec()).build());
+                return (System.nanoTime() - t0) / 1e9;
+            } catch (RuntimeException e) {
+                if ((System.nanoTime() - t0) / 1e6 > timeoutMs) {
+                    throw e;
+                }
+                Thread.sleep(10);
+            }
+        }
+    }
+
+    static double median(double[] xs) {
+        return SchedulerBenchmark.median(xs);
+    }
+
+    static double[] round(double[] xs) {
+        double[] out = new double[xs.length];
+        for (int i = 0; i < xs.length; i++) {
+            out[i] = Math.round(xs[i] * 100) / 100.0;
+        }
+        return out;
+    }
+}
