@@ -145,8 +145,12 @@ public final class RaftNode implements Closeable {
         while (!closed) {
             try {
                 var info = division().getInfo();
-                boolean now = info.isLeader() && info.isLeaderReady()
-                        && store.appliedIndex() >= division().getRaftLog().getLastCommittedIndex();
+                boolean now = info.isLeader() && info.isLeaderReady();
+                if (now && !leader) {
+                    // Start leading only once the whole log is applied: the controllers'
+                    // first pass must see everything. Later lags under load are normal.
+                    now = store.appliedIndex() >= division().getRaftLog().getLastCommittedIndex();
+                }
                 if (now != leader) {
                     leader = now;
                     LOG.info("{} {} the leader", nodeId, now ? "is now" : "is no longer");
