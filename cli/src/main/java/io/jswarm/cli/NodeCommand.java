@@ -42,22 +42,14 @@ final class NodeCommand implements Callable<Integer> {
             try (ControlClient cc = Swarmctl.client()) {
                 List<Node> nodes = new ArrayList<>(cc.stub().listNodes(ListNodesRequest.getDefaultInstance()).getNodesList());
                 nodes.sort(Comparator.comparing(n -> n.getDescription().getHostname()));
-                Table t = new Table("ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS", "ENGINE VERSION");
-                String[] keys = {"ID", "Hostname", "Status", "Availability", "ManagerStatus", "EngineVersion"};
+                Listing out = new Listing(format, quiet,
+                        new String[] {"ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS", "ENGINE VERSION"},
+                        new String[] {"ID", "Hostname", "Status", "Availability", "ManagerStatus", "EngineVersion"});
                 for (Node n : nodes) {
-                    String[] row = {n.getMeta().getId(), n.getDescription().getHostname(), Show.nodeStatus(n),
-                            Show.title(n.getSpec().getAvailability().name()), Show.managerStatus(n), n.getDescription().getVersion()};
-                    if (quiet) {
-                        System.out.println(n.getMeta().getId());
-                    } else if (format.equals("json")) {
-                        System.out.println(Table.json(keys, row));
-                    } else {
-                        t.add(row);
-                    }
+                    out.add(n.getMeta().getId(), n.getMeta().getId(), n.getDescription().getHostname(), Show.nodeStatus(n),
+                            Show.title(n.getSpec().getAvailability().name()), Show.managerStatus(n), n.getDescription().getVersion());
                 }
-                if (!quiet && !format.equals("json")) {
-                    t.print(System.out);
-                }
+                out.print(System.out);
             }
             return 0;
         }

@@ -130,25 +130,16 @@ final class ServiceCommand implements Callable<Integer> {
                 }
                 List<Service> services = new ArrayList<>(r.getServicesList());
                 services.sort(Comparator.comparing(s -> s.getSpec().getAnnotations().getName()));
-                Table t = new Table("ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS");
-                String[] keys = {"ID", "Name", "Mode", "Replicas", "Image", "Ports"};
+                Listing out = new Listing(format, quiet, new String[] {"ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS"},
+                        new String[] {"ID", "Name", "Mode", "Replicas", "Image", "Ports"});
                 for (Service s : services) {
                     ServiceReplicaStatus rs = st.get(s.getMeta().getId());
-                    String[] row = {Show.id(s.getMeta().getId(), false), s.getSpec().getAnnotations().getName(),
+                    out.add(s.getMeta().getId(), Show.id(s.getMeta().getId(), false), s.getSpec().getAnnotations().getName(),
                             s.getSpec().hasGlobal() ? "global" : "replicated",
                             rs.getRunningTasks() + "/" + rs.getDesiredTasks(),
-                            Show.image(s.getSpec().getTask().getContainer().getImage(), false), Show.ports(s)};
-                    if (quiet) {
-                        System.out.println(s.getMeta().getId());
-                    } else if (format.equals("json")) {
-                        System.out.println(Table.json(keys, row));
-                    } else {
-                        t.add(row);
-                    }
+                            Show.image(s.getSpec().getTask().getContainer().getImage(), false), Show.ports(s));
                 }
-                if (!quiet && !format.equals("json")) {
-                    t.print(System.out);
-                }
+                out.print(System.out);
             }
             return 0;
         }
@@ -193,11 +184,7 @@ final class ServiceCommand implements Callable<Integer> {
             }
             try (ControlClient cc = Swarmctl.client()) {
                 List<Task> tasks = cc.stub().listTasks(req.build()).getTasksList();
-                Map<String, String> hostnames = new HashMap<>();
-                for (Node n : cc.stub().listNodes(ListNodesRequest.getDefaultInstance()).getNodesList()) {
-                    hostnames.put(n.getMeta().getId(), n.getDescription().getHostname());
-                }
-                print(tasks, hostnames, names, ids);
+                print(tasks, Show.hostnames(cc), names, ids);
             }
             return 0;
         }
@@ -214,8 +201,9 @@ final class ServiceCommand implements Callable<Integer> {
                 slots.computeIfAbsent(t.getServiceId() + "/" + (t.getSlot() > 0 ? t.getSlot() : t.getNodeId()), k -> new ArrayList<>()).add(t);
             }
             long now = System.currentTimeMillis();
-            Table table = new Table("ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS");
-            String[] keys = {"ID", "Name", "Image", "Node", "DesiredState", "CurrentState", "Error", "Ports"};
+            Listing out = new Listing(format, quiet,
+                    new String[] {"ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS"},
+                    new String[] {"ID", "Name", "Image", "Node", "DesiredState", "CurrentState", "Error", "Ports"});
             for (List<Task> slot : slots.values()) {
                 boolean first = true;
                 for (Task t : slot) {
@@ -233,23 +221,13 @@ final class ServiceCommand implements Callable<Integer> {
                     if (!t.getStatus().getHealth().isEmpty() && t.getStatus().getState() == TaskState.RUNNING) {
                         current = "Running (" + t.getStatus().getHealth() + ") " + Units.ago(t.getStatus().getTimestampMs(), now);
                     }
-                    String[] row = {Show.id(t.getMeta().getId(), noTrunc), display,
-                            Show.image(t.getSpec().getContainer().getImage(), noTrunc),
+                    out.add(t.getMeta().getId(), Show.id(t.getMeta().getId(), noTrunc),
+                            format.equals("json") ? name : display, Show.image(t.getSpec().getContainer().getImage(), noTrunc),
                             hostnames.getOrDefault(t.getNodeId(), ""), Show.state(t.getDesiredState()), current,
-                            t.getStatus().getErr(), ""};
-                    if (quiet) {
-                        System.out.println(t.getMeta().getId());
-                    } else if (format.equals("json")) {
-                        row[1] = name;
-                        System.out.println(Table.json(keys, row));
-                    } else {
-                        table.add(row);
-                    }
+                            t.getStatus().getErr(), "");
                 }
             }
-            if (!quiet && !format.equals("json")) {
-                table.print(System.out);
-            }
+            out.print(System.out);
         }
     }
 

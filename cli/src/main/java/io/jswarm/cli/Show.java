@@ -66,6 +66,15 @@ final class Show {
         return String.join(",", out);
     }
 
+    /** Node id to hostname, for tables that name nodes. */
+    static java.util.Map<String, String> hostnames(ControlClient cc) {
+        java.util.Map<String, String> out = new java.util.HashMap<>();
+        for (Node n : cc.stub().listNodes(io.jswarm.api.control.ListNodesRequest.getDefaultInstance()).getNodesList()) {
+            out.put(n.getMeta().getId(), n.getDescription().getHostname());
+        }
+        return out;
+    }
+
     static String json(MessageOrBuilder m) {
         try {
             return JsonFormat.printer().print(m);

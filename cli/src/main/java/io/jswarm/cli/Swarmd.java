@@ -64,6 +64,9 @@ public final class Swarmd implements Callable<Integer> {
     String heartbeatPeriod;
 
     public static void main(String[] args) {
+        // Libraries that log through java.util.logging (Ratis' bundled gRPC) would print
+        // in another format; keep only their warnings.
+        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
         System.exit(run(args));
     }
 

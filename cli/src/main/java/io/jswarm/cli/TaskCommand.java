@@ -1,10 +1,8 @@
 package io.jswarm.cli;
 
-import io.jswarm.api.Node;
 import io.jswarm.api.Task;
 import io.jswarm.api.control.*;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -25,10 +23,7 @@ final class TaskCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             try (ControlClient cc = Swarmctl.client()) {
-                Map<String, String> hostnames = new HashMap<>();
-                for (Node n : cc.stub().listNodes(ListNodesRequest.getDefaultInstance()).getNodesList()) {
-                    hostnames.put(n.getMeta().getId(), n.getDescription().getHostname());
-                }
+                Map<String, String> hostnames = Show.hostnames(cc);
                 long now = System.currentTimeMillis();
                 Table t = new Table("ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR");
                 for (Task task : cc.stub().listTasks(ListTasksRequest.getDefaultInstance()).getTasksList()) {
