@@ -109,7 +109,7 @@ public final class LocalCluster implements AutoCloseable {
         this.dir = Files.createTempDirectory("jswarm-e2e-");
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
@@ -208,6 +208,14 @@ public final class LocalCluster implements AutoCloseable {
             m.kill();
         }
         if (Boolean.getBoolean("jswarm.keep")) {
+            return;
+        }
+        deleteTree(dir);
+    }
+
+    /** Removes a directory tree (test files only). */
+    public static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
             return;
         }
         try (Stream<Path> walk = Files.walk(dir)) {

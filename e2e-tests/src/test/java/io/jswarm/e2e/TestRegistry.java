@@ -1,0 +1,74 @@
+package io.jswarm.e2e;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real registry (Debian's docker-registry) on a test address, with its storage in a
+ * temporary directory. Ended by its pid in {@link #close()}.
+ */
+public final class TestRegistry implements AutoCloseable {
+    public final String addr;
+    private final Path dir;
+    private final Process process;
+
+    public TestRegistry(String host, int port) throws Exception {
+        this.addr = host + ":" + port;
+        this.dir = Files.createTempDirectory("jswarm-registry-");
+        Path config = dir.resolve("config.yml");
+        Files.writeString(config, String.join("\n",
+                "version: 0.1",
+                "log:",
+                "  level: error",
+                "  accesslog:",
+                "    disabled: true",
+                "storage:",
+                "  filesystem:",
+                "    rootdirectory: " + dir.resolve("data"),
+                "  delete:",
+                "    enabled: true",
+                "http:",
+                "  addr: " + addr,
+                "  secret: jswarm-test",
+                ""));
+        String bin = Files.exists(Path.of("/usr/bin/docker-registry")) ? "/usr/bin/docker-registry" : "docker-registry";
+        process = new ProcessBuilder(bin, "serve", config.toString()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("registry.log").toFile()).start();
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (true) {
+            try {
+                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create("http://" + addr + "/v2/"))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
+                if (r.statusCode() == 200) {
+                    break;
+                }
+            } catch (IOException e) {
+                // not up yet
+            }
+            if (System.nanoTime() > deadline || !process.isAlive()) {
+                close();
+                throw new IllegalStateException("docker-registry did not start on " + addr + ": "
+                        + Files.readString(dir.resolve("registry.log")));
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+        LocalCluster.deleteTree(dir);
+    }
+}

@@ -1,0 +1,167 @@
+package io.jswarm.agent.image;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Stream;
+
+/**
+ * The node's images: blobs in one content-addressed store ({@code blobs/sha256/HEX}),
+ * each layer unpacked once ({@code layers/HEX}) and shared by every container that uses
+ * it. Concurrent pulls of the same image, or of the same blob, do the work once.
+ */
+public final class ImageStore {
+    private final Path blobs;
+    private final Path layers;
+    private final RegistryClient registry;
+    private final boolean asRoot;
+    private final Map<String, CompletableFuture<Image>> pulls = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Path>> blobFetches = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Path>> unpacks = new ConcurrentHashMap<>();
+
+    public ImageStore(Path dir, RegistryClient registry, boolean asRoot) throws IOException {
+        this.blobs = Files.createDirectories(dir.resolve("blobs/sha256"));
+        this.layers = Files.createDirectories(dir.resolve("layers"));
+        this.registry = registry;
+        this.asRoot = asRoot;
+    }
+
+    /** Pulls (or finds) the image; the message of a failure says what a user can fix. */
+    public Image pull(String reference) throws IOException {
+        CompletableFuture<Image> mine = new CompletableFuture<>();
+        CompletableFuture<Image> running = pulls.putIfAbsent(reference, mine);
+        if (running != null) {
+            return await(running);
+        }
+        try {
+            Image img = doPull(reference);
+            mine.complete(img);
+            return img;
+        } catch (IOException | RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            pulls.remove(reference, mine);
+        }
+    }
+
+    private Image doPull(String reference) throws IOException {
+        ImageReference ref = ImageReference.parse(reference);
+        RegistryClient.Manifest top = registry.manifest(ref, ref.reference());
+        RegistryClient.Manifest m = registry.platformManifest(ref, top);
+        JsonNode manifest = m.json();
+        String configDigest = manifest.path("config").path("digest").asText();
+        if (configDigest.isEmpty()) {
+            throw new RegistryException("manifest of " + ref + " has no config (schema 1 manifests are not supported)");
+        }
+        Path configBlob = blob(ref, configDigest);
+        ImageConfig config = ImageConfig.parse(RegistryClient.JSON.readTree(configBlob.toFile()));
+        List<Path> dirs = new ArrayList<>();
+        for (JsonNode layer : manifest.path("layers")) {
+            String digest = layer.path("digest").asText();
+            String type = layer.path("mediaType").asText();
+            if (type.contains("zstd") || type.contains("foreign")) {
+                throw new RegistryException("layer " + digest + " of " + ref + " has unsupported media type " + type);
+            }
+            dirs.add(unpacked(ref, digest));
+        }
+        return new Image(ref.toString(), top.digest(), config, dirs);
+    }
+
+    /** The blob's file, downloading it once. */
+    public Path blob(ImageReference ref, String digest) throws IOException {
+        Path p = blobs.resolve(hex(digest));
+        if (Files.exists(p)) {
+            return p;
+        }
+        CompletableFuture<Path> mine = new CompletableFuture<>();
+        CompletableFuture<Path> running = blobFetches.putIfAbsent(digest, mine);
+        if (running != null) {
+            return await(running);
+        }
+        try {
+            registry.blob(ref, digest, p);
+            mine.complete(p);
+            return p;
+        } catch (IOException | RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            blobFetches.remove(digest, mine);
+        }
+    }
+
+    private Path unpacked(ImageReference ref, String digest) throws IOException {
+        Path dir = layers.resolve(hex(digest));
+        if (Files.isDirectory(dir)) {
+            return dir;
+        }
+        CompletableFuture<Path> mine = new CompletableFuture<>();
+        CompletableFuture<Path> running = unpacks.putIfAbsent(digest, mine);
+        if (running != null) {
+            return await(running);
+        }
+        try {
+            Path blob = blob(ref, digest);
+            Path tmp = layers.resolve(hex(digest) + ".unpacking");
+            delete(tmp);
+            Files.createDirectories(tmp);
+            try (InputStream in = Files.newInputStream(blob)) {
+                new TarExtractor(tmp, asRoot).extract(in);
+            }
+            Files.move(tmp, dir);
+            mine.complete(dir);
+            return dir;
+        } catch (IOException | RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            unpacks.remove(digest, mine);
+        }
+    }
+
+    static String hex(String digest) throws RegistryException {
+        if (!digest.matches("sha256:[a-f0-9]{64}")) {
+            throw new RegistryException("unsupported digest \"" + digest + "\"");
+        }
+        return digest.substring("sha256:".length());
+    }
+
+    static void delete(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(x);
+            }
+        }
+    }
+
+    private static <T> T await(CompletableFuture<T> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for a pull");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof UncheckedIOException u) {
+                throw u.getCause();
+            }
+            throw new IOException(e.getCause());
+        }
+    }
+}
