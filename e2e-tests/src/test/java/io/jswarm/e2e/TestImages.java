@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
 public final class TestImages {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final String[] APPLETS = {"sh", "sleep", "cat", "echo", "ls", "hostname", "id", "ps", "true", "false",
-        "env", "mkdir", "rm", "dd", "head", "seq", "kill", "grep", "wc", "touch", "test"};
+        "env", "mkdir", "rm", "dd", "head", "tail", "tr", "seq", "kill", "grep", "wc", "touch", "test", "cut"};
 
     private TestImages() {}
 

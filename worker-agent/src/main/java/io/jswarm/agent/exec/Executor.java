@@ -1,0 +1,509 @@
+package io.jswarm.agent.exec;
+
+import io.jswarm.agent.image.Image;
+import io.jswarm.agent.image.ImageStore;
+import io.jswarm.api.ContainerStatus;
+import io.jswarm.api.Task;
+import io.jswarm.api.TaskState;
+import io.jswarm.api.TaskStatus;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs this node's tasks as containers: ACCEPTED, PREPARING (pull the image, create the
+ * network namespace, mount the overlay root filesystem, write the bundle), READY,
+ * STARTING, RUNNING, then COMPLETE, FAILED or SHUTDOWN; REJECTED when it fails before it
+ * starts. Each container runs under a small shell shim ({@code setsid sh}) that runs the
+ * OCI runtime in the foreground and records the exit code, so containers outlive swarmd
+ * and a restarted agent finds them again ({@link #recover}).
+ *
+ * <p>One directory per task under {@code STATE/tasks/ID}: the task and its status as last
+ * known, the bundle, the overlay upper and work directories, logs and the exit code.
+ */
+public final class Executor implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(Executor.class);
+    public static final long DEFAULT_GRACE_MS = 10_000;
+
+    /** Where status changes go (batched to the managers by the agent). */
+    public interface StatusSink {
+        void report(String taskId, TaskStatus status);
+    }
+
+    private final Path tasksDir;
+    private final Path volumesDir;
+    private final OciRuntime runtime;
+    private final ImageStore images;
+    private final StatusSink sink;
+    private final Map<String, TaskContext> tasks = new ConcurrentHashMap<>();
+    private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "executor");
+        t.setDaemon(true);
+        return t;
+    });
+    private final ScheduledExecutorService monitor = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "executor-monitor");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** What the executor knows of one task. */
+    static final class TaskContext {
+        final String id;
+        final Path dir;
+        volatile Task task;
+        volatile TaskStatus status;
+        volatile boolean stopRequested;
+        volatile boolean launched;
+        volatile boolean finished;
+
+        TaskContext(Task task, Path dir) {
+            this.id = task.getMeta().getId();
+            this.task = task;
+            this.dir = dir;
+            this.status = task.getStatus();
+        }
+
+        Path bundle() {
+            return dir.resolve("bundle");
+        }
+
+        Path rootfs() {
+            return bundle().resolve("rootfs");
+        }
+    }
+
+    public Executor(Path stateDir, OciRuntime runtime, ImageStore images, StatusSink sink) throws IOException {
+        this.tasksDir = Files.createDirectories(stateDir.resolve("tasks"));
+        this.volumesDir = Files.createDirectories(stateDir.resolve("volumes"));
+        this.runtime = runtime;
+        this.images = images;
+        this.sink = sink;
+        monitor.scheduleWithFixedDelay(this::checkExits, 200, 200, TimeUnit.MILLISECONDS);
+    }
+
+    public OciRuntime runtime() {
+        return runtime;
+    }
+
+    // ------------------------------------------------------------------ assignments
+
+    /** A task assigned to this node, new or changed. */
+    public synchronized void assign(Task t) {
+        String id = t.getMeta().getId();
+        TaskContext ctx = tasks.get(id);
+        boolean stopWanted = t.getDesiredState().getNumber() >= TaskState.SHUTDOWN_VALUE;
+        if (ctx == null) {
+            ctx = new TaskContext(t, tasksDir.resolve(id));
+            tasks.put(id, ctx);
+            if (stopWanted || t.getStatus().getState().getNumber() > TaskState.ASSIGNED_VALUE) {
+                // Stop wanted before anything ran here, or a task this node no longer has.
+                ctx.finished = true;
+                if (t.getStatus().getState().getNumber() <= TaskState.RUNNING_VALUE) {
+                    report(ctx, TaskState.SHUTDOWN, "shutdown: the task was not running on this node", "");
+                }
+                return;
+            }
+            persist(ctx);
+            TaskContext c = ctx;
+            workers.execute(() -> start(c));
+            return;
+        }
+        ctx.task = t;
+        if (stopWanted && !ctx.stopRequested) {
+            TaskContext c = ctx;
+            workers.execute(() -> stop(c));
+        }
+    }
+
+    /** The task is no longer assigned here: stop it if needed and remove everything of it. */
+    public void remove(String id) {
+        TaskContext ctx = tasks.get(id);
+        if (ctx == null) {
+            return;
+        }
+        workers.execute(() -> {
+            stop(ctx);
+            awaitFinished(ctx, graceMs(ctx) + 15_000);
+            cleanup(ctx, true);
+            tasks.remove(id, ctx);
+        });
+    }
+
+    /** A complete assignment set arrived: anything else is removed. */
+    public void retainOnly(Collection<Task> assigned) {
+        Set<String> ids = new java.util.HashSet<>();
+        for (Task t : assigned) {
+            ids.add(t.getMeta().getId());
+        }
+        for (String id : new ArrayList<>(tasks.keySet())) {
+            if (!ids.contains(id)) {
+                remove(id);
+            }
+        }
+        for (Task t : assigned) {
+            assign(t);
+        }
+    }
+
+    public List<String> taskIds() {
+        return new ArrayList<>(tasks.keySet());
+    }
+
+    // ------------------------------------------------------------------ life cycle
+
+    private void start(TaskContext ctx) {
+        Task t = ctx.task;
+        report(ctx, TaskState.ACCEPTED, "accepted", "");
+        report(ctx, TaskState.PREPARING, "preparing", "");
+        String netns = NetworkNamespace.name(ctx.id);
+        try {
+            Image image = images.pull(t.getSpec().getContainer().getImage());
+            if (ctx.stopRequested) {
+                report(ctx, TaskState.SHUTDOWN, "shutdown before start", "");
+                ctx.finished = true;
+                return;
+            }
+            Files.createDirectories(ctx.rootfs());
+            Files.createDirectories(ctx.dir.resolve("upper"));
+            Files.createDirectories(ctx.dir.resolve("work"));
+            mountOverlay(ctx, image);
+            Path ns = NetworkNamespace.create(netns);
+            String hostname = !t.getSpec().getContainer().getHostname().isEmpty() ? t.getSpec().getContainer().getHostname()
+                    : t.getAnnotations().getName() + "." + ctx.id;
+            hostname = hostname.length() > 63 ? hostname.substring(0, 63) : hostname;
+            ProcessSpec process = ProcessSpec.of(t.getSpec().getContainer(), image.config(), hostname);
+            int[] user = Bundle.resolveUser(process.user(), ctx.rootfs());
+            for (var m : t.getSpec().getContainer().getMountsList()) {
+                if (m.getType() == io.jswarm.api.Mount.Type.BIND && !Files.exists(Path.of(m.getSource()))) {
+                    throw new IOException("invalid mount config: bind source path does not exist: " + m.getSource());
+                }
+            }
+            Bundle.write(ctx.bundle(), new Bundle.Spec(process, user[0], user[1], hostname,
+                    t.getSpec().getContainer().getReadOnly(), ns, "/jswarm/" + ctx.id, t.getSpec().getResources(),
+                    t.getSpec().getContainer().getMountsList(), volumesDir));
+        } catch (IOException | RuntimeException e) {
+            LOG.info("task {} rejected: {}", ctx.id, e.getMessage());
+            cleanup(ctx, false);
+            ctx.finished = true;
+            report(ctx, TaskState.REJECTED, "preparing failed", e.getMessage());
+            return;
+        }
+        report(ctx, TaskState.READY, "prepared", "");
+        if (ctx.stopRequested) {
+            cleanup(ctx, false);
+            ctx.finished = true;
+            report(ctx, TaskState.SHUTDOWN, "shutdown before start", "");
+            return;
+        }
+        report(ctx, TaskState.STARTING, "starting", "");
+        try {
+            launch(ctx);
+            long deadline = System.currentTimeMillis() + 30_000;
+            int pid = 0;
+            while (System.currentTimeMillis() < deadline && !Files.exists(ctx.dir.resolve("exit"))) {
+                if ("running".equals(runtime.status(ctx.id))) {
+                    pid = runtime.pid(ctx.id);
+                    break;
+                }
+                Thread.sleep(20);
+            }
+            if (pid > 0) {
+                reportRunning(ctx, pid);
+            }
+            // Otherwise the process already exited (or never started): checkExits reports it.
+        } catch (IOException e) {
+            cleanup(ctx, false);
+            ctx.finished = true;
+            report(ctx, TaskState.REJECTED, "starting failed", e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void mountOverlay(TaskContext ctx, Image image) throws IOException {
+        if (isMounted(ctx.rootfs())) {
+            return;
+        }
+        List<String> lower = new ArrayList<>();
+        for (int i = image.layers().size() - 1; i >= 0; i--) {
+            lower.add(image.layers().get(i).toString());  // overlayfs wants the top layer first
+        }
+        String opts = "lowerdir=" + String.join(":", lower) + ",upperdir=" + ctx.dir.resolve("upper") + ",workdir="
+                + ctx.dir.resolve("work");
+        Commands.check(List.of("mount", "-t", "overlay", "overlay", "-o", opts, ctx.rootfs().toString()), 30);
+    }
+
+    static boolean isMounted(Path p) throws IOException {
+        String target = p.toAbsolutePath().toString();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
+            String[] f = line.split(" ");
+            if (f.length > 1 && f[1].equals(target)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Starts the shim: it runs the runtime in the foreground (so it reaps the container
+     * and learns its exit code), follows the runtime's events to notice OOM kills, and
+     * writes the exit code when the container ends. setsid keeps it out of swarmd's
+     * process group, so it outlives swarmd.
+     */
+    private void launch(TaskContext ctx) throws IOException {
+        String script = String.join("\n",
+                "\"$RT\" --root \"$RTROOT\" run --bundle \"$B\" --no-new-keyring \"$ID\" </dev/null >>\"$D/stdout.log\" 2>>\"$D/stderr.log\" &",
+                "pid=$!",
+                "(i=0; while ! \"$RT\" --root \"$RTROOT\" state \"$ID\" >/dev/null 2>&1; do",
+                "   kill -0 $pid 2>/dev/null || exit 0; i=$((i+1)); [ $i -gt 600 ] && exit 0; sleep 0.05; done;",
+                " exec \"$RT\" --root \"$RTROOT\" events --interval 3600s \"$ID\" >\"$D/events.log\" 2>/dev/null) &",
+                "wait $pid",
+                "echo $? >\"$D/exit.tmp\" && mv \"$D/exit.tmp\" \"$D/exit\"",
+                "");
+        ProcessBuilder pb = new ProcessBuilder("setsid", "sh", "-c", script)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.appendTo(ctx.dir.resolve("shim.log").toFile()));
+        pb.environment().put("RT", runtime.binary());
+        pb.environment().put("RTROOT", runtime.root());
+        pb.environment().put("B", ctx.bundle().toString());
+        pb.environment().put("ID", ctx.id);
+        pb.environment().put("D", ctx.dir.toString());
+        Files.deleteIfExists(ctx.dir.resolve("exit"));
+        pb.start();
+        ctx.launched = true;
+        persist(ctx);
+    }
+
+    private void stop(TaskContext ctx) {
+        ctx.stopRequested = true;
+        if (ctx.finished || !ctx.launched) {
+            return;  // start() notices the request, or it is over already
+        }
+        String signal = ctx.task.getSpec().getContainer().getStopSignal();
+        signal = signal.isEmpty() ? "TERM" : signal.replaceFirst("^SIG", "");
+        try {
+            Commands.run(runtime.cmd("kill", ctx.id, signal), 20);
+            long deadline = System.currentTimeMillis() + graceMs(ctx);
+            while (System.currentTimeMillis() < deadline && !Files.exists(ctx.dir.resolve("exit"))) {
+                Thread.sleep(50);
+            }
+            if (!Files.exists(ctx.dir.resolve("exit"))) {
+                Commands.run(runtime.cmd("kill", "--all", ctx.id, "KILL"), 20);
+            }
+        } catch (IOException e) {
+            LOG.warn("stopping task {}: {}", ctx.id, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static long graceMs(TaskContext ctx) {
+        var c = ctx.task.getSpec().getContainer();
+        return c.hasStopGracePeriod() ? c.getStopGracePeriod().getSeconds() * 1000 + c.getStopGracePeriod().getNanos() / 1_000_000
+                : DEFAULT_GRACE_MS;
+    }
+
+    /** Notices containers that ended, from the exit codes their shims wrote. */
+    private void checkExits() {
+        for (TaskContext ctx : tasks.values()) {
+            if (ctx.finished || !ctx.launched) {
+                continue;
+            }
+            Path exit = ctx.dir.resolve("exit");
+            if (!Files.exists(exit)) {
+                continue;
+            }
+            try {
+                int code = Integer.parseInt(Files.readString(exit).trim());
+                boolean oom = Files.exists(ctx.dir.resolve("events.log"))
+                        && Files.readString(ctx.dir.resolve("events.log")).contains("\"type\":\"oom\"");
+                finish(ctx, code, oom);
+            } catch (IOException | NumberFormatException e) {
+                LOG.warn("reading the exit of task {}: {}", ctx.id, e.toString());
+            }
+        }
+    }
+
+    private synchronized void finish(TaskContext ctx, int code, boolean oom) {
+        if (ctx.finished) {
+            return;
+        }
+        ctx.finished = true;
+        cleanup(ctx, false);
+        ContainerStatus cs = ContainerStatus.newBuilder().setContainerId(ctx.id).setExitCode(code).build();
+        TaskStatus.Builder s = TaskStatus.newBuilder().setTimestampMs(System.currentTimeMillis()).setContainer(cs);
+        if (ctx.stopRequested) {
+            s.setState(TaskState.SHUTDOWN).setMessage("shutdown");
+        } else if (oom) {
+            s.setState(TaskState.FAILED).setMessage("failed").setErr("task: OOM killed: memory limit reached (exit " + code + ")");
+        } else if (code == 0) {
+            s.setState(TaskState.COMPLETE).setMessage("finished");
+        } else {
+            s.setState(TaskState.FAILED).setMessage("failed").setErr("task: non-zero exit (" + code + ")");
+        }
+        setStatus(ctx, s.build());
+        LOG.info("task {} ended: exit {}{}", ctx.id, code, oom ? " (OOM)" : "");
+    }
+
+    private void awaitFinished(TaskContext ctx, long timeoutMs) {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (!ctx.finished && ctx.launched && System.currentTimeMillis() < deadline) {
+            checkExits();
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Releases what a container holds; with all, also its files (logs included). */
+    private void cleanup(TaskContext ctx, boolean all) {
+        try {
+            if (runtime.status(ctx.id) != null) {
+                Commands.run(runtime.cmd("delete", "--force", ctx.id), 30);
+            }
+            if (isMounted(ctx.rootfs())) {
+                Commands.check(List.of("umount", ctx.rootfs().toString()), 30);
+            }
+            NetworkNamespace.delete(NetworkNamespace.name(ctx.id));
+            if (all) {
+                delete(ctx.dir);
+            }
+        } catch (IOException e) {
+            LOG.warn("cleaning up task {}: {}", ctx.id, e.getMessage());
+        }
+    }
+
+    // ------------------------------------------------------------------ status and persistence
+
+    private void reportRunning(TaskContext ctx, int pid) {
+        setStatus(ctx, TaskStatus.newBuilder().setState(TaskState.RUNNING).setTimestampMs(System.currentTimeMillis())
+                .setMessage("started").setContainer(ContainerStatus.newBuilder().setContainerId(ctx.id).setPid(pid)).build());
+    }
+
+    private void report(TaskContext ctx, TaskState state, String message, String err) {
+        setStatus(ctx, TaskStatus.newBuilder().setState(state).setTimestampMs(System.currentTimeMillis()).setMessage(message)
+                .setErr(err == null ? "" : err).build());
+    }
+
+    private void setStatus(TaskContext ctx, TaskStatus s) {
+        ctx.status = s;
+        if (Files.isDirectory(ctx.dir)) {
+            persist(ctx);
+        }
+        sink.report(ctx.id, s);
+    }
+
+    private void persist(TaskContext ctx) {
+        try {
+            Files.createDirectories(ctx.dir);
+            write(ctx.dir.resolve("task.pb"), ctx.task.toByteArray());
+            write(ctx.dir.resolve("status.pb"), ctx.status.toByteArray());
+            if (ctx.launched) {
+                Files.writeString(ctx.dir.resolve("launched"), "1");
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot record task {}: {}", ctx.id, e.getMessage());
+        }
+    }
+
+    private static void write(Path p, byte[] b) throws IOException {
+        Path tmp = p.resolveSibling(p.getFileName() + ".tmp");
+        Files.write(tmp, b);
+        Files.move(tmp, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * After a restart: takes back the tasks recorded on disk. Containers still running are
+     * watched again (never started twice); ended ones are reported; tasks caught in the
+     * middle of preparation are cleaned up and reported REJECTED, to be replaced.
+     */
+    public void recover() throws IOException {
+        try (Stream<Path> dirs = Files.list(tasksDir)) {
+            for (Path dir : dirs.toList()) {
+                try {
+                    Task t = Task.parseFrom(Files.readAllBytes(dir.resolve("task.pb")));
+                    TaskStatus s = TaskStatus.parseFrom(Files.readAllBytes(dir.resolve("status.pb")));
+                    TaskContext ctx = new TaskContext(t, dir);
+                    ctx.status = s;
+                    ctx.launched = Files.exists(dir.resolve("launched"));
+                    ctx.finished = Tasks.terminal(s.getState());
+                    tasks.put(ctx.id, ctx);
+                    if (ctx.finished) {
+                        continue;
+                    }
+                    if (ctx.launched) {
+                        String st = runtime.status(ctx.id);
+                        if ("running".equals(st) && s.getState() != TaskState.RUNNING) {
+                            reportRunning(ctx, runtime.pid(ctx.id));
+                        } else if (st == null && !Files.exists(dir.resolve("exit"))) {
+                            ctx.finished = true;
+                            cleanup(ctx, false);
+                            report(ctx, TaskState.FAILED, "failed", "task: the container disappeared while the agent was away");
+                        } else {
+                            sink.report(ctx.id, s);  // re-send: the managers may have missed it
+                        }
+                        LOG.info("re-adopted task {} ({})", ctx.id, st == null ? "ended" : st);
+                    } else {
+                        ctx.finished = true;
+                        cleanup(ctx, false);
+                        report(ctx, TaskState.REJECTED, "preparing failed", "the agent restarted while preparing the task");
+                    }
+                } catch (IOException e) {
+                    LOG.warn("cannot recover task directory {}: {}", dir, e.getMessage());
+                }
+            }
+        }
+    }
+
+    static void delete(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+
+    /** For tests: what the executor last reported for a task. */
+    public TaskStatus status(String id) {
+        TaskContext c = tasks.get(id);
+        return c == null ? null : c.status;
+    }
+
+    public Path taskDir(String id) {
+        return tasksDir.resolve(id);
+    }
+
+    @Override
+    public void close() {
+        // Containers keep running: only the executor's own threads stop.
+        monitor.shutdownNow();
+        workers.shutdownNow();
+    }
+
+    static String read(Path p) throws IOException {
+        return new String(Files.readAllBytes(p), StandardCharsets.UTF_8);
+    }
+}
