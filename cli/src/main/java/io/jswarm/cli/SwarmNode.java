@@ -4,6 +4,12 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import io.jswarm.agent.Agent;
+import io.jswarm.agent.StatusQueue;
+import io.jswarm.agent.exec.Executor;
+import io.jswarm.agent.exec.OciRuntime;
+import io.jswarm.agent.image.ImageReference;
+import io.jswarm.agent.image.ImageStore;
+import io.jswarm.agent.image.RegistryClient;
 import io.jswarm.api.Node;
 import io.jswarm.api.NodeDescription;
 import io.jswarm.api.NodeRole;
@@ -37,19 +43,26 @@ public final class SwarmNode implements Closeable {
     public record Addresses(HostPort listenRemote, HostPort advertiseRemote, HostPort listenRaft, HostPort advertiseRaft,
             Path controlSocket) {}
 
+    /** How this node runs containers. */
+    public record Containers(OciRuntime runtime, RegistryClient registry, String cgroupParent) {}
+
     private final Path stateDir;
     private final LocalState state;
     private final NodeDescription description;
     private final Addresses addrs;
+    private final Containers containers;
+    private final StatusQueue statuses = new StatusQueue();
+    private Executor executor;
     private Manager manager;
     private Agent agent;
     private volatile boolean roleChangeRunning;
 
-    public SwarmNode(Path stateDir, LocalState state, NodeDescription description, Addresses addrs) {
+    public SwarmNode(Path stateDir, LocalState state, NodeDescription description, Addresses addrs, Containers containers) {
         this.stateDir = stateDir;
         this.state = state;
-        this.description = description;
+        this.description = description.toBuilder().setRuntime(containers.runtime().description()).build();
         this.addrs = addrs;
+        this.containers = containers;
     }
 
     static List<RaftPeer> peers(List<String> members) {
@@ -71,7 +84,11 @@ public final class SwarmNode implements Closeable {
             managers.add(addrs.advertiseRemote().toString());
         }
         managers.addAll(state.managers);
-        agent = new Agent(state.nodeId, description, addrs.advertiseRemote().toString(), managers, this::nodeChanged);
+        ImageStore images = new ImageStore(stateDir.resolve("images"), containers.registry(), true);
+        executor = new Executor(stateDir, containers.runtime(), images, statuses::report, containers.cgroupParent());
+        executor.recover();  // containers that outlived a previous swarmd are watched again, not restarted
+        agent = new Agent(state.nodeId, description, addrs.advertiseRemote().toString(), managers, this::nodeChanged,
+                executor, statuses);
         agent.start();
     }
 
@@ -81,7 +98,17 @@ public final class SwarmNode implements Closeable {
                 addrs.listenRemote().port(), addrs.advertiseRemote().toString(), addrs.controlSocket(), state.raftGroup,
                 peers(state.raftMembers), joining);
         manager = new Manager(cfg, bootstrap);
+        manager.resolveImagesWith(this::resolveImage);
         manager.start();
+    }
+
+    /** Pins a tag to the digest it names now, as Docker does when a service is created or updated. */
+    private String resolveImage(String image) throws IOException {
+        ImageReference ref = ImageReference.parse(image);
+        if (ref.digest() != null) {
+            return image;
+        }
+        return image + "@" + containers.registry().resolveDigest(ref);
     }
 
     /** The session told us how the cluster sees this node: act on a role change. */
@@ -199,6 +226,10 @@ public final class SwarmNode implements Closeable {
         if (agent != null) {
             agent.close();
         }
+        if (executor != null) {
+            executor.close();  // containers keep running
+        }
+        statuses.close();
         if (manager != null) {
             manager.close();
         }

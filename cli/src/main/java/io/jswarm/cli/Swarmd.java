@@ -19,7 +19,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import io.jswarm.agent.exec.OciRuntime;
+import io.jswarm.agent.image.RegistryClient;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -58,6 +61,18 @@ public final class Swarmd implements Callable<Integer> {
 
     @Option(names = "--join-token", description = "Join token (from swarmctl cluster join-token)")
     String joinToken;
+
+    @Option(names = "--insecure-registry", description = "Registry (HOST:PORT) reached over plain HTTP; repeatable")
+    List<String> insecureRegistries = new ArrayList<>();
+
+    @Option(names = "--runtime", description = "OCI runtime binary (default: runc, or crun where it works)")
+    String runtime;
+
+    @Option(names = "--runtime-root", defaultValue = "/run/jswarm/runc", description = "OCI runtime state directory (default: ${DEFAULT-VALUE})")
+    String runtimeRoot;
+
+    @Option(names = "--cgroup-parent", defaultValue = "/jswarm", description = "Parent cgroup of the containers (default: ${DEFAULT-VALUE})")
+    String cgroupParent;
 
     @Option(names = "--heartbeat-period", defaultValue = "5s",
             description = "Agent heartbeat period, when initializing a cluster (default: ${DEFAULT-VALUE})")
@@ -106,6 +121,14 @@ public final class Swarmd implements Callable<Integer> {
         if (hostname == null) {
             hostname = InetAddress.getLocalHost().getHostName();
         }
+        for (String r : insecureRegistries) {
+            HostPort.parse("--insecure-registry", r);
+        }
+        if (!cgroupParent.startsWith("/")) {
+            throw new IllegalArgumentException("--cgroup-parent must be an absolute cgroup path such as /jswarm");
+        }
+        OciRuntime oci = OciRuntime.probe(runtime, runtimeRoot);
+        System.err.println("swarmd: OCI runtime " + oci.description());
         Files.createDirectories(stateDir);
         Path socket = controlSocket != null ? controlSocket : stateDir.resolve("swarmd.sock");
         NodeDescription description = LocalNode.describe(hostname);
@@ -149,7 +172,8 @@ public final class Swarmd implements Callable<Integer> {
         }
 
         SwarmNode node = new SwarmNode(stateDir, state,
-                description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket));
+                description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket),
+                new SwarmNode.Containers(oci, new RegistryClient(Set.copyOf(insecureRegistries)), cgroupParent));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

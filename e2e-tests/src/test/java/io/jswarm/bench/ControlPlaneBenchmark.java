@@ -53,6 +53,10 @@ public final class ControlPlaneBenchmark {
             Member m2 = cluster.join("m2", m1, managerToken);
             Member m3 = cluster.join("m3", m1, managerToken);
             LocalCluster.await(Duration.ofSeconds(120), () -> ready(m1) == 3, "3 managers are ready");
+            // Managers only manage here, as in a production cluster: all tasks go to the simulated nodes.
+            for (String m : List.of("m1", "m2", "m3")) {
+                cluster.swarmctl(m1, "node", "update", "--availability", "drain", m).ok();
+            }
             // Simulated workers run no tasks: they only use the real protocol to register.
             ManagedChannel ch = ManagedChannelBuilder.forTarget(m1.addr()).usePlaintext().build();
             for (int i = 0; i < agents; i++) {
@@ -61,7 +65,9 @@ public final class ControlPlaneBenchmark {
                         .setResources(Resources.newBuilder().setNanoCpus(8_000_000_000L).setMemoryBytes(32L << 30)).build();
                 JoinResponse r = MembershipGrpc.newBlockingStub(ch).join(JoinRequest.newBuilder().setToken(workerToken)
                         .setDescription(d).setAddr("127.0.0.1:1").build());
-                Agent a = new Agent(r.getNodeId(), d, "127.0.0.1:1", List.of(m1.addr(), m2.addr(), m3.addr()), (n, m) -> {});
+                io.jswarm.agent.StatusQueue statuses = new io.jswarm.agent.StatusQueue();
+                Agent a = new Agent(r.getNodeId(), d, "127.0.0.1:1", List.of(m1.addr(), m2.addr(), m3.addr()), (n, m) -> {},
+                        new SimulatedTasks(statuses), statuses);
                 a.start();
                 fleet.add(a);
             }

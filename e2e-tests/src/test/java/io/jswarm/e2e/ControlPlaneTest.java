@@ -37,12 +37,16 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ControlPlaneTest {
     static LocalCluster cluster;
+    static TestRegistry registry;
     static Member m1;
-    static String image = "127.0.0.1:5000/busybox:1";
+    static String image;
 
     @BeforeAll
     static void startCluster() throws Exception {
-        cluster = new LocalCluster();
+        registry = new TestRegistry("127.0.0.1", LocalCluster.freePort());
+        TestImages.push(registry.addr, "busybox", "1", List.of(TestImages.busyboxLayer()), List.of("sleep", "1000"), List.of());
+        image = registry.addr + "/busybox:1";
+        cluster = new LocalCluster().insecureRegistry(registry.addr);
         m1 = cluster.init("m1", "--heartbeat-period", "1s");
         String managerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "manager").ok().out().trim();
         String workerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
@@ -59,6 +63,9 @@ class ControlPlaneTest {
         if (cluster != null) {
             cluster.close();
         }
+        if (registry != null) {
+            registry.close();
+        }
     }
 
     static long readyNodes(Member via) {
@@ -73,10 +80,11 @@ class ControlPlaneTest {
         return tasks(via, service).stream().filter(t -> t.getDesiredState() == TaskState.RUNNING).toList();
     }
 
-    static boolean allAssigned(Member via, String service, int n) {
+    /** n tasks meant to run, all running in containers. */
+    static boolean allRunning(Member via, String service, int n) {
         try {
             List<Task> ts = runningDesired(via, service);
-            return ts.size() == n && ts.stream().allMatch(t -> t.getStatus().getState() == TaskState.ASSIGNED);
+            return ts.size() == n && ts.stream().allMatch(t -> t.getStatus().getState() == TaskState.RUNNING);
         } catch (RuntimeException e) {
             return false;
         }
@@ -118,7 +126,7 @@ class ControlPlaneTest {
     @Order(2)
     void sixReplicasAreSpreadOverFiveNodes() throws Exception {
         cluster.swarmctl(m1, "service", "create", "--name", "web", "--replicas", "6", image, "sleep", "1000").ok();
-        await(Duration.ofSeconds(30), () -> allAssigned(m1, "web", 6), "6 tasks of web are assigned");
+        await(Duration.ofSeconds(60), () -> allRunning(m1, "web", 6), "6 tasks of web run");
         Map<String, Long> perNode = runningDesired(m1, "web").stream()
                 .collect(Collectors.groupingBy(Task::getNodeId, Collectors.counting()));
         assertEquals(5, perNode.size(), "every node got a task: " + perNode);
@@ -127,7 +135,16 @@ class ControlPlaneTest {
         assertEquals(Set.of(1L, 2L, 3L, 4L, 5L, 6L), runningDesired(m1, "web").stream().map(Task::getSlot).collect(Collectors.toSet()));
         String ps = cluster.swarmctl(m1, "service", "ps", "web").ok().out();
         assertEquals(7, ps.lines().count(), ps);
-        assertTrue(ps.contains("Assigned"), ps);
+        assertTrue(ps.contains("Running"), ps);
+        // Six real containers, and the tag is pinned to the digest every node runs.
+        await(Duration.ofSeconds(10), () -> {
+            try {
+                return cluster.containers().size() == 6;
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        }, "six containers exist");
+        assertTrue(cluster.swarmctl(m1, "service", "inspect", "web").ok().out().contains(image + "@sha256:"));
         // A follower answers reads too.
         assertEquals(6, runningDesired(cluster.member("m3"), "web").size());
     }
@@ -173,7 +190,7 @@ class ControlPlaneTest {
         String ps = cluster.swarmctl(m1, "service", "ps", "zoned").ok().out();
         assertTrue(ps.contains("no suitable node (constraint node.labels.zone==b not met on 5 nodes)"), ps);
         cluster.swarmctl(m1, "node", "update", "--label-add", "zone=b", "w2").ok();
-        await(Duration.ofSeconds(20), () -> allAssigned(m1, "zoned", 1), "zoned is assigned once w2 has the label");
+        await(Duration.ofSeconds(20), () -> allRunning(m1, "zoned", 1), "zoned is assigned once w2 has the label");
         assertEquals(nodeId(m1, "w2"), runningDesired(m1, "zoned").get(0).getNodeId());
         cluster.swarmctl(m1, "service", "rm", "zoned").ok();
         await(Duration.ofSeconds(20), () -> tasks(m1, "web").size() > 0 && services(m1).size() == 1, "zoned is removed");
@@ -208,7 +225,7 @@ class ControlPlaneTest {
             try {
                 return nodes(survivors.get(0)).stream().anyMatch(n -> n.getMeta().getId().equals(deadNode)
                         && n.getStatus().getState() == NodeState.NODE_DOWN)
-                        && allAssigned(survivors.get(0), "web", expected)
+                        && allRunning(survivors.get(0), "web", expected)
                         && runningDesired(survivors.get(0), "web").stream().noneMatch(t -> t.getNodeId().equals(deadNode));
             } catch (RuntimeException e) {
                 return false;
@@ -248,7 +265,7 @@ class ControlPlaneTest {
         w1.kill();
         await(Duration.ofSeconds(60), () -> {
             try {
-                return allAssigned(via, "web", replicas)
+                return allRunning(via, "web", replicas)
                         && runningDesired(via, "web").stream().noneMatch(t -> t.getNodeId().equals(w1Id));
             } catch (RuntimeException e) {
                 return false;
@@ -325,8 +342,8 @@ class ControlPlaneTest {
         }
         await(Duration.ofSeconds(90), () -> readyNodes(via) == 5, "all five nodes are ready after the restart");
         assertEquals(before, cluster.swarmctl(via, "service", "inspect", "web").ok().out());
-        await(Duration.ofSeconds(30), () -> allAssigned(via, "web", (int) replicas), "web has all its tasks");
+        await(Duration.ofSeconds(30), () -> allRunning(via, "web", (int) replicas), "web has all its tasks");
         cluster.swarmctl(via, "service", "scale", "web=2").ok();
-        await(Duration.ofSeconds(30), () -> allAssigned(via, "web", 2), "scaling works after the restart");
+        await(Duration.ofSeconds(30), () -> allRunning(via, "web", 2), "scaling works after the restart");
     }
 }

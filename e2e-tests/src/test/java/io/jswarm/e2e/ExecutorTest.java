@@ -40,6 +40,7 @@ class ExecutorTest {
     static Executor executor;
     static final Map<String, TaskStatus> reported = new ConcurrentHashMap<>();
     static String image;
+    static final String CGROUP_PARENT = "/jswarm-test-" + Long.toHexString(System.nanoTime());
 
     @BeforeAll
     static void start() throws Exception {
@@ -49,7 +50,7 @@ class ExecutorTest {
         state = Files.createTempDirectory("jswarm-exec-");
         OciRuntime rt = OciRuntime.probe(null, state.resolve("runc").toString());
         ImageStore images = new ImageStore(state.resolve("images"), new RegistryClient(Set.of(registry.addr)), true);
-        executor = new Executor(state, rt, images, reported::put);
+        executor = new Executor(state, rt, images, reported::put, CGROUP_PARENT);
     }
 
     @AfterAll
@@ -64,6 +65,7 @@ class ExecutorTest {
         if (registry != null) {
             registry.close();
         }
+        LocalCluster.removeCgroups(CGROUP_PARENT);
         if (!Boolean.getBoolean("jswarm.keep")) {
             LocalCluster.deleteTree(state);
         }

@@ -32,6 +32,10 @@ public final class LocalCluster implements AutoCloseable {
     public static final Path ROOT = Path.of(System.getProperty("jswarm.root", "..")).toAbsolutePath().normalize();
 
     public final Path dir;
+    /** Containers of this cluster's nodes: their own runtime state and parent cgroup, removed in close(). */
+    public final Path runtimeRoot;
+    public final String cgroupParent = "/jswarm-test-" + Long.toHexString(System.nanoTime());
+    private final List<String> insecureRegistries = new ArrayList<>();
     private final Map<String, Member> members = new LinkedHashMap<>();
 
     /** One swarmd: its ports, its state and its process while it runs. */
@@ -67,6 +71,10 @@ public final class LocalCluster implements AutoCloseable {
         public void start() throws IOException {
             List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("bin/swarmd").toString(), "--state-dir", stateDir.toString(),
                     "--hostname", name, "--listen-remote-api", addr(), "--listen-raft-api", "127.0.0.1:" + raftPort));
+            cmd.addAll(List.of("--runtime-root", runtimeRoot.toString(), "--cgroup-parent", cgroupParent));
+            for (String r : insecureRegistries) {
+                cmd.addAll(List.of("--insecure-registry", r));
+            }
             cmd.addAll(extraArgs);
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -107,6 +115,13 @@ public final class LocalCluster implements AutoCloseable {
 
     public LocalCluster() throws IOException {
         this.dir = Files.createTempDirectory("jswarm-e2e-");
+        this.runtimeRoot = dir.resolve("runc");
+    }
+
+    /** Lets every node started from now on pull from this registry over plain HTTP. */
+    public LocalCluster insecureRegistry(String addr) {
+        insecureRegistries.add(addr);
+        return this;
     }
 
     public static int freePort() throws IOException {
@@ -202,15 +217,95 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /** Task ids of containers the runtime knows in this cluster. */
+    public List<String> containers() throws IOException {
+        if (!Files.isDirectory(runtimeRoot)) {
+            return List.of();
+        }
+        Process p = new ProcessBuilder("runc", "--root", runtimeRoot.toString(), "list", "-q").start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            p.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return out.lines().filter(l -> !l.isBlank()).toList();
+    }
+
+    /** Runs a host command for cleanup, ignoring its outcome. */
+    static void quietly(String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            p.waitFor(30, TimeUnit.SECONDS);
+        } catch (IOException | InterruptedException e) {
+            // best effort
+        }
+    }
+
+    /** Removes every container, mount, network namespace and cgroup the cluster's nodes made. */
+    void removeContainers() throws IOException {
+        for (String id : containers()) {
+            quietly("runc", "--root", runtimeRoot.toString(), "delete", "--force", id);
+        }
+        List<String> mounts = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
+            String[] f = line.split(" ");
+            if (f.length > 1 && f[1].startsWith(dir.toString())) {
+                mounts.add(f[1]);
+            }
+        }
+        mounts.sort(Comparator.reverseOrder());
+        for (String m : mounts) {
+            quietly("umount", "-l", m);
+        }
+        for (Member m : members.values()) {
+            Path tasks = m.stateDir.resolve("tasks");
+            if (Files.isDirectory(tasks)) {
+                try (Stream<Path> ids = Files.list(tasks)) {
+                    for (Path t : ids.toList()) {
+                        String id = t.getFileName().toString();
+                        Path ns = Path.of("/var/run/netns/jswarm-" + id.substring(0, Math.min(12, id.length())));
+                        if (Files.exists(ns)) {
+                            quietly("ip", "netns", "delete", ns.getFileName().toString());
+                        }
+                    }
+                }
+            }
+        }
+        removeCgroups(cgroupParent);
+    }
+
     @Override
     public void close() throws Exception {
         for (Member m : members.values()) {
             m.kill();
         }
+        removeContainers();
         if (Boolean.getBoolean("jswarm.keep")) {
             return;
         }
         deleteTree(dir);
+    }
+
+    /** Removes a test's (empty) parent cgroup from every v1 hierarchy. */
+    public static void removeCgroups(String parent) throws IOException {
+        Path root = Path.of("/sys/fs/cgroup");
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (Stream<Path> controllers = Files.list(root)) {
+            for (Path c : controllers.toList()) {
+                Path p = c.resolve(parent.substring(1));
+                if (Files.isDirectory(p)) {
+                    try (Stream<Path> children = Files.list(p)) {
+                        for (Path child : children.filter(Files::isDirectory).toList()) {
+                            child.toFile().delete();
+                        }
+                    }
+                    p.toFile().delete();  // rmdir: only empty cgroups go
+                }
+            }
+        }
     }
 
     /** Removes a directory tree (test files only). */

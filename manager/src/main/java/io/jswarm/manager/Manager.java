@@ -68,6 +68,7 @@ public final class Manager implements Closeable {
     private final LeaderControllers controllers;
     private final NioEventLoopGroup boss = new NioEventLoopGroup(1);
     private final NioEventLoopGroup workers = new NioEventLoopGroup(2);
+    private ImageResolver imageResolver = image -> image;
     private Server controlServer;
     private Server remoteServer;
 
@@ -78,6 +79,15 @@ public final class Manager implements Closeable {
                 config.groupUuid(), config.peers(), config.joining(), store);
         this.dispatcher = new Dispatcher(store, raft);
         this.controllers = new LeaderControllers(store, raft, dispatcher);
+    }
+
+    /** Pins image tags to digests when services are created or updated. */
+    public interface ImageResolver {
+        String resolve(String image) throws IOException;
+    }
+
+    public void resolveImagesWith(ImageResolver r) {
+        this.imageResolver = r;
     }
 
     public MemoryStore store() {
@@ -101,7 +111,7 @@ public final class Manager implements Closeable {
         Files.createDirectories(config.controlSocket().toAbsolutePath().getParent());
         controlServer = NettyServerBuilder.forAddress(UnixDomainSocketAddress.of(config.controlSocket()))
                 .channelType(NioServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
-                .addService(new ControlService(store, raft))
+                .addService(new ControlService(store, raft, image -> imageResolver.resolve(image)))
                 .maxInboundMessageSize(64 << 20)
                 .build().start();
         LOG.info("manager {} listening: remote API {}:{}, Raft {}:{}, control {}", config.nodeId(), config.remoteHost(),

@@ -6,7 +6,6 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import io.jswarm.api.Node;
 import io.jswarm.api.NodeDescription;
-import io.jswarm.api.Task;
 import io.jswarm.api.dispatcher.Assignments;
 import io.jswarm.api.dispatcher.DispatcherGrpc;
 import io.jswarm.api.dispatcher.HeartbeatRequest;
@@ -41,7 +40,8 @@ public final class Agent implements Closeable {
     private final NodeDescription description;
     private final String addr;
     private final LinkedHashSet<String> managers = new LinkedHashSet<>();
-    private final TaskTable tasks;
+    private final TaskRunner runner;
+    private final StatusQueue statuses;
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "agent-heartbeat");
@@ -60,23 +60,21 @@ public final class Agent implements Closeable {
      * @param nodeListener told of this node's record as the cluster sees it (role changes)
      */
     public Agent(String nodeId, NodeDescription description, String addr, List<String> managerAddrs,
-            BiConsumer<Node, List<ManagerPeer>> nodeListener) {
+            BiConsumer<Node, List<ManagerPeer>> nodeListener, TaskRunner runner, StatusQueue statuses) {
         this.nodeId = nodeId;
         this.description = description;
         this.addr = addr;
         this.managers.addAll(managerAddrs);
         this.nodeListener = nodeListener;
-        this.tasks = new TaskTable(this::reportStatus);
+        this.runner = runner;
+        this.statuses = statuses;
+        statuses.sendTo(this::reportStatus);
         this.thread = new Thread(this::run, "agent-session");
         this.thread.setDaemon(true);
     }
 
     public void start() {
         thread.start();
-    }
-
-    public TaskTable tasks() {
-        return tasks;
     }
 
     /** The manager addresses known now (from the latest session message). */
@@ -199,9 +197,9 @@ public final class Agent implements Closeable {
 
     private void apply(Assignments a) {
         if (a.getType() == Assignments.Type.COMPLETE) {
-            tasks.replaceAll(a.getUpdatedList());
+            runner.complete(a.getUpdatedList());
         } else {
-            tasks.update(a.getUpdatedList(), a.getRemovedList());
+            runner.update(a.getUpdatedList(), a.getRemovedList());
         }
     }
 
@@ -236,14 +234,8 @@ public final class Agent implements Closeable {
         }
         thread.interrupt();
         timers.shutdownNow();
-        tasks.close();
         for (ManagedChannel c : channels.values()) {
             c.shutdownNow();
         }
-    }
-
-    /** For tests and inspection: the task ids this agent holds. */
-    public List<Task> assigned() {
-        return tasks.all();
     }
 }

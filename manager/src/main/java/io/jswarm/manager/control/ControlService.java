@@ -32,10 +32,34 @@ import java.util.function.Supplier;
 public final class ControlService extends ControlGrpc.ControlImplBase {
     private final MemoryStore store;
     private final RaftNode raft;
+    private final io.jswarm.manager.Manager.ImageResolver images;
 
-    public ControlService(MemoryStore store, RaftNode raft) {
+    public ControlService(MemoryStore store, RaftNode raft, io.jswarm.manager.Manager.ImageResolver images) {
         this.store = store;
         this.raft = raft;
+        this.images = images;
+    }
+
+    /**
+     * Pins the image to the digest its tag names now, so every node runs the same bits. A
+     * registry that cannot be reached leaves the tag, with a warning, as Docker does.
+     */
+    private ServiceSpec pinImage(ServiceSpec spec, List<String> warnings) {
+        String image = spec.getTask().getContainer().getImage();
+        if (image.contains("@")) {
+            return spec;
+        }
+        try {
+            String pinned = images.resolve(image);
+            ServiceSpec.Builder b = spec.toBuilder();
+            b.getTaskBuilder().getContainerBuilder().setImage(pinned);
+            return b.build();
+        } catch (java.io.IOException | RuntimeException e) {
+            warnings.add("image " + image + " could not be accessed on a registry to record its digest ("
+                    + e.getMessage() + "). Each node will access " + image
+                    + " independently, possibly leading to different nodes running different versions of the image.");
+            return spec;
+        }
     }
 
     private static <T> void answer(StreamObserver<T> out, Supplier<T> body) {
@@ -108,9 +132,11 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 throw new io.jswarm.manager.store.StoreException(io.jswarm.api.store.StoreResult.Code.ALREADY_EXISTS,
                         "service name \"" + spec.getAnnotations().getName() + "\" is already in use");
             }
+            List<String> warnings = new ArrayList<>();
+            spec = pinImage(spec, warnings);
             Service s = Service.newBuilder().setMeta(newMeta()).setSpec(spec).setSpecVersion(1).build();
             write(StoreAction.Kind.CREATE, StoreObjects.of(s));
-            return CreateServiceResponse.newBuilder().setService(store.service(s.getMeta().getId())).build();
+            return CreateServiceResponse.newBuilder().setService(store.service(s.getMeta().getId())).addAllWarnings(warnings).build();
         });
     }
 
@@ -166,6 +192,10 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 next = withDefaults(req.getSpec());
                 SpecValidator.validate(next);
             }
+            List<String> warnings = new ArrayList<>();
+            if (!req.getRollback() && !next.getTask().getContainer().getImage().equals(cur.getSpec().getTask().getContainer().getImage())) {
+                next = pinImage(next, warnings);
+            }
             if (!next.getAnnotations().getName().equals(cur.getSpec().getAnnotations().getName())) {
                 throw GrpcErrors.invalid("renaming services is not supported");
             }
@@ -184,7 +214,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
             }
             b.setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(System.currentTimeMillis()));
             write(StoreAction.Kind.UPDATE, StoreObjects.of(b.build()));
-            return UpdateServiceResponse.newBuilder().setService(store.service(cur.getMeta().getId())).build();
+            return UpdateServiceResponse.newBuilder().setService(store.service(cur.getMeta().getId())).addAllWarnings(warnings).build();
         });
     }
 

@@ -12,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -36,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * <p>One directory per task under {@code STATE/tasks/ID}: the task and its status as last
  * known, the bundle, the overlay upper and work directories, logs and the exit code.
  */
-public final class Executor implements Closeable {
+public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     private static final Logger LOG = LoggerFactory.getLogger(Executor.class);
     public static final long DEFAULT_GRACE_MS = 10_000;
 
@@ -50,6 +49,7 @@ public final class Executor implements Closeable {
     private final OciRuntime runtime;
     private final ImageStore images;
     private final StatusSink sink;
+    private final String cgroupParent;
     private final Map<String, TaskContext> tasks = new ConcurrentHashMap<>();
     private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "executor");
@@ -88,7 +88,10 @@ public final class Executor implements Closeable {
         }
     }
 
-    public Executor(Path stateDir, OciRuntime runtime, ImageStore images, StatusSink sink) throws IOException {
+    /** @param cgroupParent the cgroup under which each container gets its own (e.g. /jswarm) */
+    public Executor(Path stateDir, OciRuntime runtime, ImageStore images, StatusSink sink, String cgroupParent)
+            throws IOException {
+        this.cgroupParent = cgroupParent;
         this.tasksDir = Files.createDirectories(stateDir.resolve("tasks"));
         this.volumesDir = Files.createDirectories(stateDir.resolve("volumes"));
         this.runtime = runtime;
@@ -145,8 +148,19 @@ public final class Executor implements Closeable {
         });
     }
 
+    @Override
+    public void update(List<Task> updated, List<String> removed) {
+        for (String id : removed) {
+            remove(id);
+        }
+        for (Task t : updated) {
+            assign(t);
+        }
+    }
+
     /** A complete assignment set arrived: anything else is removed. */
-    public void retainOnly(Collection<Task> assigned) {
+    @Override
+    public void complete(List<Task> assigned) {
         Set<String> ids = new java.util.HashSet<>();
         for (Task t : assigned) {
             ids.add(t.getMeta().getId());
@@ -195,7 +209,7 @@ public final class Executor implements Closeable {
                 }
             }
             Bundle.write(ctx.bundle(), new Bundle.Spec(process, user[0], user[1], hostname,
-                    t.getSpec().getContainer().getReadOnly(), ns, "/jswarm/" + ctx.id, t.getSpec().getResources(),
+                    t.getSpec().getContainer().getReadOnly(), ns, cgroupParent + "/" + ctx.id, t.getSpec().getResources(),
                     t.getSpec().getContainer().getMountsList(), volumesDir));
         } catch (IOException | RuntimeException e) {
             LOG.info("task {} rejected: {}", ctx.id, e.getMessage());

@@ -1,0 +1,64 @@
+package io.jswarm.agent;
+
+import io.jswarm.api.TaskStatus;
+import io.jswarm.api.dispatcher.TaskStatusUpdate;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * Task status changes waiting to be sent to the managers, in batches, at most every
+ * 100 ms. Only the latest status of a task is kept: states only move forward, so a
+ * manager may see a task jump from ACCEPTED to RUNNING. A failed send is retried.
+ */
+public final class StatusQueue {
+    private final Map<String, TaskStatus> unreported = new LinkedHashMap<>();
+    private volatile Predicate<List<TaskStatusUpdate>> sender = batch -> false;
+    private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "agent-status");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public StatusQueue() {
+        flusher.scheduleWithFixedDelay(this::flush, 100, 100, TimeUnit.MILLISECONDS);
+    }
+
+    /** Where batches go: returns false when they could not be delivered (kept for later). */
+    void sendTo(Predicate<List<TaskStatusUpdate>> s) {
+        this.sender = s;
+    }
+
+    public synchronized void report(String taskId, TaskStatus status) {
+        unreported.put(taskId, status);
+    }
+
+    private void flush() {
+        List<TaskStatusUpdate> batch = new ArrayList<>();
+        synchronized (this) {
+            for (Map.Entry<String, TaskStatus> e : unreported.entrySet()) {
+                batch.add(TaskStatusUpdate.newBuilder().setTaskId(e.getKey()).setStatus(e.getValue()).build());
+                if (batch.size() >= 500) {
+                    break;
+                }
+            }
+        }
+        if (batch.isEmpty() || !sender.test(batch)) {
+            return;
+        }
+        synchronized (this) {
+            for (TaskStatusUpdate u : batch) {
+                unreported.remove(u.getTaskId(), u.getStatus());
+            }
+        }
+    }
+
+    public void close() {
+        flusher.shutdownNow();
+    }
+}

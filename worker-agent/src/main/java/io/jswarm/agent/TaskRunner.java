@@ -1,0 +1,13 @@
+package io.jswarm.agent;
+
+import io.jswarm.api.Task;
+import java.util.List;
+
+/** What the agent hands its assignments to: the executor on real nodes. */
+public interface TaskRunner {
+    /** The whole set assigned to this node: anything else is no longer wanted here. */
+    void complete(List<Task> assigned);
+
+    /** Changes: new or updated tasks, and ids no longer assigned. */
+    void update(List<Task> updated, List<String> removed);
+}
