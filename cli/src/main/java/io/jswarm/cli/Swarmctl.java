@@ -40,6 +40,8 @@ public final class Swarmctl implements Callable<Integer> {
     /** Runs one command line: 0 on success, 1 with one line on stderr on any error. */
     public static int run(String[] args) {
         CommandLine cl = new CommandLine(new Swarmctl());
+        // As docker service create: everything after IMAGE is the command and its arguments.
+        cl.getSubcommands().get("service").getSubcommands().get("create").setStopAtPositional(true);
         cl.setParameterExceptionHandler((ex, a) -> {
             System.err.println("Error: " + ex.getMessage());
             return 1;

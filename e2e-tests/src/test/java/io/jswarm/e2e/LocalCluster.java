@@ -211,9 +211,14 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /** The tasks of a service, or of all services when service is empty. */
     public static List<Task> tasks(Member via, String service) {
         try (ControlClient c = via.control()) {
-            return c.stub().listTasks(ListTasksRequest.newBuilder().addServiceIds(service).build()).getTasksList();
+            ListTasksRequest.Builder r = ListTasksRequest.newBuilder();
+            if (!service.isEmpty()) {
+                r.addServiceIds(service);
+            }
+            return c.stub().listTasks(r.build()).getTasksList();
         }
     }
 

@@ -1,0 +1,247 @@
+package io.jswarm.e2e;
+
+import static io.jswarm.e2e.LocalCluster.await;
+import static io.jswarm.e2e.LocalCluster.nodes;
+import static io.jswarm.e2e.LocalCluster.tasks;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jswarm.api.NodeState;
+import io.jswarm.api.Task;
+import io.jswarm.api.TaskState;
+import io.jswarm.e2e.LocalCluster.Member;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Real containers through the whole cluster: one manager and two workers on 127.0.0.1,
+ * images from a real registry. Each test checks the containers themselves (the runtime's
+ * state, /proc of their processes), not only what the managers say.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class ContainersTest {
+    static TestRegistry registry;
+    static LocalCluster cluster;
+    static Member m1;
+    static String image;
+    static String failing;
+
+    @BeforeAll
+    static void start() throws Exception {
+        registry = new TestRegistry("127.0.0.1", LocalCluster.freePort());
+        byte[] busybox = TestImages.busyboxLayer();
+        TestImages.push(registry.addr, "busybox", "1", List.of(busybox), List.of("sleep", "1000"), List.of());
+        TestImages.push(registry.addr, "busybox", "fails", List.of(busybox), List.of("sh", "-c", "exit 7"), List.of());
+        image = registry.addr + "/busybox:1";
+        failing = registry.addr + "/busybox:fails";
+        cluster = new LocalCluster().insecureRegistry(registry.addr);
+        // A node is down after three missed periods: 2 s leaves a restarted agent time to come back.
+        m1 = cluster.init("m1", "--heartbeat-period", "2s");
+        String token = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
+        cluster.join("w1", m1, token);
+        cluster.join("w2", m1, token);
+        await(Duration.ofSeconds(90), () -> ready() == 3, "three nodes are ready");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    static long ready() {
+        try {
+            return nodes(m1).stream().filter(n -> n.getStatus().getState() == NodeState.NODE_READY).count();
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
+    static List<Task> current(String service) {
+        return tasks(m1, service).stream().filter(t -> t.getDesiredState() == TaskState.RUNNING).toList();
+    }
+
+    /** Ids of the service's tasks that have a running container. */
+    static Set<String> runningContainers(String service) throws IOException {
+        Set<String> ids = tasks(m1, service).stream().map(t -> t.getMeta().getId()).collect(Collectors.toSet());
+        Set<String> out = new HashSet<>();
+        for (String id : cluster.containers()) {
+            if (ids.contains(id) && "running".equals(state(id))) {
+                out.add(id);
+            }
+        }
+        return out;
+    }
+
+    static String state(String id) {
+        try {
+            Process p = new ProcessBuilder("runc", "--root", cluster.runtimeRoot.toString(), "state", id).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(30, TimeUnit.SECONDS);
+            var m = java.util.regex.Pattern.compile("\"status\"\\s*:\\s*\"(\\w+)\"").matcher(out);
+            return m.find() ? m.group(1) : null;
+        } catch (IOException | InterruptedException e) {
+            return null;
+        }
+    }
+
+    static boolean converged(String service, int n) {
+        try {
+            List<Task> ts = current(service);
+            return ts.size() == n && ts.stream().allMatch(t -> t.getStatus().getState() == TaskState.RUNNING)
+                    && runningContainers(service).size() == n;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    @Test
+    @Order(1)
+    void threeIsolatedContainersSpreadOverTheHosts() throws Exception {
+        cluster.swarmctl(m1, "service", "create", "--name", "web", "--replicas", "3", "--restart-delay", "1s", image).ok();
+        await(Duration.ofSeconds(60), () -> converged("web", 3), "three containers of web run");
+        List<Task> ts = current("web");
+        assertEquals(3, ts.stream().map(Task::getNodeId).distinct().count(), "one per host");
+        for (Task t : ts) {
+            int pid = t.getStatus().getContainer().getPid();
+            String nspid = Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
+                    .filter(l -> l.startsWith("NSpid:")).findFirst().orElseThrow();
+            assertTrue(nspid.matches("NSpid:\\s+" + pid + "\\s+1"), "pid 1 in its own pid namespace: " + nspid);
+            Process p = new ProcessBuilder("runc", "--root", cluster.runtimeRoot.toString(), "exec", t.getMeta().getId(), "hostname")
+                    .start();
+            String hostname = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            assertEquals(t.getAnnotations().getName() + "." + t.getMeta().getId(), hostname);
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aKilledContainerIsReplaced() throws Exception {
+        Task victim = current("web").get(0);
+        new ProcessBuilder("kill", "-9", String.valueOf(victim.getStatus().getContainer().getPid())).start().waitFor();
+        await(Duration.ofSeconds(30), () -> tasks(m1, "web").stream().anyMatch(t -> t.getMeta().getId().equals(victim.getMeta().getId())
+                && t.getStatus().getState() == TaskState.FAILED), "the killed task is failed");
+        await(Duration.ofSeconds(30), () -> converged("web", 3), "a replacement runs");
+        String ps = cluster.swarmctl(m1, "service", "ps", "web").ok().out();
+        assertTrue(ps.contains("\\_ web." + victim.getSlot()), ps);
+        assertTrue(ps.contains("task: non-zero exit (137)"), ps);
+    }
+
+    @Test
+    @Order(3)
+    void scalingReconcilesContainerCounts() throws Exception {
+        cluster.swarmctl(m1, "service", "create", "--name", "api", "--replicas", "2", image).ok();
+        await(Duration.ofSeconds(60), () -> converged("api", 2), "api runs 2");
+        cluster.swarmctl(m1, "service", "scale", "web=1", "api=4").ok();
+        await(Duration.ofSeconds(60), () -> converged("web", 1) && converged("api", 4), "web 1 and api 4 run");
+        cluster.swarmctl(m1, "service", "scale", "web=2", "api=0").ok();
+        await(Duration.ofSeconds(60), () -> converged("web", 2) && converged("api", 0), "web 2 and api 0 run");
+        cluster.swarmctl(m1, "service", "rm", "api").ok();
+    }
+
+    @Test
+    @Order(4)
+    void aMissingImageIsRejectedAndLeavesNoContainer() throws Exception {
+        LocalCluster.Result r = cluster.swarmctl(m1, "service", "create", "--name", "ghost", "--restart-delay", "1s",
+                registry.addr + "/nosuch:1").ok();
+        assertTrue(r.err().contains("could not be accessed"), "a warning, the service is created: " + r.err());
+        await(Duration.ofSeconds(60), () -> tasks(m1, "ghost").stream().filter(t -> t.getStatus().getState() == TaskState.REJECTED)
+                .count() >= 2, "tasks are rejected and retried");
+        String ps = cluster.swarmctl(m1, "service", "ps", "ghost").ok().out();
+        assertTrue(ps.contains("not found"), ps);
+        assertTrue(runningContainers("ghost").isEmpty());
+        Set<String> ids = tasks(m1, "ghost").stream().map(t -> t.getMeta().getId()).collect(Collectors.toSet());
+        assertTrue(cluster.containers().stream().noneMatch(ids::contains), "no container of ghost exists");
+        cluster.swarmctl(m1, "service", "rm", "ghost").ok();
+    }
+
+    @Test
+    @Order(5)
+    void anOomKillIsReportedAndReplaced() throws Exception {
+        cluster.swarmctl(m1, "service", "create", "--name", "hog", "--limit-memory", "16m", "--restart-delay", "1s",
+                image, "sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a); sleep 1000").ok();
+        await(Duration.ofSeconds(60), () -> tasks(m1, "hog").stream().filter(t -> t.getStatus().getErr().contains("OOM")).count() >= 2,
+                "OOM kills are reported and the task replaced");
+        Task t = tasks(m1, "hog").stream().filter(x -> x.getStatus().getErr().contains("OOM")).findFirst().orElseThrow();
+        assertEquals(137, t.getStatus().getContainer().getExitCode());
+        cluster.swarmctl(m1, "service", "rm", "hog").ok();
+    }
+
+    @Test
+    @Order(6)
+    void aRestartedAgentKeepsItsContainers() throws Exception {
+        await(Duration.ofSeconds(60), () -> converged("web", 2), "web runs 2");
+        Member w = null;
+        Task onWorker = null;
+        for (Task t : current("web")) {
+            for (Member m : List.of(cluster.member("w1"), cluster.member("w2"))) {
+                if (nodes(m1).stream().anyMatch(n -> n.getMeta().getId().equals(t.getNodeId())
+                        && n.getDescription().getHostname().equals(m.name))) {
+                    w = m;
+                    onWorker = t;
+                }
+            }
+        }
+        assertTrue(w != null, "a worker runs a web task");
+        Map<String, Integer> pidsBefore = current("web").stream()
+                .collect(Collectors.toMap(t -> t.getMeta().getId(), t -> t.getStatus().getContainer().getPid()));
+        w.kill();
+        assertEquals("running", state(onWorker.getMeta().getId()), "the container outlives its agent");
+        w.start();
+        Member worker = w;
+        await(Duration.ofSeconds(60), () -> ready() == 3, worker.name + " is back");
+        Thread.sleep(3000);
+        await(Duration.ofSeconds(30), () -> converged("web", 2), "web still runs 2");
+        Map<String, Integer> pidsAfter = current("web").stream()
+                .collect(Collectors.toMap(t -> t.getMeta().getId(), t -> t.getStatus().getContainer().getPid()));
+        assertEquals(pidsBefore, pidsAfter, "the same containers, not new ones");
+        assertEquals(2, runningContainers("web").size(), "no duplicates");
+    }
+
+    @Test
+    @Order(7)
+    void removingAServiceLeavesNothingBehind() throws Exception {
+        Set<String> ids = tasks(m1, "web").stream().map(t -> t.getMeta().getId()).collect(Collectors.toSet());
+        cluster.swarmctl(m1, "service", "rm", "web").ok();
+        await(Duration.ofSeconds(60), () -> {
+            try {
+                return cluster.containers().stream().noneMatch(ids::contains) && tasks(m1, "").isEmpty();
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        }, "web's containers and tasks are gone");
+        String mounts = Files.readString(Path.of("/proc/self/mounts"));
+        List<String> netns = Files.exists(Path.of("/var/run/netns"))
+                ? Files.list(Path.of("/var/run/netns")).map(p -> p.getFileName().toString()).toList() : List.of();
+        for (String id : ids) {
+            assertFalse(mounts.contains(id), "no mount of " + id);
+            assertFalse(netns.contains("jswarm-" + id.substring(0, 12)), "no network namespace of " + id);
+            assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory" + cluster.cgroupParent + "/" + id)), "no cgroup of " + id);
+            for (Member m : cluster.members()) {
+                assertFalse(Files.exists(m.stateDir.resolve("tasks").resolve(id)), "no files of " + id + " on " + m.name);
+            }
+        }
+    }
+}
