@@ -31,13 +31,15 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Real containers through the whole cluster: one manager and two workers on 127.0.0.1,
- * images from a real registry. Each test checks the containers themselves (the runtime's
+ * Real containers through the whole cluster: one manager and two workers, each on its
+ * own simulated host (a network namespace on a test bridge), images from a real registry
+ * on the bridge. Each test checks the containers themselves (the runtime's
  * state, /proc of their processes), not only what the managers say.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ContainersTest {
+    static TestNetwork net;
     static TestRegistry registry;
     static LocalCluster cluster;
     static Member m1;
@@ -46,7 +48,8 @@ class ContainersTest {
 
     @BeforeAll
     static void start() throws Exception {
-        registry = new TestRegistry("127.0.0.1", LocalCluster.freePort());
+        net = new TestNetwork();
+        registry = new TestRegistry(net.gateway(), 5000);
         byte[] busybox = TestImages.busyboxLayer();
         TestImages.push(registry.addr, "busybox", "1", List.of(busybox), List.of("sleep", "1000"), List.of());
         TestImages.push(registry.addr, "busybox", "fails", List.of(busybox), List.of("sh", "-c", "exit 7"), List.of());
@@ -54,10 +57,10 @@ class ContainersTest {
         failing = registry.addr + "/busybox:fails";
         cluster = new LocalCluster().insecureRegistry(registry.addr);
         // A node is down after three missed periods: 2 s leaves a restarted agent time to come back.
-        m1 = cluster.init("m1", "--heartbeat-period", "2s");
+        m1 = cluster.init("m1", net.addHost("m1", 1), "--heartbeat-period", "2s");
         String token = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
-        cluster.join("w1", m1, token);
-        cluster.join("w2", m1, token);
+        cluster.join("w1", net.addHost("w1", 2), m1, token);
+        cluster.join("w2", net.addHost("w2", 3), m1, token);
         await(Duration.ofSeconds(90), () -> ready() == 3, "three nodes are ready");
     }
 
@@ -68,6 +71,9 @@ class ContainersTest {
         }
         if (registry != null) {
             registry.close();
+        }
+        if (net != null) {
+            net.close();
         }
     }
 
@@ -140,7 +146,9 @@ class ContainersTest {
     @Order(2)
     void aKilledContainerIsReplaced() throws Exception {
         Task victim = current("web").get(0);
-        new ProcessBuilder("kill", "-9", String.valueOf(victim.getStatus().getContainer().getPid())).start().waitFor();
+        int pid = victim.getStatus().getContainer().getPid();
+        assertTrue(pid > 1, "the task reports its container's pid: " + victim.getStatus());
+        new ProcessBuilder("kill", "-9", String.valueOf(pid)).start().waitFor();
         await(Duration.ofSeconds(30), () -> tasks(m1, "web").stream().anyMatch(t -> t.getMeta().getId().equals(victim.getMeta().getId())
                 && t.getStatus().getState() == TaskState.FAILED), "the killed task is failed");
         await(Duration.ofSeconds(30), () -> converged("web", 3), "a replacement runs");
@@ -222,6 +230,42 @@ class ContainersTest {
 
     @Test
     @Order(7)
+    void aCutOffHostsTasksMoveAndItsStaleContainersStop() throws Exception {
+        await(Duration.ofSeconds(60), () -> converged("web", 2), "web runs 2");
+        Member w = null;
+        String nodeId = null;
+        for (Member m : List.of(cluster.member("w1"), cluster.member("w2"))) {
+            String id = nodes(m1).stream().filter(n -> n.getDescription().getHostname().equals(m.name)).findFirst().orElseThrow()
+                    .getMeta().getId();
+            if (current("web").stream().anyMatch(t -> t.getNodeId().equals(id))) {
+                w = m;
+                nodeId = id;
+            }
+        }
+        assertTrue(w != null, "a worker runs a web task");
+        String cutNode = nodeId;
+        List<String> stale = current("web").stream().filter(t -> t.getNodeId().equals(cutNode)).map(t -> t.getMeta().getId()).toList();
+        w.kill();
+        net.link(w.host, false);
+        await(Duration.ofSeconds(60), () -> nodes(m1).stream().anyMatch(n -> n.getMeta().getId().equals(cutNode)
+                && n.getStatus().getState() == NodeState.NODE_DOWN), w.name + " is down");
+        await(Duration.ofSeconds(60), () -> current("web").size() == 2
+                && current("web").stream().noneMatch(t -> t.getNodeId().equals(cutNode))
+                && current("web").stream().allMatch(t -> t.getStatus().getState() == TaskState.RUNNING),
+                "web runs again on the other hosts");
+        for (String id : stale) {
+            assertEquals("running", state(id), "the cut-off host still runs its old container");
+        }
+        net.link(w.host, true);
+        w.start();
+        await(Duration.ofSeconds(60), () -> ready() == 3, w.name + " is back");
+        await(Duration.ofSeconds(60), () -> stale.stream().noneMatch(id -> "running".equals(state(id))),
+                "the returned host stopped its stale containers");
+        await(Duration.ofSeconds(30), () -> converged("web", 2), "web runs exactly 2");
+    }
+
+    @Test
+    @Order(8)
     void removingAServiceLeavesNothingBehind() throws Exception {
         Set<String> ids = tasks(m1, "web").stream().map(t -> t.getMeta().getId()).collect(Collectors.toSet());
         cluster.swarmctl(m1, "service", "rm", "web").ok();
@@ -232,16 +276,39 @@ class ContainersTest {
                 return false;
             }
         }, "web's containers and tasks are gone");
-        String mounts = Files.readString(Path.of("/proc/self/mounts"));
-        List<String> netns = Files.exists(Path.of("/var/run/netns"))
-                ? Files.list(Path.of("/var/run/netns")).map(p -> p.getFileName().toString()).toList() : List.of();
+        // Agents clean up as the removals reach them: wait for it, then look at every host.
+        await(Duration.ofSeconds(30), () -> ids.stream().allMatch(id -> leftovers(id).isEmpty()), "nothing of web is left");
         for (String id : ids) {
-            assertFalse(mounts.contains(id), "no mount of " + id);
-            assertFalse(netns.contains("jswarm-" + id.substring(0, 12)), "no network namespace of " + id);
-            assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory" + cluster.cgroupParent + "/" + id)), "no cgroup of " + id);
-            for (Member m : cluster.members()) {
-                assertFalse(Files.exists(m.stateDir.resolve("tasks").resolve(id)), "no files of " + id + " on " + m.name);
+            assertEquals(List.of(), leftovers(id));
+        }
+    }
+
+    /** What remains of a task on this machine: mounts, network namespace, cgroup, files. */
+    static List<String> leftovers(String id) {
+        List<String> out = new java.util.ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
+                if (line.contains(id)) {
+                    out.add("mount " + line);
+                }
+            }
+        } catch (IOException e) {
+            out.add(e.toString());
+        }
+        if (Files.exists(Path.of("/var/run/netns/jswarm-" + id.substring(0, 12)))) {
+            out.add("network namespace");
+        }
+        if (Files.exists(Path.of("/sys/fs/cgroup/memory" + cluster.cgroupParent + "/" + id))) {
+            out.add("cgroup");
+        }
+        for (Member m : cluster.members()) {
+            if (Files.exists(m.stateDir.resolve("tasks").resolve(id))) {
+                out.add("files on " + m.name);
             }
         }
+        if ("running".equals(state(id)) || "created".equals(state(id)) || "stopped".equals(state(id))) {
+            out.add("container");
+        }
+        return out;
     }
 }

@@ -47,17 +47,25 @@ public final class LocalCluster implements AutoCloseable {
         public final Path log;
         List<String> extraArgs = List.of();
         Process process;
+        /** The simulated host this node runs in, or null for 127.0.0.1. */
+        public final TestNetwork.Host host;
 
-        Member(String name) throws IOException {
+        Member(String name, TestNetwork.Host host) throws IOException {
             this.name = name;
-            this.remotePort = freePort();
-            this.raftPort = freePort();
+            this.host = host;
+            // On its own host a node uses the standard ports; on loopback each needs its own.
+            this.remotePort = host != null ? 4242 : freePort();
+            this.raftPort = host != null ? 4243 : freePort();
             this.stateDir = dir.resolve(name);
             this.log = dir.resolve(name + ".log");
         }
 
+        public String ip() {
+            return host != null ? host.ip() : "127.0.0.1";
+        }
+
         public String addr() {
-            return "127.0.0.1:" + remotePort;
+            return ip() + ":" + remotePort;
         }
 
         public Path socket() {
@@ -69,8 +77,14 @@ public final class LocalCluster implements AutoCloseable {
         }
 
         public void start() throws IOException {
-            List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("bin/swarmd").toString(), "--state-dir", stateDir.toString(),
-                    "--hostname", name, "--listen-remote-api", addr(), "--listen-raft-api", "127.0.0.1:" + raftPort));
+            List<String> cmd = new ArrayList<>();
+            if (host != null) {
+                // nsenter enters only the network namespace (ip netns exec would also remount
+                // /sys, hiding the cgroup mounts) and execs: the pid stays swarmd's.
+                cmd.addAll(List.of("nsenter", "--net=/var/run/netns/" + host.netns(), "--"));
+            }
+            cmd.addAll(List.of(ROOT.resolve("bin/swarmd").toString(), "--state-dir", stateDir.toString(),
+                    "--hostname", name, "--listen-remote-api", addr(), "--listen-raft-api", ip() + ":" + raftPort));
             cmd.addAll(List.of("--runtime-root", runtimeRoot.toString(), "--cgroup-parent", cgroupParent));
             for (String r : insecureRegistries) {
                 cmd.addAll(List.of("--insecure-registry", r));
@@ -132,7 +146,12 @@ public final class LocalCluster implements AutoCloseable {
 
     /** The first manager: initializes the cluster. */
     public Member init(String name, String... args) throws Exception {
-        Member m = new Member(name);
+        return init(name, null, args);
+    }
+
+    /** The first manager, on a simulated host (null: on 127.0.0.1). */
+    public Member init(String name, TestNetwork.Host host, String... args) throws Exception {
+        Member m = new Member(name, host);
         List<String> a = new ArrayList<>(List.of(args));
         m.extraArgs = a;
         members.put(name, m);
@@ -149,7 +168,12 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Starts a node that joins through {@code via} with the given token (not waiting for it). */
     public Member join(String name, Member via, String token) throws Exception {
-        Member m = new Member(name);
+        return join(name, null, via, token);
+    }
+
+    /** A node joining through {@code via}, on a simulated host (null: on 127.0.0.1). */
+    public Member join(String name, TestNetwork.Host host, Member via, String token) throws Exception {
+        Member m = new Member(name, host);
         m.extraArgs = List.of("--join-addr", via.addr(), "--join-token", token);
         members.put(name, m);
         m.start();

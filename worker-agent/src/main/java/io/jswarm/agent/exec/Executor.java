@@ -467,8 +467,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                     }
                     if (ctx.launched) {
                         String st = runtime.status(ctx.id);
-                        if ("running".equals(st) && s.getState() != TaskState.RUNNING) {
-                            reportRunning(ctx, runtime.pid(ctx.id));
+                        int pid = "running".equals(st) ? runtime.pid(ctx.id) : 0;
+                        if (pid > 0 && s.getState() != TaskState.RUNNING) {
+                            reportRunning(ctx, pid);
                         } else if (st == null && !Files.exists(dir.resolve("exit"))) {
                             ctx.finished = true;
                             cleanup(ctx, false);
