@@ -228,14 +228,19 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         report(ctx, TaskState.STARTING, "starting", "");
         try {
             launch(ctx);
+            // runc writes the pid file once the container's process runs: no need to ask it.
             long deadline = System.currentTimeMillis() + 30_000;
             int pid = 0;
+            Path pidFile = ctx.dir.resolve("pid");
             while (System.currentTimeMillis() < deadline && !Files.exists(ctx.dir.resolve("exit"))) {
-                if ("running".equals(runtime.status(ctx.id))) {
-                    pid = runtime.pid(ctx.id);
-                    break;
+                if (Files.exists(pidFile)) {
+                    String text = Files.readString(pidFile).trim();
+                    if (text.matches("\\d+")) {
+                        pid = Integer.parseInt(text);
+                        break;
+                    }
                 }
-                Thread.sleep(20);
+                Thread.sleep(10);
             }
             if (pid > 0) {
                 reportRunning(ctx, pid);
@@ -276,16 +281,18 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
 
     /**
      * Starts the shim: it runs the runtime in the foreground (so it reaps the container
-     * and learns its exit code), follows the runtime's events to notice OOM kills, and
+     * and learns its exit code), follows the runtime's events to notice OOM kills (when a
+     * memory limit makes them possible), and
      * writes the exit code when the container ends. setsid keeps it out of swarmd's
      * process group, so it outlives swarmd.
      */
     private void launch(TaskContext ctx) throws IOException {
         String script = String.join("\n",
-                "\"$RT\" --root \"$RTROOT\" run --bundle \"$B\" --no-new-keyring \"$ID\" </dev/null >>\"$D/stdout.log\" 2>>\"$D/stderr.log\" &",
+                "\"$RT\" --root \"$RTROOT\" run --pid-file \"$D/pid\" --bundle \"$B\" --no-new-keyring \"$ID\" "
+                        + "</dev/null >>\"$D/stdout.log\" 2>>\"$D/stderr.log\" &",
                 "pid=$!",
-                "(i=0; while ! \"$RT\" --root \"$RTROOT\" state \"$ID\" >/dev/null 2>&1; do",
-                "   kill -0 $pid 2>/dev/null || exit 0; i=$((i+1)); [ $i -gt 600 ] && exit 0; sleep 0.05; done;",
+                // Only a memory limit can OOM-kill the container: only then follow the runtime's events.
+                "[ \"$OOM\" = 1 ] && (while [ ! -s \"$D/pid\" ]; do kill -0 $pid 2>/dev/null || exit 0; sleep 0.02; done;",
                 " exec \"$RT\" --root \"$RTROOT\" events --interval 3600s \"$ID\" >\"$D/events.log\" 2>/dev/null) &",
                 "wait $pid",
                 "echo $? >\"$D/exit.tmp\" && mv \"$D/exit.tmp\" \"$D/exit\"",
@@ -299,7 +306,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         pb.environment().put("B", ctx.bundle().toString());
         pb.environment().put("ID", ctx.id);
         pb.environment().put("D", ctx.dir.toString());
+        pb.environment().put("OOM", ctx.task.getSpec().getResources().getLimits().getMemoryBytes() > 0 ? "1" : "0");
         Files.deleteIfExists(ctx.dir.resolve("exit"));
+        Files.deleteIfExists(ctx.dir.resolve("pid"));
         pb.start();
         ctx.launched = true;
         persist(ctx);

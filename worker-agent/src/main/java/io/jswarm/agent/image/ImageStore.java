@@ -26,6 +26,8 @@ public final class ImageStore {
     private final RegistryClient registry;
     private final boolean asRoot;
     private final Map<String, CompletableFuture<Image>> pulls = new ConcurrentHashMap<>();
+    /** Images pulled by digest: content-addressed, so they never change and need no registry round trip. */
+    private final Map<String, Image> byDigest = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<Path>> blobFetches = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<Path>> unpacks = new ConcurrentHashMap<>();
 
@@ -38,6 +40,10 @@ public final class ImageStore {
 
     /** Pulls (or finds) the image; the message of a failure says what a user can fix. */
     public Image pull(String reference) throws IOException {
+        Image known = byDigest.get(reference);
+        if (known != null && known.layers().stream().allMatch(Files::isDirectory)) {
+            return known;
+        }
         CompletableFuture<Image> mine = new CompletableFuture<>();
         CompletableFuture<Image> running = pulls.putIfAbsent(reference, mine);
         if (running != null) {
@@ -45,6 +51,9 @@ public final class ImageStore {
         }
         try {
             Image img = doPull(reference);
+            if (reference.contains("@sha256:")) {
+                byDigest.put(reference, img);
+            }
             mine.complete(img);
             return img;
         } catch (IOException | RuntimeException e) {
