@@ -44,24 +44,11 @@ public final class ImageStore {
         if (known != null && known.layers().stream().allMatch(Files::isDirectory)) {
             return known;
         }
-        CompletableFuture<Image> mine = new CompletableFuture<>();
-        CompletableFuture<Image> running = pulls.putIfAbsent(reference, mine);
-        if (running != null) {
-            return await(running);
+        Image img = once(pulls, reference, () -> doPull(reference));
+        if (reference.contains("@sha256:")) {
+            byDigest.put(reference, img);
         }
-        try {
-            Image img = doPull(reference);
-            if (reference.contains("@sha256:")) {
-                byDigest.put(reference, img);
-            }
-            mine.complete(img);
-            return img;
-        } catch (IOException | RuntimeException e) {
-            mine.completeExceptionally(e);
-            throw e;
-        } finally {
-            pulls.remove(reference, mine);
-        }
+        return img;
     }
 
     private Image doPull(String reference) throws IOException {
@@ -93,21 +80,10 @@ public final class ImageStore {
         if (Files.exists(p)) {
             return p;
         }
-        CompletableFuture<Path> mine = new CompletableFuture<>();
-        CompletableFuture<Path> running = blobFetches.putIfAbsent(digest, mine);
-        if (running != null) {
-            return await(running);
-        }
-        try {
+        return once(blobFetches, digest, () -> {
             registry.blob(ref, digest, p);
-            mine.complete(p);
             return p;
-        } catch (IOException | RuntimeException e) {
-            mine.completeExceptionally(e);
-            throw e;
-        } finally {
-            blobFetches.remove(digest, mine);
-        }
+        });
     }
 
     private Path unpacked(ImageReference ref, String digest) throws IOException {
@@ -115,12 +91,7 @@ public final class ImageStore {
         if (Files.isDirectory(dir)) {
             return dir;
         }
-        CompletableFuture<Path> mine = new CompletableFuture<>();
-        CompletableFuture<Path> running = unpacks.putIfAbsent(digest, mine);
-        if (running != null) {
-            return await(running);
-        }
-        try {
+        return once(unpacks, digest, () -> {
             Path blob = blob(ref, digest);
             Path tmp = layers.resolve(hex(digest) + ".unpacking");
             delete(tmp);
@@ -129,13 +100,31 @@ public final class ImageStore {
                 new TarExtractor(tmp, asRoot).extract(in);
             }
             Files.move(tmp, dir);
-            mine.complete(dir);
             return dir;
+        });
+    }
+
+    /** Work that may throw IOException. */
+    private interface Work<T> {
+        T run() throws IOException;
+    }
+
+    /** Runs the work for a key once at a time: concurrent callers for the same key wait for the first. */
+    private static <T> T once(Map<String, CompletableFuture<T>> inFlight, String key, Work<T> work) throws IOException {
+        CompletableFuture<T> mine = new CompletableFuture<>();
+        CompletableFuture<T> running = inFlight.putIfAbsent(key, mine);
+        if (running != null) {
+            return await(running);
+        }
+        try {
+            T result = work.run();
+            mine.complete(result);
+            return result;
         } catch (IOException | RuntimeException e) {
             mine.completeExceptionally(e);
             throw e;
         } finally {
-            unpacks.remove(digest, mine);
+            inFlight.remove(key, mine);
         }
     }
 
