@@ -186,6 +186,53 @@ class ContainersTest {
     }
 
     @Test
+    @Order(4)
+    void aFailingImageFailsWithItsExitCodeAndIsNotRestartedUnderConditionNone() throws Exception {
+        cluster.swarmctl(m1, "service", "create", "--name", "fails", "--restart-condition", "none", failing).ok();
+        await(Duration.ofSeconds(60), () -> tasks(m1, "fails").stream().anyMatch(t -> t.getStatus().getState() == TaskState.FAILED),
+                "the task fails");
+        Thread.sleep(3000);
+        List<Task> ts = tasks(m1, "fails");
+        assertEquals(1, ts.size(), "no replacement under --restart-condition none");
+        assertEquals("task: non-zero exit (7)", ts.get(0).getStatus().getErr());
+        cluster.swarmctl(m1, "service", "rm", "fails").ok();
+    }
+
+    @Test
+    @Order(5)
+    void limitsAndMountsReachTheContainer() throws Exception {
+        cluster.swarmctl(m1, "service", "create", "--name", "limited", "--limit-cpu", "0.5", "--limit-pids", "50",
+                "--limit-memory", "32m", "--read-only", "--mount", "type=tmpfs,target=/scratch", image).ok();
+        await(Duration.ofSeconds(60), () -> converged("limited", 1), "limited runs");
+        Task t = current("limited").get(0);
+        int pid = t.getStatus().getContainer().getPid();
+        Map<String, String> cgroups = new java.util.HashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+            String[] f = line.split(":", 3);
+            for (String c : f[1].split(",")) {
+                cgroups.put(c, f[2]);
+            }
+        }
+        assertEquals("50000", Files.readString(Path.of("/sys/fs/cgroup/cpu" + cgroups.get("cpu"), "cpu.cfs_quota_us")).trim());
+        assertEquals("100000", Files.readString(Path.of("/sys/fs/cgroup/cpu" + cgroups.get("cpu"), "cpu.cfs_period_us")).trim());
+        assertEquals("50", Files.readString(Path.of("/sys/fs/cgroup/pids" + cgroups.get("pids"), "pids.max")).trim());
+        assertEquals(String.valueOf(32L << 20),
+                Files.readString(Path.of("/sys/fs/cgroup/memory" + cgroups.get("memory"), "memory.limit_in_bytes")).trim());
+        String id = t.getMeta().getId();
+        assertTrue(exec(id, "touch", "/x") != 0, "the root filesystem is read-only");
+        assertEquals(0, exec(id, "touch", "/scratch/x"), "the tmpfs mount is writable");
+        cluster.swarmctl(m1, "service", "rm", "limited").ok();
+    }
+
+    static int exec(String id, String... cmd) throws Exception {
+        List<String> c = new java.util.ArrayList<>(List.of("runc", "--root", cluster.runtimeRoot.toString(), "exec", id));
+        c.addAll(List.of(cmd));
+        Process p = new ProcessBuilder(c).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        p.waitFor(30, TimeUnit.SECONDS);
+        return p.exitValue();
+    }
+
+    @Test
     @Order(5)
     void anOomKillIsReportedAndReplaced() throws Exception {
         cluster.swarmctl(m1, "service", "create", "--name", "hog", "--limit-memory", "16m", "--restart-delay", "1s",

@@ -13,7 +13,7 @@ import java.util.function.Predicate;
 
 /**
  * Task status changes waiting to be sent to the managers, in batches, at most every
- * 100 ms. Only the latest status of a task is kept: states only move forward, so a
+ * 50 ms. Only the latest status of a task is kept: states only move forward, so a
  * manager may see a task jump from ACCEPTED to RUNNING. A failed send is retried.
  */
 public final class StatusQueue {
@@ -26,7 +26,7 @@ public final class StatusQueue {
     });
 
     public StatusQueue() {
-        flusher.scheduleWithFixedDelay(this::flush, 100, 100, TimeUnit.MILLISECONDS);
+        flusher.scheduleWithFixedDelay(this::flush, 50, 50, TimeUnit.MILLISECONDS);
     }
 
     /** Where batches go: returns false when they could not be delivered (kept for later). */
