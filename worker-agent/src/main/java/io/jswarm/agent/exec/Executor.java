@@ -265,7 +265,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         }
         String opts = "lowerdir=" + String.join(":", lower) + ",upperdir=" + ctx.dir.resolve("upper") + ",workdir="
                 + ctx.dir.resolve("work");
-        Commands.check(List.of("mount", "-t", "overlay", "overlay", "-o", opts, ctx.rootfs().toString()), 30);
+        io.jswarm.agent.image.Posix.mountOverlay(ctx.rootfs().toString(), opts);
     }
 
     static boolean isMounted(Path p) throws IOException {
@@ -405,7 +405,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                 Commands.run(runtime.cmd("delete", "--force", ctx.id), 30);
             }
             if (isMounted(ctx.rootfs())) {
-                Commands.check(List.of("umount", ctx.rootfs().toString()), 30);
+                io.jswarm.agent.image.Posix.umount(ctx.rootfs().toString());
             }
             NetworkNamespace.delete(NetworkNamespace.name(ctx.id));
             if (all) {

@@ -6,13 +6,17 @@ import jnr.ffi.LibraryLoader;
 import jnr.posix.POSIX;
 import jnr.posix.POSIXFactory;
 
-/** The few system calls the JDK lacks: mknod, lchown, lsetxattr. */
+/** The few system calls the JDK lacks: mknod, lchown, lsetxattr, mount. */
 public final class Posix {
     /** From libc: lsetxattr for overlayfs' trusted.overlay.* attributes (the JDK only does user.*), and mknod. */
     public interface LibC {
         int lsetxattr(String path, String name, byte[] value, long size, int flags);
 
         int mknod(String path, int mode, long dev);
+
+        int mount(String source, String target, String fstype, long flags, String data);
+
+        int umount2(String target, int flags);
     }
 
     private static final POSIX POSIX = POSIXFactory.getNativePOSIX();
@@ -44,6 +48,19 @@ public final class Posix {
         byte[] v = "y".getBytes(StandardCharsets.US_ASCII);
         if (LIBC.lsetxattr(dir, "trusted.overlay.opaque", v, v.length, 0) != 0) {
             throw new IOException("setxattr trusted.overlay.opaque on " + dir + ": errno " + POSIX.errno());
+        }
+    }
+
+    /** mount(2) of an overlay filesystem: no mount(8) process per container. */
+    public static void mountOverlay(String target, String options) throws IOException {
+        if (LIBC.mount("overlay", target, "overlay", 0, options) != 0) {
+            throw new IOException("mount overlay on " + target + ": errno " + POSIX.errno());
+        }
+    }
+
+    public static void umount(String target) throws IOException {
+        if (LIBC.umount2(target, 0) != 0) {
+            throw new IOException("umount " + target + ": errno " + POSIX.errno());
         }
     }
 
