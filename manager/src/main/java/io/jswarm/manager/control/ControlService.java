@@ -164,7 +164,9 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 for (Task t : store.tasksOfService(s.getMeta().getId())) {
                     if (t.getDesiredState() == TaskState.RUNNING) {
                         desiredGlobal++;
-                        if (t.getStatus().getState() == TaskState.RUNNING) {
+                        // A task with a health check counts only once it is healthy.
+                        String health = t.getStatus().getHealth();
+                        if (t.getStatus().getState() == TaskState.RUNNING && (health.isEmpty() || health.equals("healthy"))) {
                             running++;
                         }
                     }

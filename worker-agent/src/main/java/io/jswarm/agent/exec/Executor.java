@@ -56,6 +56,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         t.setDaemon(true);
         return t;
     });
+    private final HealthChecker health;
     private final ScheduledExecutorService monitor = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "executor-monitor");
         t.setDaemon(true);
@@ -71,6 +72,8 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         volatile boolean stopRequested;
         volatile boolean launched;
         volatile boolean finished;
+        volatile io.jswarm.api.HealthConfig health;  // null: no health check
+        volatile boolean unhealthy;
 
         TaskContext(Task task, Path dir) {
             this.id = task.getMeta().getId();
@@ -97,6 +100,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         this.runtime = runtime;
         this.images = images;
         this.sink = sink;
+        this.health = new HealthChecker(runtime, this::healthChanged);
         monitor.scheduleWithFixedDelay(this::checkExits, 200, 200, TimeUnit.MILLISECONDS);
     }
 
@@ -203,6 +207,10 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             hostname = hostname.length() > 63 ? hostname.substring(0, 63) : hostname;
             ProcessSpec process = ProcessSpec.of(t.getSpec().getContainer(), image.config(), hostname);
             int[] user = Bundle.resolveUser(process.user(), ctx.rootfs());
+            ctx.health = HealthChecker.effective(t.getSpec().getContainer().getHealthcheck(), image.config().healthcheck());
+            if (ctx.health != null) {
+                Files.write(ctx.dir.resolve("health.pb"), ctx.health.toByteArray());
+            }
             for (var m : t.getSpec().getContainer().getMountsList()) {
                 if (m.getType() == io.jswarm.api.Mount.Type.BIND && !Files.exists(Path.of(m.getSource()))) {
                     throw new IOException("invalid mount config: bind source path does not exist: " + m.getSource());
@@ -369,11 +377,14 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             return;
         }
         ctx.finished = true;
+        health.unwatch(ctx.id);
         cleanup(ctx, false);
         ContainerStatus cs = ContainerStatus.newBuilder().setContainerId(ctx.id).setExitCode(code).build();
         TaskStatus.Builder s = TaskStatus.newBuilder().setTimestampMs(System.currentTimeMillis()).setContainer(cs);
         if (ctx.stopRequested) {
             s.setState(TaskState.SHUTDOWN).setMessage("shutdown");
+        } else if (ctx.unhealthy) {
+            s.setState(TaskState.FAILED).setMessage("failed").setErr("task: unhealthy container").setHealth("unhealthy");
         } else if (oom) {
             s.setState(TaskState.FAILED).setMessage("failed").setErr("task: OOM killed: memory limit reached (exit " + code + ")");
         } else if (code == 0) {
@@ -420,7 +431,31 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
 
     private void reportRunning(TaskContext ctx, int pid) {
         setStatus(ctx, TaskStatus.newBuilder().setState(TaskState.RUNNING).setTimestampMs(System.currentTimeMillis())
-                .setMessage("started").setContainer(ContainerStatus.newBuilder().setContainerId(ctx.id).setPid(pid)).build());
+                .setMessage("started").setHealth(ctx.health != null ? "starting" : "")
+                .setContainer(ContainerStatus.newBuilder().setContainerId(ctx.id).setPid(pid)).build());
+        if (ctx.health != null) {
+            health.watch(ctx.id, ctx.health);
+        }
+    }
+
+    /** A health check changed its verdict: report it; an unhealthy container is killed and its task failed. */
+    private void healthChanged(String id, String verdict) {
+        TaskContext ctx = tasks.get(id);
+        if (ctx == null || ctx.finished || ctx.status.getState() != TaskState.RUNNING) {
+            return;
+        }
+        setStatus(ctx, ctx.status.toBuilder().setHealth(verdict).build());
+        if (verdict.equals("unhealthy")) {
+            ctx.unhealthy = true;
+            LOG.info("task {} is unhealthy: stopping it", id);
+            workers.execute(() -> {
+                try {
+                    Commands.run(runtime.cmd("kill", "--all", id, "KILL"), 20);
+                } catch (IOException e) {
+                    LOG.warn("killing unhealthy task {}: {}", id, e.getMessage());
+                }
+            });
+        }
     }
 
     private void report(TaskContext ctx, TaskState state, String message, String err) {
@@ -469,6 +504,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                     TaskContext ctx = new TaskContext(t, dir);
                     ctx.status = s;
                     ctx.launched = Files.exists(dir.resolve("launched"));
+                    if (Files.exists(dir.resolve("health.pb"))) {
+                        ctx.health = io.jswarm.api.HealthConfig.parseFrom(Files.readAllBytes(dir.resolve("health.pb")));
+                    }
                     ctx.finished = Tasks.terminal(s.getState());
                     tasks.put(ctx.id, ctx);
                     if (ctx.finished) {
@@ -485,6 +523,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                             report(ctx, TaskState.FAILED, "failed", "task: the container disappeared while the agent was away");
                         } else {
                             sink.report(ctx.id, s);  // re-send: the managers may have missed it
+                            if (pid > 0 && ctx.health != null) {
+                                health.watch(ctx.id, ctx.health);
+                            }
                         }
                         LOG.info("re-adopted task {} ({})", ctx.id, st == null ? "ended" : st);
                     } else {
@@ -523,6 +564,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     @Override
     public void close() {
         // Containers keep running: only the executor's own threads stop.
+        health.close();
         monitor.shutdownNow();
         workers.shutdownNow();
     }

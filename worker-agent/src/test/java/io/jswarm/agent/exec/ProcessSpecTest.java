@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class ProcessSpecTest {
     final ImageConfig image = new ImageConfig(List.of("PATH=/bin", "A=image", "B=image"), List.of("/entry"), List.of("cmd", "x"),
-            "/app", "nobody", List.of(), "");
+            "/app", "nobody", io.jswarm.api.HealthConfig.getDefaultInstance(), "");
 
     @Test
     void mergesAsDockerDoes() {
@@ -33,7 +33,7 @@ class ProcessSpecTest {
 
     @Test
     void refusesAnImageWithNothingToRun() {
-        ImageConfig empty = new ImageConfig(List.of(), List.of(), List.of(), "", "", List.of(), "");
+        ImageConfig empty = new ImageConfig(List.of(), List.of(), List.of(), "", "", io.jswarm.api.HealthConfig.getDefaultInstance(), "");
         assertThrows(IllegalArgumentException.class, () -> ProcessSpec.of(ContainerSpec.getDefaultInstance(), empty, "h"));
     }
 }

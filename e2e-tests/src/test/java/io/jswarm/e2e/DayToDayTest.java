@@ -1,0 +1,148 @@
+package io.jswarm.e2e;
+
+import static io.jswarm.e2e.LocalCluster.await;
+import static io.jswarm.e2e.LocalCluster.nodes;
+import static io.jswarm.e2e.LocalCluster.tasks;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jswarm.api.NodeState;
+import io.jswarm.api.Task;
+import io.jswarm.api.TaskState;
+import io.jswarm.e2e.LocalCluster.Member;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * What an operator touches every day, with real containers on simulated hosts: health
+ * checks, restart policies, node availability.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class DayToDayTest {
+    static TestNetwork net;
+    static TestRegistry registry;
+    static LocalCluster cluster;
+    static Member m1;
+    static String image;
+    static String failing;
+
+    @BeforeAll
+    static void start() throws Exception {
+        net = new TestNetwork();
+        registry = new TestRegistry(net.gateway(), 5000);
+        byte[] busybox = TestImages.busyboxLayer();
+        TestImages.push(registry.addr, "busybox", "1", List.of(busybox), List.of("sleep", "1000"), List.of());
+        TestImages.push(registry.addr, "busybox", "fails", List.of(busybox), List.of("sh", "-c", "exit 7"), List.of());
+        image = registry.addr + "/busybox:1";
+        failing = registry.addr + "/busybox:fails";
+        cluster = new LocalCluster().insecureRegistry(registry.addr);
+        m1 = cluster.init("m1", net.addHost("m1", 1), "--heartbeat-period", "2s");
+        String token = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
+        cluster.join("w1", net.addHost("w1", 2), m1, token);
+        cluster.join("w2", net.addHost("w2", 3), m1, token);
+        await(Duration.ofSeconds(90), () -> nodes(m1).stream().filter(n -> n.getStatus().getState() == NodeState.NODE_READY)
+                .count() == 3, "three nodes are ready");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+        if (registry != null) {
+            registry.close();
+        }
+        if (net != null) {
+            net.close();
+        }
+    }
+
+    static List<Task> current(String service) {
+        return tasks(m1, service).stream().filter(t -> t.getDesiredState() == TaskState.RUNNING).toList();
+    }
+
+    static String nodeId(String hostname) {
+        return nodes(m1).stream().filter(n -> n.getDescription().getHostname().equals(hostname)).findFirst().orElseThrow()
+                .getMeta().getId();
+    }
+
+    static String replicas(String service) throws Exception {
+        for (String line : cluster.swarmctl(m1, "service", "ls").ok().out().lines().toList()) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length > 3 && f[1].equals(service)) {
+                return f[3];
+            }
+        }
+        return "";
+    }
+
+    @Test
+    @Order(1)
+    void healthChecksDecideWhenATaskCountsAndFailTheUnhealthy() throws Exception {
+        cluster.swarmctl(m1, "service", "create", "--name", "fine", "--health-cmd", "true", "--health-interval", "500ms", image).ok();
+        await(Duration.ofSeconds(60), () -> current("fine").stream().anyMatch(t -> t.getStatus().getHealth().equals("healthy")),
+                "fine is healthy");
+        assertEquals("1/1", replicas("fine"));
+        assertTrue(cluster.swarmctl(m1, "service", "ps", "fine").ok().out().contains("Running (healthy)"));
+
+        cluster.swarmctl(m1, "service", "create", "--name", "sick", "--health-cmd", "false", "--health-interval", "500ms",
+                "--health-retries", "2", "--restart-delay", "1s", image).ok();
+        await(Duration.ofSeconds(60), () -> tasks(m1, "sick").stream().filter(t -> t.getStatus().getState() == TaskState.FAILED
+                && t.getStatus().getErr().equals("task: unhealthy container")).count() >= 2, "unhealthy tasks are failed and replaced");
+        assertEquals("0/1", replicas("sick"), "a task that is not healthy does not count");
+        cluster.swarmctl(m1, "service", "rm", "fine", "sick").ok();
+    }
+
+    @Test
+    @Order(2)
+    void restartPoliciesEndToEnd() throws Exception {
+        cluster.swarmctl(m1, "service", "create", "--name", "flaky", "--restart-condition", "on-failure", "--restart-max-attempts", "3",
+                "--restart-delay", "500ms", failing).ok();
+        await(Duration.ofSeconds(60), () -> tasks(m1, "flaky").size() == 4
+                && tasks(m1, "flaky").stream().allMatch(t -> t.getStatus().getState() == TaskState.FAILED), "four attempts failed");
+        Thread.sleep(3000);
+        assertEquals(4, tasks(m1, "flaky").size(), "exactly three replacements, then the slot stays failed");
+        String ps = cluster.swarmctl(m1, "service", "ps", "flaky").ok().out();
+        assertTrue(ps.contains("task: non-zero exit (7)"), ps);
+
+        cluster.swarmctl(m1, "service", "create", "--name", "done", "--restart-condition", "any", "--restart-delay", "500ms",
+                image, "true").ok();
+        await(Duration.ofSeconds(60), () -> tasks(m1, "done").stream().filter(t -> t.getStatus().getState() == TaskState.COMPLETE)
+                .count() >= 2, "any restarts tasks that exit 0");
+        cluster.swarmctl(m1, "service", "rm", "flaky", "done").ok();
+    }
+
+    @Test
+    @Order(3)
+    void drainPauseAndActive() throws Exception {
+        cluster.swarmctl(m1, "service", "create", "--name", "web", "--replicas", "3", "--stop-grace-period", "1s", image).ok();
+        cluster.swarmctl(m1, "service", "create", "--name", "agent", "--mode", "global", "--stop-grace-period", "1s", image).ok();
+        await(Duration.ofSeconds(60), () -> current("web").stream().filter(t -> t.getStatus().getState() == TaskState.RUNNING).count() == 3
+                && current("agent").stream().filter(t -> t.getStatus().getState() == TaskState.RUNNING).count() == 3, "web and agent run");
+        String w1 = nodeId("w1");
+        cluster.swarmctl(m1, "node", "update", "--availability", "drain", "w1").ok();
+        await(Duration.ofSeconds(60), () -> current("web").size() == 3 && current("web").stream().noneMatch(t -> t.getNodeId().equals(w1))
+                && current("web").stream().allMatch(t -> t.getStatus().getState() == TaskState.RUNNING)
+                && current("agent").size() == 2 && current("agent").stream().noneMatch(t -> t.getNodeId().equals(w1)),
+                "drain moves web off w1 and the global service follows");
+        cluster.swarmctl(m1, "node", "update", "--availability", "pause", "w1").ok();
+        cluster.swarmctl(m1, "service", "scale", "web=5").ok();
+        await(Duration.ofSeconds(60), () -> current("web").size() == 5
+                && current("web").stream().allMatch(t -> t.getStatus().getState() == TaskState.RUNNING), "web runs 5");
+        assertTrue(current("web").stream().noneMatch(t -> t.getNodeId().equals(w1)), "a paused node takes nothing new");
+        cluster.swarmctl(m1, "node", "update", "--availability", "active", "w1").ok();
+        await(Duration.ofSeconds(60), () -> current("agent").size() == 3, "the global service comes back to w1");
+        cluster.swarmctl(m1, "service", "scale", "web=8").ok();
+        await(Duration.ofSeconds(60), () -> current("web").stream().anyMatch(t -> t.getNodeId().equals(w1)), "w1 takes work again");
+        cluster.swarmctl(m1, "service", "rm", "web", "agent").ok();
+    }
+}
