@@ -31,6 +31,11 @@ public final class ControlClient implements Closeable {
         return ControlGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
     }
 
+    /** For streams that last as long as the user wants (events). */
+    public ControlGrpc.ControlBlockingStub streamingStub() {
+        return ControlGrpc.newBlockingStub(channel);
+    }
+
     @Override
     public void close() {
         channel.shutdownNow();

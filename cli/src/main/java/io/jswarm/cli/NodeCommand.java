@@ -57,6 +57,7 @@ final class NodeCommand implements Callable<Integer> {
 
     @Command(name = "inspect", description = "Display detailed information on one or more nodes.", mixinStandardHelpOptions = true)
     static final class Inspect implements Callable<Integer> {
+        @Option(names = "--pretty", description = "Print the information in a human friendly format") boolean pretty;
         @Parameters(arity = "1..*", paramLabel = "NODE") List<String> nodes;
 
         @Override
@@ -66,7 +67,11 @@ final class NodeCommand implements Callable<Integer> {
                 for (String n : nodes) {
                     out.add(get(cc, n));
                 }
-                Show.printJsonArray(out);
+                if (pretty) {
+                    System.out.print(String.join("\n", out.stream().map(Pretty::node).toList()));
+                } else {
+                    Show.printJsonArray(out);
+                }
             }
             return 0;
         }

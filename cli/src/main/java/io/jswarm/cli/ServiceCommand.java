@@ -233,6 +233,7 @@ final class ServiceCommand implements Callable<Integer> {
 
     @Command(name = "inspect", description = "Display detailed information on one or more services.", mixinStandardHelpOptions = true)
     static final class Inspect implements Callable<Integer> {
+        @Option(names = "--pretty", description = "Print the information in a human friendly format") boolean pretty;
         @Parameters(arity = "1..*", paramLabel = "SERVICE") List<String> services;
 
         @Override
@@ -242,7 +243,11 @@ final class ServiceCommand implements Callable<Integer> {
                 for (String s : services) {
                     out.add(cc.stub().getService(GetServiceRequest.newBuilder().setServiceId(s).build()).getService());
                 }
-                Show.printJsonArray(out);
+                if (pretty) {
+                    System.out.print(String.join("\n", out.stream().map(Pretty::service).toList()));
+                } else {
+                    Show.printJsonArray(out);
+                }
             }
             return 0;
         }

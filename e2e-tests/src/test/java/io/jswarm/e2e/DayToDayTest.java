@@ -145,4 +145,28 @@ class DayToDayTest {
         await(Duration.ofSeconds(60), () -> current("web").stream().anyMatch(t -> t.getNodeId().equals(w1)), "w1 takes work again");
         cluster.swarmctl(m1, "service", "rm", "web", "agent").ok();
     }
+
+    @Test
+    @Order(4)
+    void prettyInspectAndEvents() throws Exception {
+        cluster.swarmctl(m1, "service", "create", "--name", "shown", "--replicas", "2", "--limit-memory", "32m",
+                "--constraint", "node.role==worker", image).ok();
+        String pretty = cluster.swarmctl(m1, "service", "inspect", "--pretty", "shown").ok().out();
+        assertTrue(pretty.contains("Name:                   shown"), pretty);
+        assertTrue(pretty.contains(" Replicas:              2"), pretty);
+        assertTrue(pretty.contains("  Memory:               32MiB"), pretty);
+        assertTrue(pretty.contains("[node.role==worker]"), pretty);
+        String node = cluster.swarmctl(m1, "node", "inspect", "--pretty", "w1").ok().out();
+        assertTrue(node.contains("Hostname:               w1"), node);
+        assertTrue(node.contains(" Availability:          Active"), node);
+        // The recent past: the drain of w1, the services created and removed, their tasks.
+        String events = cluster.swarmctl(m1, "events", "--since", "10m", "--until", "2s", "--filter", "type=node").ok().out();
+        assertTrue(events.lines().anyMatch(l -> l.contains(" node update ") && l.contains("availability=drain") && l.contains("name=w1")),
+                events);
+        assertTrue(events.lines().noneMatch(l -> l.contains(" task ") || l.contains(" service ")), "filtered to nodes: " + events);
+        String services = cluster.swarmctl(m1, "events", "--since", "10m", "--until", "2s", "--filter", "type=service").ok().out();
+        assertTrue(services.lines().anyMatch(l -> l.contains(" service create ") && l.contains("name=shown")), services);
+        assertTrue(services.lines().anyMatch(l -> l.contains(" service remove ") && l.contains("name=web")), services);
+        cluster.swarmctl(m1, "service", "rm", "shown").ok();
+    }
 }

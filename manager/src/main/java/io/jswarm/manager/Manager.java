@@ -63,6 +63,7 @@ public final class Manager implements Closeable {
     private final Config config;
     private final Bootstrap bootstrap;
     private final MemoryStore store = new MemoryStore();
+    private final io.jswarm.manager.control.EventLog eventLog = new io.jswarm.manager.control.EventLog();
     private final RaftNode raft;
     private final Dispatcher dispatcher;
     private final LeaderControllers controllers;
@@ -78,6 +79,7 @@ public final class Manager implements Closeable {
         this.raft = new RaftNode(config.nodeId(), config.raftHost(), config.raftPort(), new File(config.stateDir(), "raft"),
                 config.groupUuid(), config.peers(), config.joining(), store);
         this.dispatcher = new Dispatcher(store, raft);
+        store.addListener(eventLog);
         this.controllers = new LeaderControllers(store, raft, dispatcher);
     }
 
@@ -111,7 +113,7 @@ public final class Manager implements Closeable {
         Files.createDirectories(config.controlSocket().toAbsolutePath().getParent());
         controlServer = NettyServerBuilder.forAddress(UnixDomainSocketAddress.of(config.controlSocket()))
                 .channelType(NioServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
-                .addService(new ControlService(store, raft, image -> imageResolver.resolve(image)))
+                .addService(new ControlService(store, raft, image -> imageResolver.resolve(image), eventLog))
                 .maxInboundMessageSize(64 << 20)
                 .build().start();
         LOG.info("manager {} listening: remote API {}:{}, Raft {}:{}, control {}", config.nodeId(), config.remoteHost(),

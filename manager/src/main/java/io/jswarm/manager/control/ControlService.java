@@ -33,11 +33,34 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
     private final MemoryStore store;
     private final RaftNode raft;
     private final io.jswarm.manager.Manager.ImageResolver images;
+    private final EventLog events;
 
-    public ControlService(MemoryStore store, RaftNode raft, io.jswarm.manager.Manager.ImageResolver images) {
+    public ControlService(MemoryStore store, RaftNode raft, io.jswarm.manager.Manager.ImageResolver images, EventLog events) {
         this.store = store;
         this.raft = raft;
         this.images = images;
+        this.events = events;
+    }
+
+    @Override
+    public void events(EventsRequest req, StreamObserver<Event> out) {
+        var so = (io.grpc.stub.ServerCallStreamObserver<Event>) out;
+        Object lock = new Object();
+        Runnable stop = events.subscribe(req.getSinceMs(), ev -> {
+            if (!req.getTypesList().isEmpty() && !req.getTypesList().contains(ev.getType())) {
+                return;
+            }
+            synchronized (lock) {
+                if (!so.isCancelled()) {
+                    try {
+                        so.onNext(ev);
+                    } catch (RuntimeException e) {
+                        // the client went away; the cancel handler unsubscribes
+                    }
+                }
+            }
+        });
+        so.setOnCancelHandler(stop);
     }
 
     /**
