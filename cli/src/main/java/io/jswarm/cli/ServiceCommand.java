@@ -46,7 +46,8 @@ final class ServiceCommand implements Callable<Integer> {
         @Option(names = {"-p", "--publish"}, description = "Publish a port") List<String> publish = new ArrayList<>();
         @Option(names = "--network", description = "Network attachments") List<String> networks = new ArrayList<>();
         @Option(names = "--mount", description = "Attach a filesystem mount") List<String> mounts = new ArrayList<>();
-        @Option(names = {"-q", "--quiet"}, description = "Print only the service id") boolean quiet;
+        @Option(names = {"-q", "--quiet"}, description = "Suppress progress output") boolean quiet;
+        @Option(names = {"-d", "--detach"}, description = "Exit immediately instead of waiting for the service to converge") boolean detach;
         @Parameters(arity = "0..*", paramLabel = "IMAGE [COMMAND] [ARG...]") List<String> args = new ArrayList<>();
 
         @Override
@@ -94,13 +95,29 @@ final class ServiceCommand implements Callable<Integer> {
             }
             options.applyTo(b);
             try (ControlClient cc = Swarmctl.client()) {
+                long since = System.currentTimeMillis();
                 CreateServiceResponse r = cc.stub().createService(CreateServiceRequest.newBuilder().setSpec(b).build());
                 for (String w : r.getWarningsList()) {
                     System.err.println("Warning: " + w);
                 }
                 System.out.println(r.getService().getMeta().getId());
+                waitFor(cc, r.getService().getMeta().getId(), since, detach, quiet);
             }
             return 0;
+        }
+    }
+
+    /** Unless detached, waits for convergence; a failing task makes the command fail. */
+    static void waitFor(ControlClient cc, String serviceId, long since, boolean detach, boolean quiet) {
+        if (detach) {
+            return;
+        }
+        try {
+            Convergence.await(cc, serviceId, since, quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IllegalStateException e) {
+            throw new IllegalArgumentException("service did not converge: " + e.getMessage());
         }
     }
 
@@ -273,6 +290,7 @@ final class ServiceCommand implements Callable<Integer> {
         @Option(names = "--force", description = "Force update even if no changes require it") boolean force;
         @Option(names = "--rollback", description = "Roll back to the previous specification") boolean rollback;
         @Option(names = {"-q", "--quiet"}, description = "Suppress progress output") boolean quiet;
+        @Option(names = {"-d", "--detach"}, description = "Exit immediately instead of waiting for the service to converge") boolean detach;
         @Parameters(arity = "1", paramLabel = "SERVICE") String service;
 
         @Override
@@ -286,11 +304,13 @@ final class ServiceCommand implements Callable<Integer> {
                 } else {
                     req.setSpec(apply(cur.getSpec()));
                 }
+                long since = System.currentTimeMillis();
                 UpdateServiceResponse r = cc.stub().updateService(req.build());
                 for (String w : r.getWarningsList()) {
                     System.err.println("Warning: " + w);
                 }
                 System.out.println(r.getService().getSpec().getAnnotations().getName());
+                waitFor(cc, r.getService().getMeta().getId(), since, detach, quiet);
             }
             return 0;
         }
@@ -380,6 +400,7 @@ final class ServiceCommand implements Callable<Integer> {
 
     @Command(name = "scale", description = "Scale one or more replicated services.", mixinStandardHelpOptions = true)
     static final class Scale implements Callable<Integer> {
+        @Option(names = {"-d", "--detach"}, description = "Exit immediately instead of waiting for the services to converge") boolean detach;
         @Parameters(arity = "1..*", paramLabel = "SERVICE=REPLICAS") List<String> pairs;
 
         @Override
@@ -402,6 +423,7 @@ final class ServiceCommand implements Callable<Integer> {
                     }
                     found.put(name, s);
                 }
+                long since = System.currentTimeMillis();
                 for (Map.Entry<String, Service> e : found.entrySet()) {
                     Service s = e.getValue();
                     ServiceSpec spec = s.getSpec().toBuilder()
@@ -409,6 +431,9 @@ final class ServiceCommand implements Callable<Integer> {
                     cc.stub().updateService(UpdateServiceRequest.newBuilder().setServiceId(s.getMeta().getId())
                             .setServiceVersion(s.getMeta().getVersion()).setSpec(spec).build());
                     System.out.println(e.getKey() + " scaled to " + wanted.get(e.getKey()));
+                }
+                for (Service s : found.values()) {
+                    waitFor(cc, s.getMeta().getId(), since, detach, false);
                 }
             }
             return 0;

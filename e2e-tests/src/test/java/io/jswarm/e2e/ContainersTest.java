@@ -172,7 +172,7 @@ class ContainersTest {
     @Test
     @Order(4)
     void aMissingImageIsRejectedAndLeavesNoContainer() throws Exception {
-        LocalCluster.Result r = cluster.swarmctl(m1, "service", "create", "--name", "ghost", "--restart-delay", "1s",
+        LocalCluster.Result r = cluster.swarmctl(m1, "service", "create", "-d", "--name", "ghost", "--restart-delay", "1s",
                 registry.addr + "/nosuch:1").ok();
         assertTrue(r.err().contains("could not be accessed"), "a warning, the service is created: " + r.err());
         await(Duration.ofSeconds(60), () -> tasks(m1, "ghost").stream().filter(t -> t.getStatus().getState() == TaskState.REJECTED)
@@ -188,7 +188,7 @@ class ContainersTest {
     @Test
     @Order(4)
     void aFailingImageFailsWithItsExitCodeAndIsNotRestartedUnderConditionNone() throws Exception {
-        cluster.swarmctl(m1, "service", "create", "--name", "fails", "--restart-condition", "none", failing).ok();
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "fails", "--restart-condition", "none", failing).ok();
         await(Duration.ofSeconds(60), () -> tasks(m1, "fails").stream().anyMatch(t -> t.getStatus().getState() == TaskState.FAILED),
                 "the task fails");
         Thread.sleep(3000);
@@ -235,7 +235,7 @@ class ContainersTest {
     @Test
     @Order(5)
     void anOomKillIsReportedAndReplaced() throws Exception {
-        cluster.swarmctl(m1, "service", "create", "--name", "hog", "--limit-memory", "16m", "--restart-delay", "1s",
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "hog", "--limit-memory", "16m", "--restart-delay", "1s",
                 image, "sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a); sleep 1000").ok();
         await(Duration.ofSeconds(60), () -> tasks(m1, "hog").stream().filter(t -> t.getStatus().getErr().contains("OOM")).count() >= 2,
                 "OOM kills are reported and the task replaced");

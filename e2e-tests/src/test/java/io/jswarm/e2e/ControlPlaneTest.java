@@ -184,7 +184,7 @@ class ControlPlaneTest {
     @Test
     @Order(4)
     void unschedulableTaskStaysPendingWithReason() throws Exception {
-        cluster.swarmctl(m1, "service", "create", "--name", "zoned", "--constraint", "node.labels.zone==b", image).ok();
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "zoned", "--constraint", "node.labels.zone==b", image).ok();
         await(Duration.ofSeconds(20), () -> tasks(m1, "zoned").stream()
                 .anyMatch(t -> t.getStatus().getState() == TaskState.PENDING), "zoned is pending");
         String ps = cluster.swarmctl(m1, "service", "ps", "zoned").ok().out();
@@ -218,7 +218,7 @@ class ControlPlaneTest {
         for (Member m : survivors) {
             assertTrue(cluster.swarmctl(m, "service", "ls").ok().out().contains("web"));
             replicas++;
-            cluster.swarmctl(m, "service", "scale", "web=" + replicas).ok();
+            cluster.swarmctl(m, "service", "scale", "-d", "web=" + replicas).ok();
         }
         final int expected = replicas;
         await(Duration.ofSeconds(60), () -> {
@@ -343,7 +343,7 @@ class ControlPlaneTest {
         await(Duration.ofSeconds(90), () -> readyNodes(via) == 5, "all five nodes are ready after the restart");
         assertEquals(before, cluster.swarmctl(via, "service", "inspect", "web").ok().out());
         await(Duration.ofSeconds(30), () -> allRunning(via, "web", (int) replicas), "web has all its tasks");
-        cluster.swarmctl(via, "service", "scale", "web=2").ok();
+        cluster.swarmctl(via, "service", "scale", "-d", "web=2").ok();
         await(Duration.ofSeconds(30), () -> allRunning(via, "web", 2), "scaling works after the restart");
     }
 }

@@ -88,13 +88,16 @@ class DayToDayTest {
     @Test
     @Order(1)
     void healthChecksDecideWhenATaskCountsAndFailTheUnhealthy() throws Exception {
-        cluster.swarmctl(m1, "service", "create", "--name", "fine", "--health-cmd", "true", "--health-interval", "500ms", image).ok();
+        String created = cluster.swarmctl(m1, "service", "create", "--name", "fine", "--health-cmd", "true", "--health-interval", "500ms",
+                image).ok().out();
+        // Without -d, create waits until the service has converged (healthy, here).
+        assertTrue(created.contains("1/1: running") && created.trim().endsWith("verify: Service converged"), created);
         await(Duration.ofSeconds(60), () -> current("fine").stream().anyMatch(t -> t.getStatus().getHealth().equals("healthy")),
                 "fine is healthy");
         assertEquals("1/1", replicas("fine"));
         assertTrue(cluster.swarmctl(m1, "service", "ps", "fine").ok().out().contains("Running (healthy)"));
 
-        cluster.swarmctl(m1, "service", "create", "--name", "sick", "--health-cmd", "false", "--health-interval", "500ms",
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "sick", "--health-cmd", "false", "--health-interval", "500ms",
                 "--health-retries", "2", "--restart-delay", "1s", image).ok();
         await(Duration.ofSeconds(60), () -> tasks(m1, "sick").stream().filter(t -> t.getStatus().getState() == TaskState.FAILED
                 && t.getStatus().getErr().equals("task: unhealthy container")).count() >= 2, "unhealthy tasks are failed and replaced");
@@ -105,7 +108,7 @@ class DayToDayTest {
     @Test
     @Order(2)
     void restartPoliciesEndToEnd() throws Exception {
-        cluster.swarmctl(m1, "service", "create", "--name", "flaky", "--restart-condition", "on-failure", "--restart-max-attempts", "3",
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "flaky", "--restart-condition", "on-failure", "--restart-max-attempts", "3",
                 "--restart-delay", "500ms", failing).ok();
         await(Duration.ofSeconds(60), () -> tasks(m1, "flaky").size() == 4
                 && tasks(m1, "flaky").stream().allMatch(t -> t.getStatus().getState() == TaskState.FAILED), "four attempts failed");
@@ -114,11 +117,14 @@ class DayToDayTest {
         String ps = cluster.swarmctl(m1, "service", "ps", "flaky").ok().out();
         assertTrue(ps.contains("task: non-zero exit (7)"), ps);
 
-        cluster.swarmctl(m1, "service", "create", "--name", "done", "--restart-condition", "any", "--restart-delay", "500ms",
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "done", "--restart-condition", "any", "--restart-delay", "500ms",
                 image, "true").ok();
         await(Duration.ofSeconds(60), () -> tasks(m1, "done").stream().filter(t -> t.getStatus().getState() == TaskState.COMPLETE)
                 .count() >= 2, "any restarts tasks that exit 0");
-        cluster.swarmctl(m1, "service", "rm", "flaky", "done").ok();
+        LocalCluster.Result broken = cluster.swarmctl(m1, "service", "create", "--name", "broken", "--restart-condition", "none", failing);
+        assertEquals(1, broken.exit(), "a service that cannot converge fails the command: " + broken);
+        assertTrue(broken.err().contains("task broken.1.") && broken.err().contains("task: non-zero exit (7)"), broken.err());
+        cluster.swarmctl(m1, "service", "rm", "flaky", "done", "broken").ok();
     }
 
     @Test
