@@ -39,8 +39,8 @@ import org.junit.jupiter.api.Timeout;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ContainersTest {
+    static SimulatedCluster sim;
     static TestNetwork net;
-    static TestRegistry registry;
     static LocalCluster cluster;
     static Member m1;
     static String image;
@@ -48,41 +48,24 @@ class ContainersTest {
 
     @BeforeAll
     static void start() throws Exception {
-        net = new TestNetwork();
-        registry = new TestRegistry(net.gateway(), 5000);
-        byte[] busybox = TestImages.busyboxLayer();
-        TestImages.push(registry.addr, "busybox", "1", List.of(busybox), List.of("sleep", "1000"), List.of());
-        TestImages.push(registry.addr, "busybox", "fails", List.of(busybox), List.of("sh", "-c", "exit 7"), List.of());
-        image = registry.addr + "/busybox:1";
-        failing = registry.addr + "/busybox:fails";
-        cluster = new LocalCluster().insecureRegistry(registry.addr);
         // A node is down after three missed periods: 2 s leaves a restarted agent time to come back.
-        m1 = cluster.init("m1", net.addHost("m1", 1), "--heartbeat-period", "2s");
-        String token = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
-        cluster.join("w1", net.addHost("w1", 2), m1, token);
-        cluster.join("w2", net.addHost("w2", 3), m1, token);
-        await(Duration.ofSeconds(90), () -> ready() == 3, "three nodes are ready");
+        sim = new SimulatedCluster(2, "2s");
+        net = sim.net;
+        cluster = sim.cluster;
+        m1 = sim.m1;
+        image = sim.image;
+        failing = sim.failing;
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (cluster != null) {
-            cluster.close();
-        }
-        if (registry != null) {
-            registry.close();
-        }
-        if (net != null) {
-            net.close();
+        if (sim != null) {
+            sim.close();
         }
     }
 
     static long ready() {
-        try {
-            return nodes(m1).stream().filter(n -> n.getStatus().getState() == NodeState.NODE_READY).count();
-        } catch (RuntimeException e) {
-            return -1;
-        }
+        return SimulatedCluster.ready(m1);
     }
 
     static List<Task> current(String service) {
@@ -173,7 +156,7 @@ class ContainersTest {
     @Order(4)
     void aMissingImageIsRejectedAndLeavesNoContainer() throws Exception {
         LocalCluster.Result r = cluster.swarmctl(m1, "service", "create", "-d", "--name", "ghost", "--restart-delay", "1s",
-                registry.addr + "/nosuch:1").ok();
+                sim.registry.addr + "/nosuch:1").ok();
         assertTrue(r.err().contains("could not be accessed"), "a warning, the service is created: " + r.err());
         await(Duration.ofSeconds(60), () -> tasks(m1, "ghost").stream().filter(t -> t.getStatus().getState() == TaskState.REJECTED)
                 .count() >= 2, "tasks are rejected and retried");

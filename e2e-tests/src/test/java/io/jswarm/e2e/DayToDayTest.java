@@ -6,7 +6,6 @@ import static io.jswarm.e2e.LocalCluster.tasks;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jswarm.api.NodeState;
 import io.jswarm.api.Task;
 import io.jswarm.api.TaskState;
 import io.jswarm.e2e.LocalCluster.Member;
@@ -28,8 +27,8 @@ import org.junit.jupiter.api.Timeout;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class DayToDayTest {
+    static SimulatedCluster sim;
     static TestNetwork net;
-    static TestRegistry registry;
     static LocalCluster cluster;
     static Member m1;
     static String image;
@@ -37,32 +36,19 @@ class DayToDayTest {
 
     @BeforeAll
     static void start() throws Exception {
-        net = new TestNetwork();
-        registry = new TestRegistry(net.gateway(), 5000);
-        byte[] busybox = TestImages.busyboxLayer();
-        TestImages.push(registry.addr, "busybox", "1", List.of(busybox), List.of("sleep", "1000"), List.of());
-        TestImages.push(registry.addr, "busybox", "fails", List.of(busybox), List.of("sh", "-c", "exit 7"), List.of());
-        image = registry.addr + "/busybox:1";
-        failing = registry.addr + "/busybox:fails";
-        cluster = new LocalCluster().insecureRegistry(registry.addr);
-        m1 = cluster.init("m1", net.addHost("m1", 1), "--heartbeat-period", "2s");
-        String token = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
-        cluster.join("w1", net.addHost("w1", 2), m1, token);
-        cluster.join("w2", net.addHost("w2", 3), m1, token);
-        await(Duration.ofSeconds(90), () -> nodes(m1).stream().filter(n -> n.getStatus().getState() == NodeState.NODE_READY)
-                .count() == 3, "three nodes are ready");
+        // A node is down after three missed periods: 2 s leaves a restarted agent time to come back.
+        sim = new SimulatedCluster(2, "2s");
+        net = sim.net;
+        cluster = sim.cluster;
+        m1 = sim.m1;
+        image = sim.image;
+        failing = sim.failing;
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (cluster != null) {
-            cluster.close();
-        }
-        if (registry != null) {
-            registry.close();
-        }
-        if (net != null) {
-            net.close();
+        if (sim != null) {
+            sim.close();
         }
     }
 

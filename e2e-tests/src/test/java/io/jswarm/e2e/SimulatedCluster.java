@@ -1,0 +1,75 @@
+package io.jswarm.e2e;
+
+import io.jswarm.api.NodeState;
+import io.jswarm.e2e.LocalCluster.Member;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The usual end-to-end setup: a test network of simulated hosts, a registry on its
+ * bridge holding busybox images (tag 1 runs {@code sleep 1000}, tag fails exits 7), and
+ * a cluster of one manager (m1) and the given number of workers (w1, w2, ...), each on
+ * its own host. Closing it removes all of it.
+ */
+public final class SimulatedCluster implements AutoCloseable {
+    public final TestNetwork net;
+    public final TestRegistry registry;
+    public final LocalCluster cluster;
+    public final Member m1;
+    public final String image;
+    public final String failing;
+
+    public SimulatedCluster(int workers, String heartbeat) throws Exception {
+        net = new TestNetwork();
+        TestRegistry r = null;
+        LocalCluster c = null;
+        try {
+            r = new TestRegistry(net.gateway(), 5000);
+            byte[] busybox = TestImages.busyboxLayer();
+            TestImages.push(r.addr, "busybox", "1", List.of(busybox), List.of("sleep", "1000"), List.of());
+            TestImages.push(r.addr, "busybox", "fails", List.of(busybox), List.of("sh", "-c", "exit 7"), List.of());
+            c = new LocalCluster().insecureRegistry(r.addr);
+            Member m = c.init("m1", net.addHost("m1", 1), "--heartbeat-period", heartbeat);
+            String token = c.swarmctl(m, "cluster", "join-token", "-q", "worker").ok().out().trim();
+            for (int i = 1; i <= workers; i++) {
+                c.join("w" + i, net.addHost("w" + i, i + 1), m, token);
+            }
+            LocalCluster.await(Duration.ofSeconds(90), () -> ready(m) == workers + 1, (workers + 1) + " nodes are ready");
+            this.m1 = m;
+        } catch (Exception | AssertionError e) {
+            if (c != null) {
+                c.close();
+            }
+            if (r != null) {
+                r.close();
+            }
+            net.close();
+            throw e;
+        }
+        this.registry = r;
+        this.cluster = c;
+        this.image = r.addr + "/busybox:1";
+        this.failing = r.addr + "/busybox:fails";
+    }
+
+    public static long ready(Member via) {
+        try {
+            return LocalCluster.nodes(via).stream().filter(n -> n.getStatus().getState() == NodeState.NODE_READY).count();
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            cluster.close();
+        } finally {
+            try {
+                registry.close();
+            } finally {
+                net.close();
+            }
+        }
+    }
+}
