@@ -25,7 +25,7 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "service", description = "Manage services.", mixinStandardHelpOptions = true,
         subcommands = {ServiceCommand.Create.class, ServiceCommand.Ls.class, ServiceCommand.Ps.class, ServiceCommand.Inspect.class,
-                ServiceCommand.Update.class, ServiceCommand.Scale.class, ServiceCommand.Rm.class})
+                ServiceCommand.Update.class, ServiceCommand.Rollback.class, ServiceCommand.Scale.class, ServiceCommand.Rm.class})
 final class ServiceCommand implements Callable<Integer> {
     @Override
     public Integer call() {
@@ -395,6 +395,26 @@ final class ServiceCommand implements Callable<Integer> {
                 task.setForceUpdate(task.getForceUpdate() + 1);
             }
             return b.build();
+        }
+    }
+
+    @Command(name = "rollback", description = "Revert changes to a service's configuration.", mixinStandardHelpOptions = true)
+    static final class Rollback implements Callable<Integer> {
+        @Option(names = {"-q", "--quiet"}, description = "Suppress progress output") boolean quiet;
+        @Option(names = {"-d", "--detach"}, description = "Exit immediately instead of waiting for the service to converge") boolean detach;
+        @Parameters(arity = "1", paramLabel = "SERVICE") String service;
+
+        @Override
+        public Integer call() {
+            try (ControlClient cc = Swarmctl.client()) {
+                Service cur = cc.stub().getService(GetServiceRequest.newBuilder().setServiceId(service).build()).getService();
+                long since = System.currentTimeMillis();
+                UpdateServiceResponse r = cc.stub().updateService(UpdateServiceRequest.newBuilder()
+                        .setServiceId(cur.getMeta().getId()).setServiceVersion(cur.getMeta().getVersion()).setRollback(true).build());
+                System.out.println(r.getService().getSpec().getAnnotations().getName());
+                waitFor(cc, r.getService().getMeta().getId(), since, detach, quiet);
+            }
+            return 0;
         }
     }
 

@@ -77,7 +77,9 @@ final class Show {
 
     static String json(MessageOrBuilder m) {
         try {
-            return JsonFormat.printer().print(m);
+            // JsonFormat escapes = < > & ' for HTML; none of them needs escaping in JSON.
+            return JsonFormat.printer().print(m).replace("\\u003d", "=").replace("\\u003c", "<").replace("\\u003e", ">")
+                    .replace("\\u0026", "&").replace("\\u0027", "'");
         } catch (com.google.protobuf.InvalidProtocolBufferException e) {
             throw new IllegalStateException(e);
         }

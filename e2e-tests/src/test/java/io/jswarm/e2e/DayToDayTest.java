@@ -159,6 +159,14 @@ class DayToDayTest {
         String services = cluster.swarmctl(m1, "events", "--since", "10m", "--until", "2s", "--filter", "type=service").ok().out();
         assertTrue(services.lines().anyMatch(l -> l.contains(" service create ") && l.contains("name=shown")), services);
         assertTrue(services.lines().anyMatch(l -> l.contains(" service remove ") && l.contains("name=web")), services);
+        // rollback returns the spec to what it was before the last update.
+        cluster.swarmctl(m1, "service", "update", "-d", "--env-add", "COLOR=blue", "shown").ok();
+        assertTrue(cluster.swarmctl(m1, "service", "inspect", "--pretty", "shown").ok().out().contains("COLOR=blue"));
+        cluster.swarmctl(m1, "service", "rollback", "-d", "shown").ok();
+        // The current spec no longer has it (the JSON keeps it as the previous spec, as Docker does).
+        assertTrue(!cluster.swarmctl(m1, "service", "inspect", "--pretty", "shown").ok().out().contains("COLOR=blue"), "rolled back");
+        LocalCluster.Result none = cluster.swarmctl(m1, "service", "rollback", "nosuch");
+        assertEquals(1, none.exit());
         cluster.swarmctl(m1, "service", "rm", "shown").ok();
     }
 }
