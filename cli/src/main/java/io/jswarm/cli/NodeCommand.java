@@ -67,11 +67,7 @@ final class NodeCommand implements Callable<Integer> {
                 for (String n : nodes) {
                     out.add(get(cc, n));
                 }
-                if (pretty) {
-                    System.out.print(String.join("\n", out.stream().map(Pretty::node).toList()));
-                } else {
-                    Show.printJsonArray(out);
-                }
+                Show.printInspect(out, pretty, Pretty::node);
             }
             return 0;
         }

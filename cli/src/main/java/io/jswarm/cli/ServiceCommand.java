@@ -260,11 +260,7 @@ final class ServiceCommand implements Callable<Integer> {
                 for (String s : services) {
                     out.add(cc.stub().getService(GetServiceRequest.newBuilder().setServiceId(s).build()).getService());
                 }
-                if (pretty) {
-                    System.out.print(String.join("\n", out.stream().map(Pretty::service).toList()));
-                } else {
-                    Show.printJsonArray(out);
-                }
+                Show.printInspect(out, pretty, Pretty::service);
             }
             return 0;
         }

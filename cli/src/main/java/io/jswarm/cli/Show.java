@@ -85,6 +85,15 @@ final class Show {
         }
     }
 
+    /** inspect output: JSON by default, the human form with --pretty. */
+    static <T extends MessageOrBuilder> void printInspect(List<T> items, boolean pretty, java.util.function.Function<T, String> human) {
+        if (pretty) {
+            System.out.print(String.join("\n", items.stream().map(human).toList()));
+        } else {
+            printJsonArray(items);
+        }
+    }
+
     static void printJsonArray(List<? extends MessageOrBuilder> items) {
         StringBuilder sb = new StringBuilder("[");
         for (int i = 0; i < items.size(); i++) {

@@ -148,7 +148,7 @@ public final class SwarmNode implements Closeable {
                 if (state.raftGroup.isEmpty()) {
                     throw new IOException("unknown Raft group: this node joined before it was recorded; rejoin it");
                 }
-                deleteRecursively(stateDir.resolve("raft"));
+                io.jswarm.agent.FileTrees.delete(stateDir.resolve("raft"));
                 startManager(null, true);
             }
             addRaftMember(managers.stream().map(ManagerPeer::getAddr).toList(), "", state.nodeId, addrs.advertiseRaft());
@@ -170,7 +170,7 @@ public final class SwarmNode implements Closeable {
                 state.raftMembers = List.of();
                 state.managers = agent.managers();
                 state.save(stateDir);
-                deleteRecursively(stateDir.resolve("raft"));
+                io.jswarm.agent.FileTrees.delete(stateDir.resolve("raft"));
             }
         } catch (Exception e) {
             LOG.error("demotion failed: {}", e.toString());
@@ -208,17 +208,6 @@ public final class SwarmNode implements Closeable {
             }
         }
         throw new IOException("could not join the Raft group: " + last);
-    }
-
-    static void deleteRecursively(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
-            }
-        }
     }
 
     @Override

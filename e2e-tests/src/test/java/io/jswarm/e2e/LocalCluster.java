@@ -339,14 +339,6 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Removes a directory tree (test files only). */
     public static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                File f = p.toFile();
-                f.delete();
-            }
-        }
+        io.jswarm.agent.FileTrees.delete(dir);
     }
 }

@@ -8,7 +8,6 @@ import io.jswarm.api.TaskState;
 import io.jswarm.api.TaskStatus;
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -420,7 +419,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             }
             NetworkNamespace.delete(NetworkNamespace.name(ctx.id));
             if (all) {
-                delete(ctx.dir);
+                io.jswarm.agent.FileTrees.delete(ctx.dir);
             }
         } catch (IOException e) {
             LOG.warn("cleaning up task {}: {}", ctx.id, e.getMessage());
@@ -513,8 +512,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                         continue;
                     }
                     if (ctx.launched) {
-                        String st = runtime.status(ctx.id);
-                        int pid = "running".equals(st) ? runtime.pid(ctx.id) : 0;
+                        OciRuntime.State rs = runtime.state(ctx.id);
+                        String st = rs == null ? null : rs.status();
+                        int pid = "running".equals(st) ? rs.pid() : 0;
                         if (pid > 0 && s.getState() != TaskState.RUNNING) {
                             reportRunning(ctx, pid);
                         } else if (st == null && !Files.exists(dir.resolve("exit"))) {
@@ -540,17 +540,6 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         }
     }
 
-    static void delete(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
-            }
-        }
-    }
-
     /** For tests: what the executor last reported for a task. */
     public TaskStatus status(String id) {
         TaskContext c = tasks.get(id);
@@ -567,9 +556,5 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         health.close();
         monitor.shutdownNow();
         workers.shutdownNow();
-    }
-
-    static String read(Path p) throws IOException {
-        return new String(Files.readAllBytes(p), StandardCharsets.UTF_8);
     }
 }

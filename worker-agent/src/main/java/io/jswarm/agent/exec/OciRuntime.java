@@ -68,29 +68,23 @@ public record OciRuntime(String binary, String root, String description) {
         return c;
     }
 
-    /** "running", "created", "stopped", or null when the runtime does not know the container. */
-    public String status(String id) throws IOException {
+    /** What the runtime says of a container: its status ("running", "created", "stopped") and init pid. */
+    public record State(String status, int pid) {}
+
+    /** The container's state, or null when the runtime does not know it: one runtime call. */
+    public State state(String id) throws IOException {
         Commands.Result r = Commands.run(cmd("state", id), 20);
         if (r.exit() != 0) {
             return null;
         }
-        int i = r.output().indexOf("\"status\"");
-        if (i < 0) {
-            return null;
-        }
-        String rest = r.output().substring(i + 8);
-        int q1 = rest.indexOf('"');
-        int q2 = rest.indexOf('"', q1 + 1);
-        return rest.substring(q1 + 1, q2);
+        var status = java.util.regex.Pattern.compile("\"status\"\\s*:\\s*\"(\\w+)\"").matcher(r.output());
+        var pid = java.util.regex.Pattern.compile("\"pid\"\\s*:\\s*(\\d+)").matcher(r.output());
+        return new State(status.find() ? status.group(1) : null, pid.find() ? Integer.parseInt(pid.group(1)) : 0);
     }
 
-    /** The container's init pid as the runtime reports it, or 0. */
-    public int pid(String id) throws IOException {
-        Commands.Result r = Commands.run(cmd("state", id), 20);
-        if (r.exit() != 0) {
-            return 0;
-        }
-        var m = java.util.regex.Pattern.compile("\"pid\"\\s*:\\s*(\\d+)").matcher(r.output());
-        return m.find() ? Integer.parseInt(m.group(1)) : 0;
+    /** "running", "created", "stopped", or null when the runtime does not know the container. */
+    public String status(String id) throws IOException {
+        State s = state(id);
+        return s == null ? null : s.status();
     }
 }

@@ -7,13 +7,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.stream.Stream;
 
 /**
  * The node's images: blobs in one content-addressed store ({@code blobs/sha256/HEX}),
@@ -94,7 +92,7 @@ public final class ImageStore {
         return once(unpacks, digest, () -> {
             Path blob = blob(ref, digest);
             Path tmp = layers.resolve(hex(digest) + ".unpacking");
-            delete(tmp);
+            io.jswarm.agent.FileTrees.delete(tmp);
             Files.createDirectories(tmp);
             try (InputStream in = Files.newInputStream(blob)) {
                 new TarExtractor(tmp, asRoot).extract(in);
@@ -133,17 +131,6 @@ public final class ImageStore {
             throw new RegistryException("unsupported digest \"" + digest + "\"");
         }
         return digest.substring("sha256:".length());
-    }
-
-    static void delete(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(x);
-            }
-        }
     }
 
     private static <T> T await(CompletableFuture<T> f) throws IOException {

@@ -63,8 +63,4 @@ public final class Posix {
             throw new IOException("umount " + target + ": errno " + POSIX.errno());
         }
     }
-
-    public static int getpid() {
-        return POSIX.getpid();
-    }
 }

@@ -99,7 +99,7 @@ public final class TarExtractor {
             if (base.startsWith(WHITEOUT)) {
                 Path hidden = target.resolveSibling(base.substring(WHITEOUT.length()));
                 Files.createDirectories(hidden.getParent());
-                deleteIfPresent(hidden);
+                io.jswarm.agent.FileTrees.delete(hidden);
                 Posix.mknodWhiteout(hidden.toString());
                 skip(tar, size);
                 continue;
@@ -112,25 +112,25 @@ public final class TarExtractor {
             switch (type) {
                 case '5' -> {
                     if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-                        deleteIfPresent(target);
+                        io.jswarm.agent.FileTrees.delete(target);
                         Files.createDirectory(target);
                     }
                     dirTimes.add(new Path[] {target});
                     skip(tar, size);
                 }
                 case '2' -> {
-                    deleteIfPresent(target);
+                    io.jswarm.agent.FileTrees.delete(target);
                     Files.createSymbolicLink(target, Path.of(link));
                     skip(tar, size);
                 }
                 case '1' -> {
-                    deleteIfPresent(target);
+                    io.jswarm.agent.FileTrees.delete(target);
                     Files.createLink(target, resolve(link));
                     skip(tar, size);
                     continue;  // a hard link shares the target's mode and owner
                 }
                 case '0', '\0', '7' -> {
-                    deleteIfPresent(target);
+                    io.jswarm.agent.FileTrees.delete(target);
                     try (OutputStream out = Files.newOutputStream(target)) {
                         copy(tar, out, size);
                     }
@@ -160,18 +160,6 @@ public final class TarExtractor {
             throw new IOException("layer entry \"" + name + "\" points outside the layer");
         }
         return p;
-    }
-
-    private static void deleteIfPresent(Path p) throws IOException {
-        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-            try (var walk = Files.walk(p)) {
-                for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(x);
-                }
-            }
-        } else {
-            Files.deleteIfExists(p);
-        }
     }
 
     private static String name(byte[] h) {
