@@ -36,6 +36,11 @@ public final class ControlClient implements Closeable {
         return ControlGrpc.newBlockingStub(channel);
     }
 
+    /** Task logs (service logs): a stream as long as the user wants. */
+    public io.jswarm.api.logs.LogsGrpc.LogsBlockingStub logs() {
+        return io.jswarm.api.logs.LogsGrpc.newBlockingStub(channel);
+    }
+
     @Override
     public void close() {
         channel.shutdownNow();

@@ -25,11 +25,12 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "service", description = "Manage services.", mixinStandardHelpOptions = true,
         subcommands = {ServiceCommand.Create.class, ServiceCommand.Ls.class, ServiceCommand.Ps.class, ServiceCommand.Inspect.class,
-                ServiceCommand.Update.class, ServiceCommand.Rollback.class, ServiceCommand.Scale.class, ServiceCommand.Rm.class})
+                ServiceCommand.Update.class, ServiceCommand.Rollback.class, ServiceCommand.Scale.class, ServiceCommand.Rm.class,
+                LogsCommand.class})
 final class ServiceCommand implements Callable<Integer> {
     @Override
     public Integer call() {
-        System.err.println("Error: service needs a subcommand: create, ls, ps, inspect, update, scale, rm");
+        System.err.println("Error: service needs a subcommand: create, ls, ps, inspect, update, rollback, scale, rm, logs");
         return 1;
     }
 

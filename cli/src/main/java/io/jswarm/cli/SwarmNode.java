@@ -44,7 +44,8 @@ public final class SwarmNode implements Closeable {
             Path controlSocket) {}
 
     /** How this node runs containers. */
-    public record Containers(OciRuntime runtime, RegistryClient registry, String cgroupParent) {}
+    public record Containers(OciRuntime runtime, RegistryClient registry, String cgroupParent,
+            io.jswarm.agent.exec.LogWriter.Limits logLimits) {}
 
     private final Path stateDir;
     private final LocalState state;
@@ -85,7 +86,8 @@ public final class SwarmNode implements Closeable {
         }
         managers.addAll(state.managers);
         ImageStore images = new ImageStore(stateDir.resolve("images"), containers.registry(), true);
-        executor = new Executor(stateDir, containers.runtime(), images, statuses::report, containers.cgroupParent());
+        executor = new Executor(stateDir, containers.runtime(), images, statuses::report, containers.cgroupParent(),
+                containers.logLimits());
         executor.recover();  // containers that outlived a previous swarmd are watched again, not restarted
         agent = new Agent(state.nodeId, description, addrs.advertiseRemote().toString(), managers, this::nodeChanged,
                 executor, statuses);

@@ -28,6 +28,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import io.jswarm.agent.exec.LogWriter;
 import picocli.CommandLine.Option;
 
 /** swarmd: the node daemon. Initializes a cluster, joins one, or restarts from its state directory. */
@@ -73,6 +74,14 @@ public final class Swarmd implements Callable<Integer> {
 
     @Option(names = "--cgroup-parent", defaultValue = "/jswarm", description = "Parent cgroup of the containers (default: ${DEFAULT-VALUE})")
     String cgroupParent;
+
+    @Option(names = "--log-max-size", defaultValue = "10m",
+            description = "Size at which a task's log file is rotated; 0: never (default: ${DEFAULT-VALUE})")
+    String logMaxSize;
+
+    @Option(names = "--log-max-files", defaultValue = "3",
+            description = "Log files kept per task, the current one included (default: ${DEFAULT-VALUE})")
+    String logMaxFiles;
 
     @Option(names = "--heartbeat-period", defaultValue = "5s",
             description = "Agent heartbeat period, when initializing a cluster (default: ${DEFAULT-VALUE})")
@@ -127,6 +136,11 @@ public final class Swarmd implements Callable<Integer> {
         if (!cgroupParent.startsWith("/")) {
             throw new IllegalArgumentException("--cgroup-parent must be an absolute cgroup path such as /jswarm");
         }
+        long maxFiles = Units.parseNonNegative("--log-max-files", logMaxFiles);
+        if (maxFiles < 1 || maxFiles > 1000) {
+            throw new IllegalArgumentException("invalid value \"" + logMaxFiles + "\" for --log-max-files: expected 1 to 1000");
+        }
+        LogWriter.Limits logLimits = new LogWriter.Limits(Units.parseBytes("--log-max-size", logMaxSize), (int) maxFiles);
         OciRuntime oci = OciRuntime.probe(runtime, runtimeRoot);
         System.err.println("swarmd: OCI runtime " + oci.description());
         Files.createDirectories(stateDir);
@@ -173,7 +187,8 @@ public final class Swarmd implements Callable<Integer> {
 
         SwarmNode node = new SwarmNode(stateDir, state,
                 description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket),
-                new SwarmNode.Containers(oci, new RegistryClient(Set.copyOf(insecureRegistries)), cgroupParent));
+                new SwarmNode.Containers(oci, new RegistryClient(Set.copyOf(insecureRegistries)), cgroupParent,
+                        logLimits));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

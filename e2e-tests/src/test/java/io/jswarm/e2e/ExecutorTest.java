@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jswarm.agent.exec.Commands;
 import io.jswarm.agent.exec.Executor;
+import io.jswarm.agent.exec.LogWriter;
 import io.jswarm.agent.exec.OciRuntime;
 import io.jswarm.agent.image.ImageStore;
 import io.jswarm.agent.image.RegistryClient;
@@ -50,7 +51,7 @@ class ExecutorTest {
         state = Files.createTempDirectory("jswarm-exec-");
         OciRuntime rt = OciRuntime.probe(null, state.resolve("runc").toString());
         ImageStore images = new ImageStore(state.resolve("images"), new RegistryClient(Set.of(registry.addr)), true);
-        executor = new Executor(state, rt, images, reported::put, CGROUP_PARENT);
+        executor = new Executor(state, rt, images, reported::put, CGROUP_PARENT, LogWriter.Limits.DEFAULT);
     }
 
     @AfterAll

@@ -172,9 +172,11 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     /** A node joining through {@code via}, on a simulated host (null: on 127.0.0.1). */
-    public Member join(String name, TestNetwork.Host host, Member via, String token) throws Exception {
+    public Member join(String name, TestNetwork.Host host, Member via, String token, String... args) throws Exception {
         Member m = new Member(name, host);
-        m.extraArgs = List.of("--join-addr", via.addr(), "--join-token", token);
+        List<String> a = new ArrayList<>(List.of("--join-addr", via.addr(), "--join-token", token));
+        a.addAll(List.of(args));
+        m.extraArgs = a;
         members.put(name, m);
         m.start();
         return m;
@@ -201,6 +203,13 @@ public final class LocalCluster implements AutoCloseable {
             throw new AssertionError("swarmctl " + String.join(" ", args) + " did not finish");
         }
         return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    /** Starts bin/swarmctl with its output going to files: for long-running or large output (logs -f). */
+    public Process swarmctlToFiles(Member via, Path out, Path err, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("bin/swarmctl").toString(), "--socket", via.socket().toString()));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
     }
 
     public record Result(int exit, String out, String err) {

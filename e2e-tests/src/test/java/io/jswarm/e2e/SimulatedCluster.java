@@ -19,7 +19,8 @@ public final class SimulatedCluster implements AutoCloseable {
     public final String image;
     public final String failing;
 
-    public SimulatedCluster(int workers, String heartbeat) throws Exception {
+    /** @param nodeArgs more swarmd flags for every node */
+    public SimulatedCluster(int workers, String heartbeat, String... nodeArgs) throws Exception {
         net = new TestNetwork();
         TestRegistry r = null;
         LocalCluster c = null;
@@ -29,10 +30,12 @@ public final class SimulatedCluster implements AutoCloseable {
             TestImages.push(r.addr, "busybox", "1", List.of(busybox), List.of("sleep", "1000"), List.of());
             TestImages.push(r.addr, "busybox", "fails", List.of(busybox), List.of("sh", "-c", "exit 7"), List.of());
             c = new LocalCluster().insecureRegistry(r.addr);
-            Member m = c.init("m1", net.addHost("m1", 1), "--heartbeat-period", heartbeat);
+            List<String> initArgs = new java.util.ArrayList<>(List.of("--heartbeat-period", heartbeat));
+            initArgs.addAll(List.of(nodeArgs));
+            Member m = c.init("m1", net.addHost("m1", 1), initArgs.toArray(String[]::new));
             String token = c.swarmctl(m, "cluster", "join-token", "-q", "worker").ok().out().trim();
             for (int i = 1; i <= workers; i++) {
-                c.join("w" + i, net.addHost("w" + i, i + 1), m, token);
+                c.join("w" + i, net.addHost("w" + i, i + 1), m, token, nodeArgs);
             }
             LocalCluster.await(Duration.ofSeconds(90), () -> ready(m) == workers + 1, (workers + 1) + " nodes are ready");
             this.m1 = m;

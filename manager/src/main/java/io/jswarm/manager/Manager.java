@@ -67,6 +67,7 @@ public final class Manager implements Closeable {
     private final RaftNode raft;
     private final Dispatcher dispatcher;
     private final LeaderControllers controllers;
+    private final io.jswarm.manager.logs.LogBroker logBroker;
     private final NioEventLoopGroup boss = new NioEventLoopGroup(1);
     private final NioEventLoopGroup workers = new NioEventLoopGroup(2);
     private ImageResolver imageResolver = image -> image;
@@ -81,6 +82,7 @@ public final class Manager implements Closeable {
         this.dispatcher = new Dispatcher(store, raft);
         store.addListener(eventLog);
         this.controllers = new LeaderControllers(store, raft, dispatcher);
+        this.logBroker = new io.jswarm.manager.logs.LogBroker(store, dispatcher, config.nodeId());
     }
 
     /** Pins image tags to digests when services are created or updated. */
@@ -107,6 +109,9 @@ public final class Manager implements Closeable {
                 .channelType(NioServerSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
                 .addService(new MembershipService(store, raft))
                 .addService(dispatcher)
+                .addService(logBroker)            // followers pass service logs on to the leader
+                .addService(logBroker.publisher)  // agents publish task logs
+                .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .maxInboundMessageSize(64 << 20)
                 .build().start();
         Files.deleteIfExists(config.controlSocket());
@@ -114,6 +119,7 @@ public final class Manager implements Closeable {
         controlServer = NettyServerBuilder.forAddress(UnixDomainSocketAddress.of(config.controlSocket()))
                 .channelType(NioServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
                 .addService(new ControlService(store, raft, image -> imageResolver.resolve(image), eventLog))
+                .addService(logBroker)
                 .maxInboundMessageSize(64 << 20)
                 .build().start();
         LOG.info("manager {} listening: remote API {}:{}, Raft {}:{}, control {}", config.nodeId(), config.remoteHost(),
@@ -128,9 +134,11 @@ public final class Manager implements Closeable {
                 LOG.error("cannot initialize the cluster", e);
             }
             dispatcher.activate();
+            logBroker.activate();
             controllers.start();
         } else {
             controllers.stop();
+            logBroker.deactivate();
             dispatcher.deactivate();
         }
     }
@@ -171,6 +179,7 @@ public final class Manager implements Closeable {
     @Override
     public void close() throws IOException {
         controllers.stop();
+        logBroker.close();
         dispatcher.close();
         for (Server s : new Server[] {controlServer, remoteServer}) {
             if (s != null) {

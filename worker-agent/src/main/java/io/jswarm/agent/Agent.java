@@ -50,6 +50,7 @@ public final class Agent implements Closeable {
     });
     private final Thread thread;
     private final BiConsumer<Node, List<ManagerPeer>> nodeListener;
+    private final io.jswarm.agent.logs.LogSubscriptions logs;
     private volatile boolean running = true;
     private volatile String current;
     private volatile String sessionId;
@@ -69,6 +70,10 @@ public final class Agent implements Closeable {
         this.runner = runner;
         this.statuses = statuses;
         statuses.sendTo(this::reportStatus);
+        this.logs = new io.jswarm.agent.logs.LogSubscriptions(nodeId, runner::logDirectory, () -> {
+            String target = current;
+            return sessionId == null || target == null ? null : channel(target);
+        });
         this.thread = new Thread(this::run, "agent-session");
         this.thread.setDaemon(true);
     }
@@ -166,6 +171,9 @@ public final class Agent implements Closeable {
                 if (m.hasAssignments()) {
                     apply(m.getAssignments());
                 }
+                for (var sub : m.getLogSubscriptionsList()) {
+                    logs.handle(sub);  // after the assignments: a new task's directory exists by now
+                }
             }
             return null;
         } finally {
@@ -228,6 +236,7 @@ public final class Agent implements Closeable {
     @Override
     public void close() {
         running = false;
+        logs.close();
         Context.CancellableContext ctx = sessionContext;
         if (ctx != null) {
             ctx.cancel(null);

@@ -1,6 +1,7 @@
 package io.jswarm.agent;
 
 import io.jswarm.api.Task;
+import java.nio.file.Path;
 import java.util.List;
 
 /** What the agent hands its assignments to: the executor on real nodes. */
@@ -10,4 +11,9 @@ public interface TaskRunner {
 
     /** Changes: new or updated tasks, and ids no longer assigned. */
     void update(List<Task> updated, List<String> removed);
+
+    /** The directory holding a task's log files; null when this node has none for it. */
+    default Path logDirectory(String taskId) {
+        return null;
+    }
 }

@@ -313,6 +313,19 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         });
     }
 
+    /**
+     * Asks a node to publish task logs (service logs). Sent on the sender thread, so it
+     * follows the assignments already queued for the node. False when the node has no session.
+     */
+    public boolean sendLogSubscription(String nodeId, io.jswarm.api.logs.LogSubscription sub) {
+        Session s = sessions.get(nodeId);
+        if (!active || s == null) {
+            return false;
+        }
+        sender.execute(() -> s.send(SessionMessage.newBuilder().setSessionId(s.id).addLogSubscriptions(sub).build()));
+        return true;
+    }
+
     public void close() {
         deactivate();
         sender.shutdownNow();

@@ -49,6 +49,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     private final ImageStore images;
     private final StatusSink sink;
     private final String cgroupParent;
+    private final LogWriter logWriter;
     private final Map<String, TaskContext> tasks = new ConcurrentHashMap<>();
     private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "executor");
@@ -91,9 +92,10 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     }
 
     /** @param cgroupParent the cgroup under which each container gets its own (e.g. /jswarm) */
-    public Executor(Path stateDir, OciRuntime runtime, ImageStore images, StatusSink sink, String cgroupParent)
-            throws IOException {
+    public Executor(Path stateDir, OciRuntime runtime, ImageStore images, StatusSink sink, String cgroupParent,
+            LogWriter.Limits logLimits) throws IOException {
         this.cgroupParent = cgroupParent;
+        this.logWriter = LogWriter.install(stateDir, logLimits);
         this.tasksDir = Files.createDirectories(stateDir.resolve("tasks"));
         this.volumesDir = Files.createDirectories(stateDir.resolve("volumes"));
         this.runtime = runtime;
@@ -287,16 +289,16 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     }
 
     /**
-     * Starts the shim: it runs the runtime in the foreground (so it reaps the container
-     * and learns its exit code), follows the runtime's events to notice OOM kills (when a
+     * Starts the shim: it runs the runtime in the foreground under the log writer (so it
+     * reaps the container and learns its exit code; the writer passes it on), follows the runtime's events to notice OOM kills (when a
      * memory limit makes them possible), and
      * writes the exit code when the container ends. setsid keeps it out of swarmd's
      * process group, so it outlives swarmd.
      */
     private void launch(TaskContext ctx) throws IOException {
         String script = String.join("\n",
-                "\"$RT\" --root \"$RTROOT\" run --pid-file \"$D/pid\" --bundle \"$B\" --no-new-keyring \"$ID\" "
-                        + "</dev/null >>\"$D/stdout.log\" 2>>\"$D/stderr.log\" &",
+                "\"$LW\" \"$D\" \"$LMAX\" \"$LFILES\" -- \"$RT\" --root \"$RTROOT\" run --pid-file \"$D/pid\" --bundle \"$B\" --no-new-keyring \"$ID\" "
+                        + "</dev/null &",
                 "pid=$!",
                 // Only a memory limit can OOM-kill the container: only then follow the runtime's events.
                 "[ \"$OOM\" = 1 ] && (while [ ! -s \"$D/pid\" ]; do kill -0 $pid 2>/dev/null || exit 0; sleep 0.02; done;",
@@ -308,6 +310,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.appendTo(ctx.dir.resolve("shim.log").toFile()));
+        pb.environment().put("LW", logWriter.binary().toString());
+        pb.environment().put("LMAX", Long.toString(logWriter.limits().maxBytes()));
+        pb.environment().put("LFILES", Integer.toString(logWriter.limits().maxFiles()));
         pb.environment().put("RT", runtime.binary());
         pb.environment().put("RTROOT", runtime.root());
         pb.environment().put("B", ctx.bundle().toString());
@@ -544,6 +549,12 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     public TaskStatus status(String id) {
         TaskContext c = tasks.get(id);
         return c == null ? null : c.status;
+    }
+
+    @Override
+    public Path logDirectory(String taskId) {
+        TaskContext c = tasks.get(taskId);
+        return c == null ? null : c.dir;
     }
 
     public Path taskDir(String id) {
