@@ -3,6 +3,7 @@ package io.jswarm.cli;
 import io.jswarm.api.Service;
 import io.jswarm.api.Task;
 import io.jswarm.api.TaskState;
+import io.jswarm.api.UpdateStatus;
 import io.jswarm.api.control.GetServiceRequest;
 import io.jswarm.api.control.ListNodesRequest;
 import io.jswarm.api.control.ListTasksRequest;
@@ -17,8 +18,10 @@ import java.util.TreeMap;
  * Waits until a service has converged, as {@code docker service create} does: a line per
  * slot with its task's progress (redrawn in place on a terminal, printed when it changes
  * otherwise), then {@code verify: Service converged} once all slots have run their
- * current task for a short while. A task of the current spec that fails or is rejected
- * ends the wait with its reason.
+ * current task for a short while. Slots still on an older spec show as pending update.
+ * A task of the current spec that fails or is rejected ends the wait with its reason;
+ * during a rolling update the updater judges failures, and a paused update, or one the
+ * updater rolled back, ends the wait with the update status message.
  */
 final class Convergence {
     static final long VERIFY_MS = 1_000;
@@ -27,31 +30,48 @@ final class Convergence {
 
     private Convergence() {}
 
-    /** Returns normally when converged; throws IllegalStateException with the failing task's reason. */
-    static void await(ControlClient cc, String serviceId, long sinceMs, PrintStream out) throws InterruptedException {
+    /** What the waiting command did: an update or rollback also follows the service's update status. */
+    enum Mode { CREATE, UPDATE, ROLLBACK }
+
+    /**
+     * Returns normally when converged; throws IllegalStateException with the failing task's
+     * reason, or IllegalArgumentException when an update paused or was rolled back.
+     */
+    static void await(ControlClient cc, String serviceId, long sinceMs, Mode mode, PrintStream out) throws InterruptedException {
         boolean tty = System.console() != null;
         Map<String, String> printed = new HashMap<>();
+        String printedOverall = "";
+        String printedRollback = "";
         int drawn = 0;
         long convergedSince = 0;
         long deadline = System.currentTimeMillis() + TIMEOUT_MS;
         while (true) {
             Service s = cc.stub().getService(GetServiceRequest.newBuilder().setServiceId(serviceId).build()).getService();
             List<Task> tasks = cc.stub().listTasks(ListTasksRequest.newBuilder().addServiceIds(serviceId).build()).getTasksList();
-            boolean global = s.getSpec().hasGlobal();
-            long want;
-            if (global) {
-                want = tasks.stream().filter(t -> t.getDesiredState() == TaskState.RUNNING).count();
-            } else {
-                want = s.getSpec().getReplicated().getReplicas();
+            UpdateStatus us = s.getUpdateStatus();
+            boolean updating = us.getState() == UpdateStatus.State.UPDATING || us.getState() == UpdateStatus.State.ROLLBACK_STARTED;
+            if (mode != Mode.CREATE) {
+                if (us.getState() == UpdateStatus.State.PAUSED || us.getState() == UpdateStatus.State.ROLLBACK_PAUSED) {
+                    throw new IllegalArgumentException(us.getMessage());
+                }
+                if (mode == Mode.UPDATE && us.getState() == UpdateStatus.State.ROLLBACK_STARTED && !printedRollback.equals(us.getMessage())) {
+                    out.println("rollback: " + us.getMessage());  // the update failed: the updater rolls back
+                    printedRollback = us.getMessage();
+                }
             }
+            boolean global = s.getSpec().hasGlobal();
             Map<String, String> hostnames = global ? hostnames(cc) : Map.of();
             TreeMap<String, String> lines = new TreeMap<>();
+            TreeMap<String, String> waiting = new TreeMap<>();
             long running = 0;
             for (Task t : tasks) {
-                // Every task meant to run counts, whatever spec it runs: replacing tasks of an older
-                // spec is the rolling updater's work, which is not built yet.
-                if (t.getDesiredState() != TaskState.RUNNING) {
+                if (!(t.getDesiredState() == TaskState.RUNNING || t.getDesiredState() == TaskState.READY)) {
                     continue;
+                }
+                String key = global ? hostnames.getOrDefault(t.getNodeId(), t.getNodeId()) : String.format("%5d", t.getSlot());
+                if (t.getSpecVersion() != s.getSpecVersion()) {
+                    waiting.put(key, key.trim() + "/%d: " + pad("pending update") + " " + bar(TaskState.NEW, false));
+                    continue;  // the updater has not reached this slot yet
                 }
                 TaskState st = t.getStatus().getState();
                 String health = t.getStatus().getHealth();
@@ -59,26 +79,35 @@ final class Convergence {
                 if (up) {
                     running++;
                 }
-                if ((st == TaskState.FAILED || st == TaskState.REJECTED) && t.getStatus().getTimestampMs() >= sinceMs) {
+                // While an update runs, the updater judges failures (monitor, failure action).
+                if ((st == TaskState.FAILED || st == TaskState.REJECTED) && t.getStatus().getTimestampMs() >= sinceMs
+                        && !(mode != Mode.CREATE && updating)) {
                     throw new IllegalStateException("task " + t.getAnnotations().getName() + "." + t.getMeta().getId() + " "
                             + st.name().toLowerCase() + ": " + (t.getStatus().getErr().isEmpty() ? t.getStatus().getMessage()
                             : t.getStatus().getErr()));
                 }
-                String key = global ? hostnames.getOrDefault(t.getNodeId(), t.getNodeId()) : String.format("%5d", t.getSlot());
                 String stage = st.name().toLowerCase() + (up || health.isEmpty() ? "" : " (" + health + ")");
-                lines.put(key, key.trim() + "/" + want + ": " + pad(stage) + " " + bar(st, up));
+                lines.put(key, key.trim() + "/%d: " + pad(stage) + " " + bar(st, up));
             }
-            // Tasks of an earlier spec or history are not shown; slots not yet created are.
+            waiting.keySet().removeAll(lines.keySet());
+            lines.putAll(waiting);
+            long want = global ? lines.size() : s.getSpec().getReplicated().getReplicas();
+            lines.replaceAll((k, v) -> String.format(v, want));
+            String overall = "overall progress: " + running + " out of " + want + " tasks";
             if (tty) {
                 if (drawn > 0) {
                     out.print("\033[" + drawn + "A");
                 }
-                out.println("\033[2Koverall progress: " + running + " out of " + want + " tasks");
+                out.println("\033[2K" + overall);
                 for (String l : lines.values()) {
                     out.println("\033[2K" + l);
                 }
                 drawn = lines.size() + 1;
             } else {
+                if (!overall.equals(printedOverall)) {
+                    out.println(overall);
+                    printedOverall = overall;
+                }
                 for (Map.Entry<String, String> e : lines.entrySet()) {
                     if (!e.getValue().equals(printed.get(e.getKey()))) {
                         out.println(e.getValue());
@@ -87,13 +116,16 @@ final class Convergence {
                 }
             }
             out.flush();
-            boolean converged = running == want && lines.size() == want;
+            boolean converged = running == want && lines.size() == want && waiting.isEmpty() && !(mode != Mode.CREATE && updating);
             long now = System.currentTimeMillis();
             if (converged) {
                 if (convergedSince == 0) {
                     convergedSince = now;
                 } else if (now - convergedSince >= VERIFY_MS) {
                     out.println("verify: Service converged");
+                    if (mode == Mode.UPDATE && us.getState() == UpdateStatus.State.ROLLBACK_COMPLETED && !printedRollback.isEmpty()) {
+                        throw new IllegalArgumentException(printedRollback);  // converged, but on the old spec
+                    }
                     return;
                 }
             } else {

@@ -54,8 +54,15 @@ final class Pretty {
             p.line("", "Service Mode", "Replicated").line(" ", "Replicas", spec.getReplicated().getReplicas());
         }
         if (s.hasUpdateStatus()) {
-            p.head("", "UpdateStatus").line(" ", "State", s.getUpdateStatus().getState().name().toLowerCase())
-                    .line(" ", "Message", s.getUpdateStatus().getMessage());
+            var u = s.getUpdateStatus();
+            p.head("", "UpdateStatus").line(" ", "State", u.getState().name().toLowerCase());
+            if (u.getStartedAtMs() > 0) {
+                p.line(" ", "Started", java.time.Instant.ofEpochMilli(u.getStartedAtMs()));
+            }
+            if (u.getCompletedAtMs() > 0) {
+                p.line(" ", "Completed", java.time.Instant.ofEpochMilli(u.getCompletedAtMs()));
+            }
+            p.line(" ", "Message", u.getMessage());
         }
         var placement = spec.getTask().getPlacement();
         p.head("", "Placement");

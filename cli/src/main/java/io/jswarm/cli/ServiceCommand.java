@@ -94,6 +94,9 @@ final class ServiceCommand implements Callable<Integer> {
             for (String n : networks) {
                 b.getTaskBuilder().addNetworks(NetworkAttachmentConfig.newBuilder().setTarget(n));
             }
+            // Docker's defaults: one task at a time (0 would mean all at once).
+            b.getUpdateBuilder().setParallelism(1);
+            b.getRollbackBuilder().setParallelism(1);
             options.applyTo(b);
             try (ControlClient cc = Swarmctl.client()) {
                 long since = System.currentTimeMillis();
@@ -102,19 +105,26 @@ final class ServiceCommand implements Callable<Integer> {
                     System.err.println("Warning: " + w);
                 }
                 System.out.println(r.getService().getMeta().getId());
-                waitFor(cc, r.getService().getMeta().getId(), since, detach, quiet);
+                waitFor(cc, r.getService().getMeta().getId(), since, Convergence.Mode.CREATE, detach, quiet);
             }
             return 0;
         }
     }
 
+    /** The update status in a word or two (service ls): "updating", "paused", "rollback completed"; empty before any update. */
+    static String updateStatus(Service s) {
+        var st = s.getUpdateStatus().getState();
+        return st == io.jswarm.api.UpdateStatus.State.UNKNOWN ? "" : st.name().toLowerCase().replace('_', ' ');
+    }
+
     /** Unless detached, waits for convergence; a failing task makes the command fail. */
-    static void waitFor(ControlClient cc, String serviceId, long since, boolean detach, boolean quiet) {
+    static void waitFor(ControlClient cc, String serviceId, long since, Convergence.Mode mode, boolean detach, boolean quiet) {
         if (detach) {
             return;
         }
         try {
-            Convergence.await(cc, serviceId, since, quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out);
+            Convergence.await(cc, serviceId, since, mode,
+                    quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IllegalStateException e) {
@@ -148,14 +158,14 @@ final class ServiceCommand implements Callable<Integer> {
                 }
                 List<Service> services = new ArrayList<>(r.getServicesList());
                 services.sort(Comparator.comparing(s -> s.getSpec().getAnnotations().getName()));
-                Listing out = new Listing(format, quiet, new String[] {"ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS"},
-                        new String[] {"ID", "Name", "Mode", "Replicas", "Image", "Ports"});
+                Listing out = new Listing(format, quiet, new String[] {"ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS", "UPDATE"},
+                        new String[] {"ID", "Name", "Mode", "Replicas", "Image", "Ports", "UpdateStatus"});
                 for (Service s : services) {
                     ServiceReplicaStatus rs = st.get(s.getMeta().getId());
                     out.add(s.getMeta().getId(), Show.id(s.getMeta().getId(), false), s.getSpec().getAnnotations().getName(),
                             s.getSpec().hasGlobal() ? "global" : "replicated",
                             rs.getRunningTasks() + "/" + rs.getDesiredTasks(),
-                            Show.image(s.getSpec().getTask().getContainer().getImage(), false), Show.ports(s));
+                            Show.image(s.getSpec().getTask().getContainer().getImage(), false), Show.ports(s), updateStatus(s));
                 }
                 out.print(System.out);
             }
@@ -307,7 +317,8 @@ final class ServiceCommand implements Callable<Integer> {
                     System.err.println("Warning: " + w);
                 }
                 System.out.println(r.getService().getSpec().getAnnotations().getName());
-                waitFor(cc, r.getService().getMeta().getId(), since, detach, quiet);
+                waitFor(cc, r.getService().getMeta().getId(), since, rollback ? Convergence.Mode.ROLLBACK : Convergence.Mode.UPDATE,
+                        detach, quiet);
             }
             return 0;
         }
@@ -409,7 +420,7 @@ final class ServiceCommand implements Callable<Integer> {
                 UpdateServiceResponse r = cc.stub().updateService(UpdateServiceRequest.newBuilder()
                         .setServiceId(cur.getMeta().getId()).setServiceVersion(cur.getMeta().getVersion()).setRollback(true).build());
                 System.out.println(r.getService().getSpec().getAnnotations().getName());
-                waitFor(cc, r.getService().getMeta().getId(), since, detach, quiet);
+                waitFor(cc, r.getService().getMeta().getId(), since, Convergence.Mode.ROLLBACK, detach, quiet);
             }
             return 0;
         }
@@ -450,7 +461,7 @@ final class ServiceCommand implements Callable<Integer> {
                     System.out.println(e.getKey() + " scaled to " + wanted.get(e.getKey()));
                 }
                 for (Service s : found.values()) {
-                    waitFor(cc, s.getMeta().getId(), since, detach, false);
+                    waitFor(cc, s.getMeta().getId(), since, Convergence.Mode.CREATE, detach, false);
                 }
             }
             return 0;

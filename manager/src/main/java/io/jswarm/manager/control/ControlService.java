@@ -8,6 +8,7 @@ import io.jswarm.api.NodeRole;
 import io.jswarm.api.NodeState;
 import io.jswarm.api.Reachability;
 import io.jswarm.api.Service;
+import io.jswarm.api.UpdateStatus;
 import io.jswarm.api.ServiceSpec;
 import io.jswarm.api.Task;
 import io.jswarm.api.TaskState;
@@ -140,6 +141,13 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
         if (!spec.hasReplicated() && !spec.hasGlobal()) {
             b.setReplicated(io.jswarm.api.ReplicatedService.newBuilder().setReplicas(1));
         }
+        // Without an update or rollback config, one task at a time, as Docker (parallelism 0 means all at once).
+        if (!spec.hasUpdate()) {
+            b.setUpdate(io.jswarm.api.UpdateConfig.newBuilder().setParallelism(1));
+        }
+        if (!spec.hasRollback()) {
+            b.setRollback(io.jswarm.api.UpdateConfig.newBuilder().setParallelism(1));
+        }
         return b.build();
     }
 
@@ -234,18 +242,27 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
             }
             long version = req.getServiceVersion() != 0 ? req.getServiceVersion() : cur.getMeta().getVersion();
             Service.Builder b = cur.toBuilder().setSpec(next).setPreviousSpec(cur.getSpec());
-            if (!onlyReplicasChanged(cur.getSpec(), next)) {
+            long now = System.currentTimeMillis();
+            UpdateStatus.State was = cur.getUpdateStatus().getState();
+            if (!cur.getSpec().getTask().equals(next.getTask())) {
+                // The task template changed: the rolling updater replaces the tasks.
                 b.setSpecVersion(cur.getSpecVersion() + 1);
+                b.setUpdateStatus(UpdateStatus.newBuilder().setStartedAtMs(now)
+                        .setState(req.getRollback() ? UpdateStatus.State.ROLLBACK_STARTED : UpdateStatus.State.UPDATING)
+                        .setMessage(req.getRollback() ? "manually requested rollback" : "update in progress"));
+            } else if (was == UpdateStatus.State.PAUSED || was == UpdateStatus.State.ROLLBACK_PAUSED) {
+                // A paused update resumes on the next update; its earlier failures no longer count.
+                b.setUpdateStatus(UpdateStatus.newBuilder().setStartedAtMs(now)
+                        .setState(was == UpdateStatus.State.PAUSED ? UpdateStatus.State.UPDATING : UpdateStatus.State.ROLLBACK_STARTED)
+                        .setMessage(was == UpdateStatus.State.PAUSED ? "update resumed" : "rollback resumed"));
+                if (!req.getRollback()) {
+                    b.setPreviousSpec(cur.getPreviousSpec());  // resuming is not a new change to roll back to
+                }
             }
             b.setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(System.currentTimeMillis()));
             write(StoreAction.Kind.UPDATE, StoreObjects.of(b.build()));
             return UpdateServiceResponse.newBuilder().setService(store.service(cur.getMeta().getId())).addAllWarnings(warnings).build();
         });
-    }
-
-    /** Scaling does not change what tasks run, so it does not start a rolling update. */
-    static boolean onlyReplicasChanged(ServiceSpec a, ServiceSpec b) {
-        return a.toBuilder().clearReplicated().build().equals(b.toBuilder().clearReplicated().build());
     }
 
     @Override

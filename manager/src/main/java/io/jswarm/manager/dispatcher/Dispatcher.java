@@ -248,7 +248,11 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                     if (u.getStatus().equals(t.getStatus())) {
                         continue;
                     }
-                    actions.add(update(StoreObjects.of(t.toBuilder().setStatus(u.getStatus()).build())));
+                    Task.Builder nb = t.toBuilder().setStatus(u.getStatus());
+                    if (u.getStatus().getState() == TaskState.RUNNING && t.getStartedAtMs() == 0) {
+                        nb.setStartedAtMs(u.getStatus().getTimestampMs());  // the update monitor counts from here
+                    }
+                    actions.add(update(StoreObjects.of(nb.build())));
                 }
                 try {
                     BatchWriter.write(raft, actions);

@@ -30,10 +30,14 @@ public final class GlobalOrchestrator {
             Node n = nodes.get(t.getNodeId());
             boolean keep = n != null && n.getStatus().getState() != NodeState.NODE_DOWN
                     && n.getSpec().getAvailability() != NodeAvailability.DRAIN && matches(n, constraints);
-            if (!keep || holders.containsKey(t.getNodeId())) {
+            if (!keep) {
                 out.updates.add(Tasks.withDesired(t, TaskState.SHUTDOWN, now));
                 continue;
             }
+            Task other = holders.get(t.getNodeId());
+            holders.put(t.getNodeId(), other == null ? t : Tasks.settle(other, t, now, out));
+        }
+        for (Task t : holders.values()) {
             if (Tasks.terminal(t.getStatus().getState())) {
                 long at = RestartSupervisor.restartAt(s, t);
                 if (at != RestartSupervisor.NEVER && at <= now) {
@@ -43,7 +47,6 @@ public final class GlobalOrchestrator {
                     out.wakeAt(at);
                 }
             }
-            holders.put(t.getNodeId(), t);
         }
         for (Node n : nodes.values()) {
             String id = n.getMeta().getId();

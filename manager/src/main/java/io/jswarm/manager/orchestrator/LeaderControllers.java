@@ -142,9 +142,20 @@ public final class LeaderControllers implements StoreListener {
         for (Service s : store.services()) {
             services.put(s.getMeta().getId(), s);
             List<Task> tasks = store.tasksOfService(s.getMeta().getId());
-            changes.addAll(s.getSpec().hasGlobal()
+            Changes orchestrated = s.getSpec().hasGlobal()
                     ? GlobalOrchestrator.reconcile(s, tasks, nodes, now)
-                    : ReplicatedOrchestrator.reconcile(s, tasks, nodes, now));
+                    : ReplicatedOrchestrator.reconcile(s, tasks, nodes, now);
+            changes.addAll(orchestrated);
+            if (Updater.active(s)) {
+                java.util.Set<String> touched = new java.util.HashSet<>();
+                for (Task t : orchestrated.creates) {
+                    touched.add(Tasks.slotKey(t));
+                }
+                for (Task t : orchestrated.updates) {
+                    touched.add(Tasks.slotKey(t));
+                }
+                changes.addAll(Updater.plan(s, tasks, nodes, touched, now));
+            }
             changes.removes.addAll(TaskReaper.reap(tasks, nodes, retention));
         }
         // Tasks of removed services: shut them down, then let the reaper delete them.
@@ -167,6 +178,9 @@ public final class LeaderControllers implements StoreListener {
             }
         }
         List<StoreAction> actions = new ArrayList<>();
+        for (Service s : changes.services) {
+            actions.add(update(StoreObjects.of(s)));  // with the version read: a concurrent user edit wins
+        }
         for (Task t : changes.updates) {
             actions.add(update(StoreObjects.of(t)));
         }

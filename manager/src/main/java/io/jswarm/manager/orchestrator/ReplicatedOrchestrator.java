@@ -32,20 +32,14 @@ public final class ReplicatedOrchestrator {
     public static Changes reconcile(Service s, List<Task> tasks, Map<String, Node> nodes, long now) {
         Changes out = new Changes();
         long replicas = s.getSpec().getReplicated().getReplicas();
-        // 1. The task that holds each slot; extra holders (should not happen) are shut down.
+        // 1. The task that holds each slot; extra holders are settled (start-first updates keep two for a while).
         TreeMap<Long, Task> holders = new TreeMap<>();
         for (Task t : tasks) {
             if (!Tasks.holdsSlot(t)) {
                 continue;
             }
             Task other = holders.get(t.getSlot());
-            if (other == null) {
-                holders.put(t.getSlot(), t);
-            } else {
-                Task older = other.getMeta().getCreatedAtMs() <= t.getMeta().getCreatedAtMs() ? other : t;
-                holders.put(t.getSlot(), older == other ? t : other);
-                out.updates.add(Tasks.withDesired(older, TaskState.SHUTDOWN, now));
-            }
+            holders.put(t.getSlot(), other == null ? t : Tasks.settle(other, t, now, out));
         }
         // 2. Replace what lost its node or stopped.
         TreeMap<Long, Holder> slots = new TreeMap<>();

@@ -48,7 +48,7 @@ public final class SchedulingPass {
                 }
                 continue;
             }
-            if (t.getDesiredState() != TaskState.RUNNING) {
+            if (!Tasks.holdsSlot(t)) {
                 continue;  // never started and no longer wanted: the reaper takes it
             }
             if (!t.getNodeId().isEmpty()) {

@@ -37,9 +37,40 @@ public final class Tasks {
         return s == TaskState.FAILED || s == TaskState.REJECTED || s == TaskState.ORPHANED;
     }
 
-    /** A task still meant to run: it holds its slot. */
+    /**
+     * A task still meant to run holds its slot: desired RUNNING, or READY (a stop-first
+     * update prepares the new task and starts it once the old one has stopped).
+     */
     public static boolean holdsSlot(Task t) {
-        return t.getDesiredState() == TaskState.RUNNING;
+        return t.getDesiredState() == TaskState.RUNNING || t.getDesiredState() == TaskState.READY;
+    }
+
+    /** Running, and healthy where it has a health check: it serves. */
+    public static boolean up(Task t) {
+        String h = t.getStatus().getHealth();
+        return t.getStatus().getState() == TaskState.RUNNING && !h.equals("starting") && !h.equals("unhealthy");
+    }
+
+    /**
+     * Two tasks hold one slot. During a start-first update the new one (a newer spec) and
+     * the old one both run until the new one is up; then the old one is shut down, and if
+     * the new one fails instead, it is shut down and the old one keeps the slot. Any other
+     * pair: the newer stays. Returns the task that stands for the slot.
+     */
+    public static Task settle(Task a, Task b, long now, Changes out) {
+        Task older = a.getMeta().getCreatedAtMs() <= b.getMeta().getCreatedAtMs() ? a : b;
+        Task newer = older == a ? b : a;
+        if (newer.getSpecVersion() > older.getSpecVersion()) {
+            if (terminal(newer.getStatus().getState())) {
+                out.updates.add(withDesired(newer, TaskState.SHUTDOWN, now));
+                return older;
+            }
+            if (!up(newer)) {
+                return newer;  // both kept: the old one serves until the new one is up
+            }
+        }
+        out.updates.add(withDesired(older, TaskState.SHUTDOWN, now));
+        return newer;
     }
 
     public static Task withDesired(Task t, TaskState desired, long now) {

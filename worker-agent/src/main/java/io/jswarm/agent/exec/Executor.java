@@ -228,6 +228,15 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             return;
         }
         report(ctx, TaskState.READY, "prepared", "");
+        // A stop-first update prepares the new task while the old one stops: start when told.
+        try {
+            while (ctx.task.getDesiredState() == TaskState.READY && !ctx.stopRequested) {
+                Thread.sleep(20);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
         if (ctx.stopRequested) {
             cleanup(ctx, false);
             ctx.finished = true;
