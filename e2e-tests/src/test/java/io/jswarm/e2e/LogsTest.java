@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jswarm.api.Node;
-import io.jswarm.api.NodeRole;
 import io.jswarm.api.Task;
 import io.jswarm.api.TaskState;
 import io.jswarm.e2e.LocalCluster.Member;
@@ -232,18 +231,7 @@ class LogsTest {
     @Test
     @Order(5)
     void managerFailoverEndsAFollowWithAMessage() throws Exception {
-        for (String w : List.of("w1", "w2")) {
-            cluster.swarmctl(m1, "node", "promote", w).ok();
-        }
-        Member w1 = cluster.member("w1");
-        await(Duration.ofSeconds(60), () -> {
-            try {
-                return nodes(m1).stream().filter(n -> n.getRole() == NodeRole.MANAGER).count() == 3
-                        && LocalCluster.services(w1).size() == 1;
-            } catch (RuntimeException e) {
-                return false;
-            }
-        }, "three managers");
+        Member w1 = sim.promoteWorkers();
         Node leaderNode = nodes(w1).stream().filter(n -> n.getManagerStatus().getLeader()).findFirst().orElseThrow();
         Member leader = cluster.member(leaderNode.getDescription().getHostname());
         Member via = leader == w1 ? cluster.member("w2") : w1;

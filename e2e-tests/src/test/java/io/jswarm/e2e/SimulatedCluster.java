@@ -55,6 +55,27 @@ public final class SimulatedCluster implements AutoCloseable {
         this.failing = r.addr + "/busybox:fails";
     }
 
+    /**
+     * Promotes w1 and w2 (three managers); returns once w1 serves the Control API with the
+     * cluster's services. Returns w1.
+     */
+    public Member promoteWorkers() throws Exception {
+        for (String w : List.of("w1", "w2")) {
+            cluster.swarmctl(m1, "node", "promote", w).ok();
+        }
+        Member w1 = cluster.member("w1");
+        int services = LocalCluster.services(m1).size();
+        LocalCluster.await(Duration.ofSeconds(60), () -> {
+            try {
+                return LocalCluster.nodes(m1).stream().filter(n -> n.getRole() == io.jswarm.api.NodeRole.MANAGER).count() == 3
+                        && LocalCluster.services(w1).size() == services;
+            } catch (RuntimeException e) {
+                return false;
+            }
+        }, "three managers");
+        return w1;
+    }
+
     public static long ready(Member via) {
         try {
             return LocalCluster.nodes(via).stream().filter(n -> n.getStatus().getState() == NodeState.NODE_READY).count();

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jswarm.api.Node;
-import io.jswarm.api.NodeRole;
 import io.jswarm.api.Service;
 import io.jswarm.api.Task;
 import io.jswarm.api.TaskState;
@@ -272,17 +271,7 @@ class UpdateTest {
     @Test
     @Order(8)
     void aNewLeaderFinishesTheUpdate() throws Exception {
-        for (String w : List.of("w1", "w2")) {
-            cluster.swarmctl(via, "node", "promote", w).ok();
-        }
-        Member w1 = cluster.member("w1");
-        await(Duration.ofSeconds(60), () -> {
-            try {
-                return nodes(via).stream().filter(n -> n.getRole() == NodeRole.MANAGER).count() == 3 && services(w1).size() == 1;
-            } catch (RuntimeException e) {
-                return false;
-            }
-        }, "three managers");
+        Member w1 = sim.promoteWorkers();
         cluster.swarmctl(via, "service", "create", "--name", "six", "--replicas", "6", "--constraint", "node.hostname!=m1",
                 "--update-delay", "2s", "--stop-grace-period", "1s", v1).ok();
         Node leaderNode = nodes(w1).stream().filter(n -> n.getManagerStatus().getLeader()).findFirst().orElseThrow();

@@ -171,6 +171,7 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
         final Set<StreamObserver<PublishLogsResponse>> publishers = ConcurrentHashMap.newKeySet();
         final Map<String, String> taskNames = new ConcurrentHashMap<>();
         final Map<String, String> nodeNames = new ConcurrentHashMap<>();
+        final Set<Publication> parked = ConcurrentHashMap.newKeySet();  // waiting for the subscriber to read
         boolean over;
         boolean asking = true;  // nodes are still being asked: a quick answer must not end the stream early
 
@@ -178,6 +179,31 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
             this.id = id;
             this.req = req;
             this.out = out;
+            out.setOnReadyHandler(this::unpark);
+        }
+
+        /**
+         * Flow control: an agent's next message is read only once the subscriber can take
+         * more, so a slow reader slows the agents (whose sends wait) instead of filling
+         * the leader's memory.
+         */
+        void readNext(Publication p) {
+            if (out.isReady()) {
+                p.response.request(1);
+                return;
+            }
+            parked.add(p);
+            if (out.isReady()) {
+                unpark();  // it became ready meanwhile: its handler may have run before the add
+            }
+        }
+
+        void unpark() {
+            for (Publication p : parked) {
+                if (parked.remove(p)) {
+                    p.response.request(1);
+                }
+            }
         }
 
         void ask(String nodeId, List<String> taskIds, long tail) {
@@ -299,12 +325,14 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
 
     /** One agent's publish stream for one subscription. */
     private final class Publication implements StreamObserver<PublishLogsMessage> {
-        final StreamObserver<PublishLogsResponse> response;
+        final ServerCallStreamObserver<PublishLogsResponse> response;
         Subscription sub;
         String nodeId;
 
         Publication(StreamObserver<PublishLogsResponse> response) {
-            this.response = response;
+            this.response = (ServerCallStreamObserver<PublishLogsResponse>) response;
+            this.response.disableAutoRequest();
+            this.response.request(1);
         }
 
         @Override
@@ -325,6 +353,7 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
                 }
             }
             sub.deliver(m);
+            sub.readNext(this);
         }
 
         @Override
@@ -360,11 +389,36 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
                 .keepAliveTime(10, TimeUnit.SECONDS).keepAliveTimeout(5, TimeUnit.SECONDS)
                 .maxInboundMessageSize(64 << 20).build());
         Context.CancellableContext ctx = Context.current().fork().withCancellation();
-        ((ServerCallStreamObserver<LogMessages>) out).setOnCancelHandler(() -> ctx.cancel(null));
-        ctx.run(() -> LogsGrpc.newStub(ch).subscribeLogs(req, new StreamObserver<LogMessages>() {
+        ServerCallStreamObserver<LogMessages> down = (ServerCallStreamObserver<LogMessages>) out;
+        down.setOnCancelHandler(() -> ctx.cancel(null));
+        // Flow control across the hop: the next message from the leader is asked for only
+        // once the subscriber can take more.
+        java.util.concurrent.atomic.AtomicReference<io.grpc.stub.ClientCallStreamObserver<SubscribeLogsRequest>> up =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean waiting = new java.util.concurrent.atomic.AtomicBoolean();
+        down.setOnReadyHandler(() -> {
+            if (waiting.compareAndSet(true, false)) {
+                up.get().request(1);
+            }
+        });
+        ctx.run(() -> LogsGrpc.newStub(ch).subscribeLogs(req, new io.grpc.stub.ClientResponseObserver<SubscribeLogsRequest, LogMessages>() {
+            @Override
+            public void beforeStart(io.grpc.stub.ClientCallStreamObserver<SubscribeLogsRequest> requestStream) {
+                up.set(requestStream);
+                requestStream.disableAutoRequestWithInitial(1);
+            }
+
             @Override
             public void onNext(LogMessages value) {
                 out.onNext(value);
+                if (down.isReady()) {
+                    up.get().request(1);
+                } else {
+                    waiting.set(true);
+                    if (down.isReady() && waiting.compareAndSet(true, false)) {
+                        up.get().request(1);
+                    }
+                }
             }
 
             @Override
