@@ -22,12 +22,13 @@ import java.util.Set;
  * the spec version and start time of each task), so a new leader resumes an update where
  * it stood; a slot whose task runs the current spec is never touched again.
  *
- * <p>A batch: up to {@code parallelism} slots still on an older spec. stop-first shuts
+ * <p>At most {@code parallelism} slots are replaced at a time (0: all at once), as
+ * Docker's update workers do: a slot's worker rests {@code delay} after its new task came
+ * up, then takes the next slot still on an older spec. stop-first shuts
  * the old task down and creates the new one with desired state READY (the node prepares
  * it, pulling the image), and lets it start once the old one has stopped; start-first
  * creates the new one running beside the old one, which the orchestrator shuts down once
- * the new one is up ({@link Tasks#settle}). The next batch starts {@code delay} after the
- * last new task came up. A new task that fails within {@code monitor} of its start (or
+ * the new one is up ({@link Tasks#settle}). A new task that fails within {@code monitor} of its start (or
  * before it starts) is an update failure; more than {@code max_failure_ratio} of the
  * slots failing triggers the failure action: pause, continue, or roll back.
  */
@@ -92,12 +93,15 @@ public final class Updater {
         }
 
         // 2. Where each slot stands.
+        long delayMs = Durations.millisOr(cfg.hasDelay(), cfg.getDelay(), 0);
         List<String> outdated = new ArrayList<>();
-        boolean inFlight = false;
+        int inFlight = 0;     // slots being replaced now
+        int resting = 0;      // slots that came up less than delay ago: their worker waits
         long lastUp = 0;
+        long nextFree = Long.MAX_VALUE;
         for (Map.Entry<String, List<Task>> e : slots.entrySet()) {
             if (touched.contains(e.getKey())) {
-                inFlight = true;
+                inFlight++;
                 continue;
             }
             List<Task> current = e.getValue().stream().filter(t -> t.getSpecVersion() == version).toList();
@@ -105,30 +109,35 @@ public final class Updater {
                 outdated.add(e.getKey());
                 continue;
             }
-            if (current.size() < e.getValue().size()) {
-                inFlight = true;  // start-first: the old task runs until the new one is up
-            }
+            boolean busy = current.size() < e.getValue().size();  // start-first: the old task runs until the new one is up
             for (Task t : current) {
                 if (t.getDesiredState() == TaskState.READY) {
-                    inFlight = true;
+                    busy = true;
                     if (oldStopped(e.getKey(), version, tasks, nodes)) {
                         out.updates.add(Tasks.withDesired(t, TaskState.RUNNING, now));  // stop-first: the old one is gone
                     }
                 } else if (Tasks.up(t)) {
                     if (t.getMeta().getCreatedAtMs() >= started) {
                         lastUp = Math.max(lastUp, t.getStartedAtMs());
+                        if (t.getStartedAtMs() + delayMs > now) {
+                            resting++;
+                            nextFree = Math.min(nextFree, t.getStartedAtMs() + delayMs);
+                        }
                     }
                 } else if (!Tasks.terminal(t.getStatus().getState())) {
-                    inFlight = true;  // still starting (or not yet healthy)
+                    busy = true;  // still starting (or not yet healthy)
                 }
             }
-        }
-        if (inFlight) {
-            return out;
+            if (busy) {
+                inFlight++;
+            }
         }
 
         // 3. All slots run the current spec: complete once the last new task has been watched for monitor.
         if (outdated.isEmpty()) {
+            if (inFlight > 0) {
+                return out;
+            }
             if (lastUp + monitorMs > now) {
                 out.wakeAt(lastUp + monitorMs);
                 return out;
@@ -138,13 +147,16 @@ public final class Updater {
             return out;
         }
 
-        // 4. The next batch, delay after the last one came up.
-        long delayMs = Durations.millisOr(cfg.hasDelay(), cfg.getDelay(), 0);
-        if (lastUp > 0 && lastUp + delayMs > now) {
-            out.wakeAt(lastUp + delayMs);
+        // 4. More slots, as Docker's update workers take them: at most parallelism slots at a
+        // time, each worker resting delay after its slot came up before it takes the next.
+        long free = cfg.getParallelism() == 0 ? outdated.size() : cfg.getParallelism() - inFlight - resting;
+        if (free <= 0) {
+            if (nextFree != Long.MAX_VALUE) {
+                out.wakeAt(nextFree);
+            }
             return out;
         }
-        long n = cfg.getParallelism() == 0 ? outdated.size() : Math.min(cfg.getParallelism(), outdated.size());
+        long n = Math.min(free, outdated.size());
         for (String key : outdated.subList(0, (int) n)) {
             List<Task> old = slots.get(key);
             Task first = old.get(0);

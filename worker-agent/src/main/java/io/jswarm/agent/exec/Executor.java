@@ -350,6 +350,8 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             }
             if (!Files.exists(ctx.dir.resolve("exit"))) {
                 Commands.run(runtime.cmd("kill", "--all", ctx.id, "KILL"), 20);
+            } else {
+                checkExit(ctx);  // report now rather than at the monitor's next round
             }
         } catch (IOException e) {
             LOG.warn("stopping task {}: {}", ctx.id, e.getMessage());
@@ -367,21 +369,25 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     /** Notices containers that ended, from the exit codes their shims wrote. */
     private void checkExits() {
         for (TaskContext ctx : tasks.values()) {
-            if (ctx.finished || !ctx.launched) {
-                continue;
-            }
-            Path exit = ctx.dir.resolve("exit");
-            if (!Files.exists(exit)) {
-                continue;
-            }
-            try {
-                int code = Integer.parseInt(Files.readString(exit).trim());
-                boolean oom = Files.exists(ctx.dir.resolve("events.log"))
-                        && Files.readString(ctx.dir.resolve("events.log")).contains("\"type\":\"oom\"");
-                finish(ctx, code, oom);
-            } catch (IOException | NumberFormatException e) {
-                LOG.warn("reading the exit of task {}: {}", ctx.id, e.toString());
-            }
+            checkExit(ctx);
+        }
+    }
+
+    private void checkExit(TaskContext ctx) {
+        if (ctx.finished || !ctx.launched) {
+            return;
+        }
+        Path exit = ctx.dir.resolve("exit");
+        if (!Files.exists(exit)) {
+            return;
+        }
+        try {
+            int code = Integer.parseInt(Files.readString(exit).trim());
+            boolean oom = Files.exists(ctx.dir.resolve("events.log"))
+                    && Files.readString(ctx.dir.resolve("events.log")).contains("\"type\":\"oom\"");
+            finish(ctx, code, oom);
+        } catch (IOException | NumberFormatException e) {
+            LOG.warn("reading the exit of task {}: {}", ctx.id, e.toString());
         }
     }
 
@@ -391,7 +397,6 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         }
         ctx.finished = true;
         health.unwatch(ctx.id);
-        cleanup(ctx, false);
         ContainerStatus cs = ContainerStatus.newBuilder().setContainerId(ctx.id).setExitCode(code).build();
         TaskStatus.Builder s = TaskStatus.newBuilder().setTimestampMs(System.currentTimeMillis()).setContainer(cs);
         if (ctx.stopRequested) {
@@ -406,6 +411,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             s.setState(TaskState.FAILED).setMessage("failed").setErr("task: non-zero exit (" + code + ")");
         }
         setStatus(ctx, s.build());
+        // The status goes out first: releasing the container (runc delete, unmount, namespace)
+        // takes a few process runs that the managers need not wait for, nor other tasks' exits.
+        workers.execute(() -> cleanup(ctx, false));
         LOG.info("task {} ended: exit {}{}", ctx.id, code, oom ? " (OOM)" : "");
     }
 
@@ -422,12 +430,18 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         }
     }
 
-    /** Releases what a container holds; with all, also its files (logs included). */
+    /** Releases what a container holds; with all, also its files (logs included). One at a time per task. */
     private void cleanup(TaskContext ctx, boolean all) {
+        synchronized (ctx) {
+            release(ctx, all);
+        }
+    }
+
+    private void release(TaskContext ctx, boolean all) {
         try {
-            if (runtime.status(ctx.id) != null) {
-                Commands.run(runtime.cmd("delete", "--force", ctx.id), 30);
-            }
+            // Unconditional: asking the runtime first would cost a process run; deleting a
+            // container it does not know is a harmless error.
+            Commands.run(runtime.cmd("delete", "--force", ctx.id), 30);
             if (isMounted(ctx.rootfs())) {
                 io.jswarm.agent.image.Posix.umount(ctx.rootfs().toString());
             }
