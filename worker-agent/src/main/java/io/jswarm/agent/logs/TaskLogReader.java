@@ -69,6 +69,15 @@ public final class TaskLogReader implements Closeable {
     public List<LogLine> poll() throws IOException {
         List<LogLine> out = new ArrayList<>();
         if (current == null) {
+            // Nothing was there before: everything there now is new, rotated files first.
+            for (int i = rotatedCount(); i >= 1; i--) {
+                try (FileChannel ch = FileChannel.open(dir.resolve("log." + i), StandardOpenOption.READ)) {
+                    readAll(ch, out::add);
+                    carry.reset();
+                } catch (NoSuchFileException e) {
+                    // rotated away meanwhile
+                }
+            }
             if (openCurrent()) {
                 readAll(current, out::add);
             }
@@ -81,8 +90,38 @@ public final class TaskLogReader implements Closeable {
             current.close();
             current = null;
             carry.reset();
-            if (openCurrent()) {
-                readAll(current, out::add);
+            // The writer may have rotated more than once since the last poll: the files
+            // written after ours are the rotated ones newer than it, then the current one.
+            // They are opened first, so a rotation meanwhile does not move them away.
+            int n = rotatedCount();
+            int ours = n + 1;  // not found: ours was dropped, every rotated file is newer
+            for (int i = 1; i <= n; i++) {
+                if (currentKey.equals(fileKey(dir.resolve("log." + i)))) {
+                    ours = i;
+                    break;
+                }
+            }
+            List<FileChannel> newer = new ArrayList<>();
+            try {
+                for (int i = ours - 1; i >= 1; i--) {
+                    try {
+                        newer.add(FileChannel.open(dir.resolve("log." + i), StandardOpenOption.READ));
+                    } catch (NoSuchFileException e) {
+                        // rotated away meanwhile
+                    }
+                }
+                boolean opened = openCurrent();
+                for (FileChannel ch : newer) {
+                    readAll(ch, out::add);
+                    carry.reset();
+                }
+                if (opened) {
+                    readAll(current, out::add);
+                }
+            } finally {
+                for (FileChannel ch : newer) {
+                    ch.close();
+                }
             }
         }
         return out;

@@ -73,6 +73,21 @@ class TaskLogReaderTest {
     }
 
     @Test
+    void followCatchesUpAfterSeveralRotationsBetweenPolls() throws Exception {
+        run(4096, 10, "seq 1 100");
+        try (TaskLogReader r = new TaskLogReader(dir)) {
+            assertEquals(100, r.backlog(0, -1).size());
+            run(4096, 10, "seq 101 1000");  // the same files, rotated several times before the next poll
+            assertTrue(Files.exists(dir.resolve("log.3")), "rotated more than once");
+            List<String> seen = text(r.poll());
+            assertEquals(900, seen.size());
+            for (int i = 0; i < 900; i++) {
+                assertEquals("O:" + (101 + i), seen.get(i));
+            }
+        }
+    }
+
+    @Test
     void followReadsAcrossARotation() throws Exception {
         Path bin = Path.of(getClass().getResource("/io/jswarm/agent/exec/jswarm-logger").toURI());
         try (TaskLogReader r = new TaskLogReader(dir)) {
