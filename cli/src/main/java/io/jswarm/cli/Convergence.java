@@ -69,9 +69,9 @@ final class Convergence {
                     continue;
                 }
                 String key = global ? hostnames.getOrDefault(t.getNodeId(), t.getNodeId()) : String.format("%5d", t.getSlot());
-                if (t.getSpecVersion() != s.getSpecVersion()) {
+                if (t.getSpecVersion() != s.getSpecVersion() && updating) {
                     waiting.put(key, key.trim() + "/%d: " + pad("pending update") + " " + bar(TaskState.NEW, false));
-                    continue;  // the updater has not reached this slot yet
+                    continue;  // the updater has not reached this slot yet (a paused update's old tasks count as they run)
                 }
                 TaskState st = t.getStatus().getState();
                 String health = t.getStatus().getHealth();

@@ -457,7 +457,7 @@ final class ServiceCommand implements Callable<Integer> {
                     ServiceSpec spec = s.getSpec().toBuilder()
                             .setReplicated(ReplicatedService.newBuilder().setReplicas(wanted.get(e.getKey()))).build();
                     cc.stub().updateService(UpdateServiceRequest.newBuilder().setServiceId(s.getMeta().getId())
-                            .setServiceVersion(s.getMeta().getVersion()).setSpec(spec).build());
+                            .setServiceVersion(s.getMeta().getVersion()).setSpec(spec).setScale(true).build());
                     System.out.println(e.getKey() + " scaled to " + wanted.get(e.getKey()));
                 }
                 for (Service s : found.values()) {

@@ -230,6 +230,8 @@ class UpdateTest {
         // start-first (set in scenario 4): the old task of the failed slot keeps serving, the others were left alone.
         assertEquals(4, tasks(via, "web").stream().filter(t -> t.getDesiredState() == TaskState.RUNNING && runsImage(t, v1)
                 && t.getStatus().getState() == TaskState.RUNNING).count(), describe(tasks(via, "web")));
+        // Scaling neither resumes the update nor waits for it: the old tasks count as they run.
+        assertTrue(cluster.swarmctl(via, "service", "scale", "web=4").ok().out().contains("verify: Service converged"));
         String ls = cluster.swarmctl(via, "service", "ls").ok().out();
         assertTrue(ls.lines().anyMatch(l -> l.contains(" web ") && l.trim().endsWith("paused")), ls);
 

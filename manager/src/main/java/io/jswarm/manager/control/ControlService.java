@@ -250,7 +250,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 b.setUpdateStatus(UpdateStatus.newBuilder().setStartedAtMs(now)
                         .setState(req.getRollback() ? UpdateStatus.State.ROLLBACK_STARTED : UpdateStatus.State.UPDATING)
                         .setMessage(req.getRollback() ? "manually requested rollback" : "update in progress"));
-            } else if (was == UpdateStatus.State.PAUSED || was == UpdateStatus.State.ROLLBACK_PAUSED) {
+            } else if ((was == UpdateStatus.State.PAUSED || was == UpdateStatus.State.ROLLBACK_PAUSED) && !req.getScale()) {
                 // A paused update resumes on the next update; its earlier failures no longer count.
                 b.setUpdateStatus(UpdateStatus.newBuilder().setStartedAtMs(now)
                         .setState(was == UpdateStatus.State.PAUSED ? UpdateStatus.State.UPDATING : UpdateStatus.State.ROLLBACK_STARTED)
