@@ -40,7 +40,7 @@ class UpdaterTest {
         Service service;
         final Map<String, Task> tasks = new LinkedHashMap<>();
         long now = 1_000;
-        boolean newTasksFail;
+        int failuresLeft;  // new-spec tasks to fail before the rest start fine
         final List<String> started = new ArrayList<>();  // "slot@time" of each new-spec task start
 
         Sim(Service s, int replicas) {
@@ -82,8 +82,11 @@ class UpdaterTest {
                 TaskState st = t.getStatus().getState();
                 if (t.getDesiredState() == TaskState.RUNNING && st == TaskState.ASSIGNED || st == TaskState.READY
                         && t.getDesiredState() == TaskState.RUNNING) {
-                    boolean fail = newTasksFail && t.getSpecVersion() == service.getSpecVersion() && !service.getUpdateStatus()
+                    boolean fail = failuresLeft > 0 && t.getSpecVersion() == service.getSpecVersion() && !service.getUpdateStatus()
                             .getState().name().startsWith("ROLLBACK");
+                    if (fail) {
+                        failuresLeft--;
+                    }
                     tasks.put(t.getMeta().getId(), t.toBuilder().setStartedAtMs(fail ? 0 : now).setStatus(TaskStatus.newBuilder()
                             .setState(fail ? TaskState.FAILED : TaskState.RUNNING).setErr(fail ? "task: non-zero exit (1)" : "")
                             .setTimestampMs(now)).build());
@@ -179,7 +182,7 @@ class UpdaterTest {
     @Test
     void failuresPauseTheUpdateNamingTheTask() {
         Sim sim = new Sim(replicated("web", 4), 4);
-        sim.newTasksFail = true;
+        sim.failuresLeft = Integer.MAX_VALUE;
         sim.update(cfg(1, 0, UpdateConfig.Order.STOP_FIRST));
         sim.runUntilSettled(500, 50);
         UpdateStatus st = sim.service.getUpdateStatus();
@@ -190,9 +193,37 @@ class UpdaterTest {
     }
 
     @Test
+    void continueGoesOnDespiteFailures() {
+        Sim sim = new Sim(replicated("web", 4), 4);
+        sim.failuresLeft = 2;
+        sim.update(cfg(1, 0, UpdateConfig.Order.STOP_FIRST).toBuilder().setFailureAction(UpdateConfig.FailureAction.CONTINUE).build());
+        sim.runUntilSettled(500, 200);
+        assertEquals(UpdateStatus.State.COMPLETED, sim.service.getUpdateStatus().getState());
+        for (int i = 0; i < 40; i++) {
+            sim.step(500);  // the restart policy replaces the failed ones (after its 5 s delay)
+        }
+        assertEquals(4, sim.runningOn(2));
+    }
+
+    @Test
+    void aFailureRatioWithinTheLimitDoesNotPause() {
+        Sim sim = new Sim(replicated("web", 4), 4);
+        sim.failuresLeft = 1;
+        sim.update(cfg(1, 0, UpdateConfig.Order.STOP_FIRST).toBuilder().setMaxFailureRatio(0.3f).build());
+        sim.runUntilSettled(500, 200);
+        assertEquals(UpdateStatus.State.COMPLETED, sim.service.getUpdateStatus().getState(), "1 of 4 failed: 0.25 <= 0.3");
+
+        Sim strict = new Sim(replicated("web", 4), 4);
+        strict.failuresLeft = 2;
+        strict.update(cfg(1, 0, UpdateConfig.Order.STOP_FIRST).toBuilder().setMaxFailureRatio(0.3f).build());
+        strict.runUntilSettled(500, 200);
+        assertEquals(UpdateStatus.State.PAUSED, strict.service.getUpdateStatus().getState(), "2 of 4 failed: 0.5 > 0.3");
+    }
+
+    @Test
     void rollbackOnFailureGoesBackToThePreviousSpec() {
         Sim sim = new Sim(replicated("web", 4), 4);
-        sim.newTasksFail = true;
+        sim.failuresLeft = Integer.MAX_VALUE;
         sim.update(cfg(1, 0, UpdateConfig.Order.STOP_FIRST).toBuilder().setFailureAction(UpdateConfig.FailureAction.ROLLBACK).build());
         sim.runUntilSettled(500, 50);
         sim.runUntilSettled(500, 100);
