@@ -230,6 +230,31 @@ class LogsTest {
 
     @Test
     @Order(5)
+    void aFollowGoesOnWhenTheNodesAgentRestarts() throws Exception {
+        cluster.swarmctl(m1, "service", "create", "--name", "tick", "--constraint", "node.hostname==w2", image, "sh", "-c",
+                "i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done").ok();
+        String id = tasks(m1, "tick").get(0).getMeta().getId();
+        follow(m1, "tick", "tick");
+        await(Duration.ofSeconds(30), () -> lines("tick.out").size() >= 10, "following");
+        Member w2 = cluster.member("w2");
+        w2.kill();  // the container and its log writer go on without the agent
+        int atKill = lines("tick.out").size();
+        Thread.sleep(1500);
+        w2.start();
+        await(Duration.ofSeconds(60), () -> lines("tick.out").size() >= atKill + 60, "the follow goes on after the agent is back");
+        // The task's numbers: consecutive from the first line seen, none lost or doubled across the restart.
+        List<String> mine = lines("tick.out").stream().filter(l -> l.contains("." + id.substring(0, 12) + "@")).toList();
+        int first = Integer.parseInt(mine.get(0).substring(mine.get(0).indexOf(" | ") + 3));
+        for (int i = 0; i < mine.size(); i++) {
+            String l = mine.get(i);
+            assertEquals(first + i, Integer.parseInt(l.substring(l.indexOf(" | ") + 3)), "line " + i + " of " + mine.size());
+        }
+        assertTrue(mine.size() >= atKill + 50, "lines from before and after the restart: " + mine.size());
+        cluster.swarmctl(m1, "service", "rm", "tick").ok();
+    }
+
+    @Test
+    @Order(6)
     void managerFailoverEndsAFollowWithAMessage() throws Exception {
         Member w1 = sim.promoteWorkers();
         Node leaderNode = nodes(w1).stream().filter(n -> n.getManagerStatus().getLeader()).findFirst().orElseThrow();

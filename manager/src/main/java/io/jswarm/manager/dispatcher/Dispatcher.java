@@ -52,6 +52,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
     });
     private volatile boolean active;
     private volatile long activeSince;
+    private final List<java.util.function.Consumer<String>> sessionListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private static final class Session {
         final String id;
@@ -200,6 +201,9 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             }
             s.send(SessionMessage.newBuilder().setSessionId(sessionId).setHeartbeatPeriodMs(heartbeatPeriodMs())
                     .addAllManagers(managers()).setNode(store.node(req.getNodeId())).setAssignments(a).build());
+            for (var l : sessionListeners) {
+                l.accept(req.getNodeId());  // after the full set: what they send follows it
+            }
         });
         LOG.info("session {} opened for node {} ({})", sessionId, req.getNodeId(), req.getDescription().getHostname());
     }
@@ -315,6 +319,11 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                 }
             }
         });
+    }
+
+    /** Told (on the sender thread) of each node whose session opens, once its full assignment set is queued. */
+    public void onSessionOpened(java.util.function.Consumer<String> listener) {
+        sessionListeners.add(listener);
     }
 
     /**

@@ -69,6 +69,34 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
         this.dispatcher = dispatcher;
         this.selfId = selfId;
         store.addListener(this);  // after the dispatcher's: a new task's assignment reaches its node first
+        dispatcher.onSessionOpened(this::nodeReconnected);
+    }
+
+    /**
+     * A node's agent opened a new session (it restarted, or lost the manager for a while):
+     * following subscriptions ask it again for their tasks there, each from just after the
+     * last line delivered, so the follow goes on with nothing lost or doubled. An agent
+     * still serving the subscription ignores the repeat.
+     */
+    private void nodeReconnected(String nodeId) {
+        if (!active) {
+            return;
+        }
+        for (Subscription s : subscriptions.values()) {
+            if (!s.req.getFollow()) {
+                continue;
+            }
+            List<String> ids = new ArrayList<>();
+            for (String id : s.tasks) {
+                Task t = store.task(id);
+                if (t != null && t.getNodeId().equals(nodeId)) {
+                    ids.add(id);
+                }
+            }
+            if (!ids.isEmpty()) {
+                s.resume(nodeId, ids);
+            }
+        }
     }
 
     public void activate() {
@@ -124,6 +152,7 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
         Map<String, List<String>> perNode = new LinkedHashMap<>();
         for (Task t : tasks) {
             sub.tasks.add(t.getMeta().getId());
+            sub.initial.add(t.getMeta().getId());
             perNode.computeIfAbsent(t.getNodeId(), k -> new ArrayList<>()).add(t.getMeta().getId());
         }
         for (Map.Entry<String, List<String>> e : perNode.entrySet()) {
@@ -172,6 +201,8 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
         final Map<String, String> taskNames = new ConcurrentHashMap<>();
         final Map<String, String> nodeNames = new ConcurrentHashMap<>();
         final Set<Publication> parked = ConcurrentHashMap.newKeySet();  // waiting for the subscriber to read
+        final Map<String, Long> lastNs = new ConcurrentHashMap<>();       // per task: the newest line delivered
+        final Set<String> initial = ConcurrentHashMap.newKeySet();         // the tasks asked for at the start
         boolean over;
         boolean asking = true;  // nodes are still being asked: a quick answer must not end the stream early
 
@@ -207,8 +238,26 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
         }
 
         void ask(String nodeId, List<String> taskIds, long tail) {
-            LogSubscription m = LogSubscription.newBuilder().setId(id).addAllTaskIds(taskIds).setFollow(req.getFollow())
-                    .setTail(tail).setSinceMs(req.getSinceMs()).build();
+            send(nodeId, LogSubscription.newBuilder().setId(id).addAllTaskIds(taskIds).setFollow(req.getFollow())
+                    .setTail(tail).setSinceMs(req.getSinceMs()).build());
+        }
+
+        void resume(String nodeId, List<String> taskIds) {
+            LogSubscription.Builder m = LogSubscription.newBuilder().setId(id).addAllTaskIds(taskIds).setFollow(true)
+                    .setTail(req.getTail()).setSinceMs(req.getSinceMs());
+            for (String t : taskIds) {
+                Long last = lastNs.get(t);
+                if (last != null) {
+                    m.putAfterNs(t, last);
+                } else if (!initial.contains(t)) {
+                    m.putAfterNs(t, 0L);  // a task that started later: all of it
+                }
+                // else nothing of it was shown yet: the request's tail and since apply as at first
+            }
+            send(nodeId, m.build());
+        }
+
+        private void send(String nodeId, LogSubscription m) {
             synchronized (this) {
                 if (dispatcher.sendLogSubscription(nodeId, m)) {
                     waiting.add(nodeId);
@@ -238,6 +287,7 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
             if (m.getMessagesCount() > 0) {
                 LogMessages.Builder b = LogMessages.newBuilder();
                 for (LogMessage l : m.getMessagesList()) {
+                    lastNs.merge(l.getTaskId(), l.getTimestampNs(), Math::max);
                     b.addMessages(l.toBuilder().setTaskName(taskNames.computeIfAbsent(l.getTaskId(), this::taskName))
                             .setNodeName(nodeNames.computeIfAbsent(l.getNodeId(), this::nodeName))
                             .setServiceId(serviceOf(l.getTaskId())));

@@ -60,12 +60,12 @@ public final class LogSubscriptions implements Closeable {
         synchronized (active) {
             Reading r = active.get(sub.getId());
             if (r != null) {
-                r.add(sub.getTaskIdsList());
+                r.add(sub);  // more tasks; tasks it already reads are not read again
                 return;
             }
             r = new Reading(sub, ch);
             active.put(sub.getId(), r);
-            r.add(sub.getTaskIdsList());
+            r.add(sub);
             Thread t = new Thread(r::run, "logs-" + sub.getId());
             t.setDaemon(true);
             t.start();
@@ -86,8 +86,11 @@ public final class LogSubscriptions implements Closeable {
             this.channel = channel;
         }
 
-        synchronized void add(List<String> taskIds) {
-            added.addAll(taskIds);
+        final Map<String, Long> afterNs = new ConcurrentHashMap<>();
+
+        synchronized void add(LogSubscription s) {
+            afterNs.putAll(s.getAfterNsMap());
+            added.addAll(s.getTaskIdsList());
         }
 
         synchronized List<String> takeAdded() {
@@ -110,7 +113,9 @@ public final class LogSubscriptions implements Closeable {
                         }
                         TaskLogReader reader = new TaskLogReader(dir);
                         readers.put(id, reader);
-                        publish(id, reader.backlog(sinceNs, sub.getTail()));
+                        Long after = afterNs.get(id);
+                        publish(id, after != null ? reader.backlog(Math.max(after + 1, sinceNs), -1)
+                                : reader.backlog(sinceNs, sub.getTail()));
                         idle = false;
                     }
                     if (!sub.getFollow()) {
