@@ -71,22 +71,39 @@ class ImagePullTest {
 
     @Test
     void concurrentPullsOfTheSameImageShareTheWork() throws Exception {
+        // A 16 MB layer takes long enough to download that three pulls started together overlap.
+        byte[] noise = new byte[12 << 20];
+        new java.util.Random(7).nextBytes(noise);
+        byte[] big = TestImages.layer("data/noise", java.util.Base64.getEncoder().encodeToString(noise));
+        TestImages.push(registry.addr, "big", "1", List.of(TestImages.busyboxLayer(), big), List.of("sleep", "1000"), List.of());
         Path d = Files.createTempDirectory("jswarm-images-");
+        var pool = Executors.newFixedThreadPool(3);
         try {
             ImageStore store = new ImageStore(d, new RegistryClient(Set.of(registry.addr)), true);
-            var pool = Executors.newFixedThreadPool(4);
-            List<Future<Image>> fs = List.of(pool.submit(() -> store.pull(registry.addr + "/busybox:1")),
-                    pool.submit(() -> store.pull(registry.addr + "/busybox:1")),
-                    pool.submit(() -> store.pull(registry.addr + "/busybox:1")));
+            java.util.Map<String, Integer> before = registry.blobDownloads();
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            List<Future<Image>> fs = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                fs.add(pool.submit(() -> {
+                    go.await();
+                    return store.pull(registry.addr + "/big:1");
+                }));
+            }
+            go.countDown();
             Image first = fs.get(0).get();
             for (Future<Image> f : fs) {
                 assertEquals(first.layers(), f.get().layers());
             }
-            pool.shutdown();
             try (var files = Files.list(d.resolve("layers"))) {
                 assertEquals(2, files.count(), "each layer unpacked once, no leftovers");
             }
+            java.util.Map<String, Integer> after = registry.blobDownloads();
+            after.replaceAll((blob, n) -> n - before.getOrDefault(blob, 0));
+            after.values().removeIf(n -> n == 0);
+            assertTrue(after.size() >= 2, "the layers were downloaded: " + after);
+            assertTrue(after.values().stream().allMatch(n -> n == 1), "each blob downloaded once by the three pulls: " + after);
         } finally {
+            pool.shutdownNow();
             LocalCluster.deleteTree(d);
         }
     }

@@ -28,7 +28,7 @@ public final class TestRegistry implements AutoCloseable {
                 "log:",
                 "  level: error",
                 "  accesslog:",
-                "    disabled: true",
+                "    disabled: false",  // tests count the requests (one download per blob)
                 "storage:",
                 "  filesystem:",
                 "    rootdirectory: " + dir.resolve("data"),
@@ -60,6 +60,19 @@ public final class TestRegistry implements AutoCloseable {
             }
             Thread.sleep(100);
         }
+    }
+
+    /** How many times each blob was downloaded (GET), by digest, from the access log. */
+    public java.util.Map<String, Integer> blobDownloads() throws IOException {
+        java.util.Map<String, Integer> out = new java.util.TreeMap<>();
+        java.util.regex.Pattern get = java.util.regex.Pattern.compile("\"GET /v2/[^ ]+/blobs/(sha256:[0-9a-f]{64}) ");
+        for (String line : Files.readAllLines(dir.resolve("registry.log"))) {
+            java.util.regex.Matcher m = get.matcher(line);
+            if (m.find()) {
+                out.merge(m.group(1), 1, Integer::sum);
+            }
+        }
+        return out;
     }
 
     @Override
