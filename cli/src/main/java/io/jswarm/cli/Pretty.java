@@ -65,7 +65,9 @@ final class Pretty {
             p.line(" ", "Message", u.getMessage());
         }
         var placement = spec.getTask().getPlacement();
-        p.head("", "Placement");
+        if (placement.getConstraintsCount() > 0 || placement.getPreferencesCount() > 0 || placement.getMaxReplicas() > 0) {
+            p.head("", "Placement");
+        }
         if (placement.getConstraintsCount() > 0) {
             p.line(" ", "Constraints", placement.getConstraintsList());
         }

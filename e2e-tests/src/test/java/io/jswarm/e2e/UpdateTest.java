@@ -272,6 +272,30 @@ class UpdateTest {
 
     @Test
     @Order(8)
+    void aPreparedTaskSurvivesItsAgentsRestart() throws Exception {
+        // The old task ignores SIGTERM (sleep as pid 1) for its 10 s grace: the new one waits prepared (READY) meanwhile.
+        cluster.swarmctl(via, "service", "create", "--name", "slow", "--constraint", "node.hostname==w2", v1).ok();
+        cluster.swarmctl(via, "service", "update", "-d", "--image", v2, "slow").ok();
+        await(Duration.ofSeconds(30), () -> tasks(via, "slow").stream().anyMatch(t -> runsImage(t, v2)
+                && t.getDesiredState() == TaskState.READY && t.getStatus().getState() == TaskState.READY), "the new task is prepared");
+        Member w2 = cluster.member("w2");
+        w2.kill();
+        w2.start();
+        await(Duration.ofSeconds(90), () -> {
+            try {
+                return allOn("slow", v2, 1) && service("slow").getUpdateStatus().getState() == UpdateStatus.State.COMPLETED;
+            } catch (RuntimeException e) {
+                return false;
+            }
+        }, "the update completes");
+        List<Task> ts = tasks(via, "slow");
+        assertEquals(2, ts.size(), "the prepared task was started, not replaced: " + describe(ts));
+        assertTrue(ts.stream().noneMatch(t -> t.getStatus().getState() == TaskState.REJECTED), describe(ts));
+        cluster.swarmctl(via, "service", "rm", "slow").ok();
+    }
+
+    @Test
+    @Order(9)
     void aNewLeaderFinishesTheUpdate() throws Exception {
         Member w1 = sim.promoteWorkers();
         cluster.swarmctl(via, "service", "create", "--name", "six", "--replicas", "6", "--constraint", "node.hostname!=m1",

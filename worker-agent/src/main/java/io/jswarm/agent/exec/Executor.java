@@ -228,7 +228,14 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             return;
         }
         report(ctx, TaskState.READY, "prepared", "");
-        // A stop-first update prepares the new task while the old one stops: start when told.
+        startWhenWanted(ctx);
+    }
+
+    /**
+     * Starts a prepared task once it is wanted running: a stop-first update prepares the
+     * new task (desired READY) while the old one stops, and says when to start it.
+     */
+    private void startWhenWanted(TaskContext ctx) {
         try {
             while (ctx.task.getDesiredState() == TaskState.READY && !ctx.stopRequested) {
                 Thread.sleep(20);
@@ -556,6 +563,11 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                             }
                         }
                         LOG.info("re-adopted task {} ({})", ctx.id, st == null ? "ended" : st);
+                    } else if (s.getState() == TaskState.READY && isMounted(ctx.rootfs())
+                            && Files.exists(ctx.bundle().resolve("config.json"))) {
+                        // Prepared and waiting to be started (stop-first update): it waits again.
+                        workers.execute(() -> startWhenWanted(ctx));
+                        LOG.info("re-adopted prepared task {}", ctx.id);
                     } else {
                         ctx.finished = true;
                         cleanup(ctx, false);
