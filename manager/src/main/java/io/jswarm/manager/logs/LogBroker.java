@@ -1,10 +1,6 @@
 package io.jswarm.manager.logs;
 
-import io.grpc.Context;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.jswarm.api.Node;
@@ -31,29 +27,25 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * service logs, through the managers. On the leader: a subscription is sent to every node
  * that holds tasks of the selection (over its agent session), the agents publish the lines
  * back, and the broker passes them to the subscriber with the task and node names filled
- * in. A following subscription picks up tasks that start later. On a follower: the
- * request is passed on to the leader and its answer streamed back.
+ * in. A following subscription picks up tasks that start later. On a follower, the
+ * {@link LeaderForwarder} passes the request on to the leader.
  *
  * <p>Losing leadership (or the leader) ends every stream with a message that says so, so
  * a follow never hangs on a manager that can no longer serve it.
  */
 public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListener {
-    private static final Logger LOG = LoggerFactory.getLogger(LogBroker.class);
     public static final String ENDED = "log stream ended: ";
 
     private final MemoryStore store;
     private final Dispatcher dispatcher;
     private final String selfId;
     private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
-    private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final LeaderForwarder forwarder;
     private volatile boolean active;
 
     /** The service agents publish on (remote API). */
@@ -70,6 +62,7 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
         this.selfId = selfId;
         store.addListener(this);  // after the dispatcher's: a new task's assignment reaches its node first
         dispatcher.onSessionOpened(this::nodeReconnected);
+        this.forwarder = new LeaderForwarder(dispatcher::leaderAddr);
     }
 
     /**
@@ -117,7 +110,7 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
     @Override
     public void subscribeLogs(SubscribeLogsRequest req, StreamObserver<LogMessages> out) {
         if (!active) {
-            forwardToLeader(req, out);
+            forwarder.forward(req, out);
             return;
         }
         if (req.getSelector().getServiceIdsCount() == 0 && req.getSelector().getTaskIdsCount() == 0) {
@@ -426,79 +419,9 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
         }
     }
 
-    // ------------------------------------------------------------------ followers
-
-    /** On a follower: the leader serves the stream; its end (or the leader's) ends this one. */
-    private void forwardToLeader(SubscribeLogsRequest req, StreamObserver<LogMessages> out) {
-        String leader = dispatcher.leaderAddr();
-        if (leader.isEmpty()) {
-            out.onError(Status.UNAVAILABLE.withDescription("no leader elected yet; try again").asRuntimeException());
-            return;
-        }
-        ManagedChannel ch = channels.computeIfAbsent(leader, a -> ManagedChannelBuilder.forTarget(a).usePlaintext()
-                .keepAliveTime(10, TimeUnit.SECONDS).keepAliveTimeout(5, TimeUnit.SECONDS)
-                .maxInboundMessageSize(64 << 20).build());
-        Context.CancellableContext ctx = Context.current().fork().withCancellation();
-        ServerCallStreamObserver<LogMessages> down = (ServerCallStreamObserver<LogMessages>) out;
-        down.setOnCancelHandler(() -> ctx.cancel(null));
-        // Flow control across the hop: the next message from the leader is asked for only
-        // once the subscriber can take more.
-        java.util.concurrent.atomic.AtomicReference<io.grpc.stub.ClientCallStreamObserver<SubscribeLogsRequest>> up =
-                new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicBoolean waiting = new java.util.concurrent.atomic.AtomicBoolean();
-        down.setOnReadyHandler(() -> {
-            if (waiting.compareAndSet(true, false)) {
-                up.get().request(1);
-            }
-        });
-        ctx.run(() -> LogsGrpc.newStub(ch).subscribeLogs(req, new io.grpc.stub.ClientResponseObserver<SubscribeLogsRequest, LogMessages>() {
-            @Override
-            public void beforeStart(io.grpc.stub.ClientCallStreamObserver<SubscribeLogsRequest> requestStream) {
-                up.set(requestStream);
-                requestStream.disableAutoRequestWithInitial(1);
-            }
-
-            @Override
-            public void onNext(LogMessages value) {
-                out.onNext(value);
-                if (down.isReady()) {
-                    up.get().request(1);
-                } else {
-                    waiting.set(true);
-                    if (down.isReady() && waiting.compareAndSet(true, false)) {
-                        up.get().request(1);
-                    }
-                }
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                Status s = Status.fromThrowable(t);
-                String d = s.getDescription();
-                if (s.getCode() == Status.Code.UNAVAILABLE && (d == null || !(d.startsWith(ENDED) || d.startsWith("incomplete")))) {
-                    s = Status.UNAVAILABLE.withDescription(ENDED + "lost the leader manager at " + leader
-                            + " (failover); run the command again");
-                }
-                LOG.debug("forwarded log stream ended: {}", s);
-                try {
-                    out.onError(s.asRuntimeException());
-                } catch (StatusRuntimeException | IllegalStateException ignored) {
-                    // the subscriber left
-                }
-            }
-
-            @Override
-            public void onCompleted() {
-                out.onCompleted();
-            }
-        }));
-    }
-
     public void close() {
         deactivate();
         store.removeListener(this);
-        for (ManagedChannel c : channels.values()) {
-            c.shutdownNow();
-        }
+        forwarder.close();
     }
 }
