@@ -302,14 +302,22 @@ final class ServiceCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
+            return send(service, rollback ? null : this::apply, detach, quiet);
+        }
+
+        /**
+         * One update as the CLI makes it: the spec read (its version carried), changed, or
+         * the previous one when change is null (rollback); then the wait for convergence.
+         */
+        static int send(String service, java.util.function.UnaryOperator<ServiceSpec> change, boolean detach, boolean quiet) {
             try (ControlClient cc = Swarmctl.client()) {
                 Service cur = cc.stub().getService(GetServiceRequest.newBuilder().setServiceId(service).build()).getService();
                 UpdateServiceRequest.Builder req = UpdateServiceRequest.newBuilder().setServiceId(cur.getMeta().getId())
                         .setServiceVersion(cur.getMeta().getVersion());
-                if (rollback) {
+                if (change == null) {
                     req.setRollback(true);
                 } else {
-                    req.setSpec(apply(cur.getSpec()));
+                    req.setSpec(change.apply(cur.getSpec()));
                 }
                 long since = System.currentTimeMillis();
                 UpdateServiceResponse r = cc.stub().updateService(req.build());
@@ -317,8 +325,8 @@ final class ServiceCommand implements Callable<Integer> {
                     System.err.println("Warning: " + w);
                 }
                 System.out.println(r.getService().getSpec().getAnnotations().getName());
-                waitFor(cc, r.getService().getMeta().getId(), since, rollback ? Convergence.Mode.ROLLBACK : Convergence.Mode.UPDATE,
-                        detach, quiet);
+                waitFor(cc, r.getService().getMeta().getId(), since, change == null ? Convergence.Mode.ROLLBACK
+                        : Convergence.Mode.UPDATE, detach, quiet);
             }
             return 0;
         }
@@ -414,15 +422,7 @@ final class ServiceCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            try (ControlClient cc = Swarmctl.client()) {
-                Service cur = cc.stub().getService(GetServiceRequest.newBuilder().setServiceId(service).build()).getService();
-                long since = System.currentTimeMillis();
-                UpdateServiceResponse r = cc.stub().updateService(UpdateServiceRequest.newBuilder()
-                        .setServiceId(cur.getMeta().getId()).setServiceVersion(cur.getMeta().getVersion()).setRollback(true).build());
-                System.out.println(r.getService().getSpec().getAnnotations().getName());
-                waitFor(cc, r.getService().getMeta().getId(), since, Convergence.Mode.ROLLBACK, detach, quiet);
-            }
-            return 0;
+            return Update.send(service, null, detach, quiet);  // the same as service update --rollback
         }
     }
 

@@ -193,6 +193,7 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
         final Set<StreamObserver<PublishLogsResponse>> publishers = ConcurrentHashMap.newKeySet();
         final Map<String, String> taskNames = new ConcurrentHashMap<>();
         final Map<String, String> nodeNames = new ConcurrentHashMap<>();
+        final Map<String, String> serviceIds = new ConcurrentHashMap<>();
         final Set<Publication> parked = ConcurrentHashMap.newKeySet();  // waiting for the subscriber to read
         final Map<String, Long> lastNs = new ConcurrentHashMap<>();       // per task: the newest line delivered
         final Set<String> initial = ConcurrentHashMap.newKeySet();         // the tasks asked for at the start
@@ -283,7 +284,7 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
                     lastNs.merge(l.getTaskId(), l.getTimestampNs(), Math::max);
                     b.addMessages(l.toBuilder().setTaskName(taskNames.computeIfAbsent(l.getTaskId(), this::taskName))
                             .setNodeName(nodeNames.computeIfAbsent(l.getNodeId(), this::nodeName))
-                            .setServiceId(serviceOf(l.getTaskId())));
+                            .setServiceId(serviceIds.computeIfAbsent(l.getTaskId(), this::serviceOf)));
                 }
                 try {
                     out.onNext(b.build());
