@@ -37,7 +37,17 @@ public final class Swarmctl implements Callable<Integer> {
         System.exit(run(args));
     }
 
-    /** Runs one command line: 0 on success, 1 with one line on stderr on any error. */
+    /**
+     * Exit status of a write whose outcome is unknown: it may have been applied (the
+     * manager's answer did not come in time, or it committed but that manager has not
+     * applied it yet). Running the command again is safe; it is not a failure.
+     */
+    public static final int EXIT_UNKNOWN_OUTCOME = 3;
+
+    /**
+     * Runs one command line: 0 on success, 1 with one line on stderr on any error, 3 when
+     * a write may or may not have been applied.
+     */
     public static int run(String[] args) {
         CommandLine cl = new CommandLine(new Swarmctl());
         // As docker service create: everything after IMAGE is the command and its arguments.
@@ -48,22 +58,33 @@ public final class Swarmctl implements Callable<Integer> {
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
             System.err.println("Error: " + describe(ex));
-            return 1;
+            return outcomeUnknown(ex) ? EXIT_UNKNOWN_OUTCOME : 1;
         });
         return cl.execute(args);
     }
 
+    static boolean outcomeUnknown(Exception ex) {
+        return ex instanceof StatusRuntimeException s && s.getStatus().getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED;
+    }
+
+    /** One line a person can act on; never an exception's class name. */
     static String describe(Exception ex) {
         if (ex instanceof StatusRuntimeException s) {
             String d = s.getStatus().getDescription();
-            if (s.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE && (d == null || d.startsWith("io exception"))) {
-                return "cannot reach the manager: " + (d == null ? s.getStatus().getCode() : d);
+            io.grpc.Status.Code code = s.getStatus().getCode();
+            if (code == io.grpc.Status.Code.UNAVAILABLE && (d == null || d.startsWith("io exception"))) {
+                return "cannot reach the manager" + (d == null ? "" : ": " + d.replace("io exception", "connection failed"));
             }
-            return d != null ? d : s.getStatus().getCode().toString();
+            if (code == io.grpc.Status.Code.DEADLINE_EXCEEDED && (d == null || d.startsWith("deadline exceeded after")
+                    || d.startsWith("ClientCall started after"))) {
+                return "the manager did not answer in time; the request may have been applied: check with `swarmctl service ls`"
+                        + " (running it again is safe)";
+            }
+            return d != null ? d : code.toString().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
         }
-        if (ex instanceof IllegalArgumentException) {
+        if (ex instanceof IllegalArgumentException && ex.getMessage() != null) {
             return ex.getMessage();
         }
-        return ex.toString();
+        return ex.getMessage() != null ? ex.getMessage() : "unexpected failure in swarmctl";
     }
 }

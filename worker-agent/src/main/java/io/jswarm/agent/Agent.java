@@ -43,11 +43,14 @@ public final class Agent implements Closeable {
     private final TaskRunner runner;
     private final StatusQueue statuses;
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    /** Heartbeats only: nothing else runs on this thread, and a heartbeat never blocks it. */
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "agent-heartbeat");
         t.setDaemon(true);
         return t;
     });
+    /** Heartbeats that failed in a row in the current session. */
+    private final java.util.concurrent.atomic.AtomicInteger missedHeartbeats = new java.util.concurrent.atomic.AtomicInteger();
     private final Thread thread;
     private final BiConsumer<Node, List<ManagerPeer>> nodeListener;
     private final io.jswarm.agent.logs.LogSubscriptions logs;
@@ -140,6 +143,9 @@ public final class Agent implements Closeable {
 
     /** Runs one session until it ends; returns a leader address when redirected. */
     private String session(String target) {
+        // A channel that failed while the network was cut waits out gRPC's reconnect backoff
+        // (up to two minutes) before it tries again: a healed node must not wait for it.
+        channel(target).resetConnectBackoff();
         DispatcherGrpc.DispatcherBlockingStub stub = DispatcherGrpc.newBlockingStub(channel(target));
         Context.CancellableContext ctx = Context.current().withCancellation();
         sessionContext = ctx;
@@ -158,7 +164,10 @@ public final class Agent implements Closeable {
                     sessionId = m.getSessionId();
                     long period = Math.max(100, m.getHeartbeatPeriodMs());
                     String sid = sessionId;
-                    heartbeats = timers.scheduleAtFixedRate(() -> heartbeat(target, sid, ctx), period, period,
+                    missedHeartbeats.set(0);
+                    // The first heartbeat goes at once: a leader that has just been elected
+                    // counts a node's silence from its election, not from this session.
+                    heartbeats = timers.scheduleAtFixedRate(() -> heartbeat(target, sid, period, ctx), 0, period,
                             TimeUnit.MILLISECONDS);
                     LOG.info("session {} open with manager {}", sessionId, target);
                 }
@@ -193,14 +202,36 @@ public final class Agent implements Closeable {
         }
     }
 
-    private void heartbeat(String target, String sid, Context.CancellableContext ctx) {
-        try {
-            DispatcherGrpc.newBlockingStub(channel(target)).withDeadlineAfter(5, TimeUnit.SECONDS)
-                    .heartbeat(HeartbeatRequest.newBuilder().setNodeId(nodeId).setSessionId(sid).build());
-        } catch (StatusRuntimeException e) {
-            LOG.info("heartbeat to {} failed ({}); reconnecting", target, e.getStatus());
-            ctx.cancel(e);
+    /**
+     * Sends one heartbeat without waiting for it, with a deadline shorter than the period
+     * so that an unanswered one is known before the next is due. A session the manager
+     * does not know is given up at once; two heartbeats lost in a row end the session too
+     * (the node is reported down after three), and the agent looks for the leader again.
+     */
+    private void heartbeat(String target, String sid, long periodMs, Context.CancellableContext ctx) {
+        if (ctx.isCancelled()) {
+            return;
         }
+        long deadline = Math.max(50, periodMs * 2 / 3);
+        var call = DispatcherGrpc.newFutureStub(channel(target)).withDeadlineAfter(deadline, TimeUnit.MILLISECONDS)
+                .heartbeat(HeartbeatRequest.newBuilder().setNodeId(nodeId).setSessionId(sid).build());
+        com.google.common.util.concurrent.Futures.addCallback(call,
+                new com.google.common.util.concurrent.FutureCallback<>() {
+                    @Override
+                    public void onSuccess(io.jswarm.api.dispatcher.HeartbeatResponse r) {
+                        missedHeartbeats.set(0);
+                    }
+
+                    @Override
+                    public void onFailure(Throwable t) {
+                        io.grpc.Status st = io.grpc.Status.fromThrowable(t);
+                        boolean unknownSession = st.getCode() == io.grpc.Status.Code.NOT_FOUND;
+                        if (unknownSession || missedHeartbeats.incrementAndGet() >= 2) {
+                            LOG.info("heartbeat to {} failed ({}); reconnecting", target, st);
+                            ctx.cancel(st.asRuntimeException());
+                        }
+                    }
+                }, com.google.common.util.concurrent.MoreExecutors.directExecutor());
     }
 
     private void apply(Assignments a) {

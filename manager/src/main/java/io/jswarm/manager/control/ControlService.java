@@ -27,8 +27,9 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * The user API. Reads come from this manager's replica; writes are validated here, then
- * committed through Raft, where the store checks versions and names again atomically.
+ * The user API. Reads come from this manager's replica once it is current (linearizable:
+ * see {@link #answer}); writes are validated here, then committed through Raft, where the
+ * store checks versions and names again atomically.
  */
 public final class ControlService extends ControlGrpc.ControlImplBase {
     private final MemoryStore store;
@@ -86,9 +87,16 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
         }
     }
 
-    private static <T> void answer(StreamObserver<T> out, Supplier<T> body) {
+    /**
+     * Runs one request. Every request first waits until this replica holds everything the
+     * cluster had committed when it arrived (a read index from the leader), so that what it
+     * reads is current and a manager cut off from the others says so instead of answering
+     * from an old copy.
+     */
+    private <T> void answer(StreamObserver<T> out, Supplier<T> body) {
         T result;
         try {
+            raft.readBarrier();
             result = body.get();
         } catch (Exception e) {
             out.onError(GrpcErrors.toStatus(e));

@@ -3,10 +3,12 @@ package io.jswarm.manager.control;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.jswarm.manager.raft.RaftUnavailableException;
+import io.jswarm.manager.raft.WriteOutcomeUnknownException;
 import io.jswarm.manager.store.StoreException;
 
 /** Maps what went wrong to the gRPC status a client sees. */
 public final class GrpcErrors {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GrpcErrors.class);
     private GrpcErrors() {}
 
     public static StatusRuntimeException toStatus(Throwable e) {
@@ -28,7 +30,14 @@ public final class GrpcErrors {
         if (e instanceof RaftUnavailableException) {
             return Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException();
         }
-        return Status.INTERNAL.withDescription(String.valueOf(e)).withCause(e).asRuntimeException();
+        if (e instanceof WriteOutcomeUnknownException) {
+            // As a client's own deadline: the request may or may not have taken effect.
+            return Status.DEADLINE_EXCEEDED.withDescription(e.getMessage()).asRuntimeException();
+        }
+        // A bug: the user gets what happened in words; the exception goes to the manager's log.
+        LOG.error("internal error", e);
+        return Status.INTERNAL.withDescription("internal error in the manager"
+                + (e.getMessage() == null ? "" : ": " + e.getMessage()) + " (details in the swarmd log)").asRuntimeException();
     }
 
     public static StatusRuntimeException notFound(String what) {

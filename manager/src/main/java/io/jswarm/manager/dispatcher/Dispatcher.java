@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * Agent sessions, on the leader only. An agent opens a session (the node becomes READY),
  * heartbeats, and receives its assignments: the full set when the session opens, then
  * the changes as they are committed. A node whose heartbeats stop for three periods is
- * reported by {@link #expiredNodes} and marked DOWN by the controllers.
+ * reported by {@link #expiredNodes} and marked DOWN by the controllers; one that
+ * heartbeats again is reported by {@link #revivedNodes} and marked READY.
  */
 public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implements StoreListener {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
@@ -128,6 +129,26 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             }
             long last = Math.max(activeSince, lastHeartbeat.getOrDefault(n.getMeta().getId(), 0L));
             if (now - last > limit) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Nodes recorded as not READY (marked DOWN, say, while they were cut off) that have a
+     * session and have heartbeated within the last three periods: a node that heartbeats
+     * is READY again, whatever it was.
+     */
+    public List<Node> revivedNodes(long now) {
+        long limit = 3 * heartbeatPeriodMs();
+        List<Node> out = new ArrayList<>();
+        for (Node n : store.nodes()) {
+            if (n.getStatus().getState() == NodeState.NODE_READY || !sessions.containsKey(n.getMeta().getId())) {
+                continue;
+            }
+            Long last = lastHeartbeat.get(n.getMeta().getId());
+            if (last != null && now - last <= limit) {
                 out.add(n);
             }
         }

@@ -128,6 +128,12 @@ public final class LeaderControllers implements StoreListener {
             LOG.info("node {} ({}) is down: heartbeat failure", n.getMeta().getId(), n.getDescription().getHostname());
             nodeActions.add(update(StoreObjects.of(b.build())));
         }
+        for (Node n : dispatcher.revivedNodes(now)) {
+            Node.Builder b = n.toBuilder();
+            b.getStatusBuilder().setState(NodeState.NODE_READY).setMessage("").setLastHeartbeatMs(now);
+            LOG.info("node {} ({}) is ready again: it heartbeats", n.getMeta().getId(), n.getDescription().getHostname());
+            nodeActions.add(update(StoreObjects.of(b.build())));
+        }
         demotions(nodes, nodeActions);
         if (!nodeActions.isEmpty()) {
             BatchWriter.write(raft, nodeActions);

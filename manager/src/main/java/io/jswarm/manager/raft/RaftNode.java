@@ -8,16 +8,22 @@ import io.jswarm.manager.store.StoreStateMachine;
 import java.io.Closeable;
 import java.io.File;
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.client.RaftClientRpc;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
@@ -25,11 +31,15 @@ import org.apache.ratis.grpc.GrpcFactory;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.SetConfigurationRequest;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.protocol.exceptions.RaftException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -41,23 +51,45 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This manager's member of the Raft group: the Ratis server holding the store, a Ratis
- * client that sends writes to whoever leads, and a watcher that reports when this member
- * becomes or stops being a leader that has applied the whole log.
+ * This manager's member of the Raft group: the Ratis server holding the store, the write
+ * path to whoever leads, linearizable reads, and a watcher that reports when this member
+ * becomes or stops being a leader that has applied the whole log, and restarts the member
+ * in place after its log failed (a full disk) once there is room again.
+ *
+ * <p>Writes keep no client state that a failure could leave broken: each attempt is one
+ * request, submitted to the local server when this member leads and over Ratis' gRPC
+ * transport to the leader this member knows otherwise (it learns a new leader from the
+ * leader's first heartbeat, well before a client would find it by trying). Every batch
+ * carries a request id, so an attempt repeated after a timeout or a leader change is
+ * applied once.
  */
 public final class RaftNode implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
     /** Upper bound of one log entry; callers split larger writes. */
     public static final int MAX_ENTRY_BYTES = 4 << 20;
+    /** How long one write may keep trying (elections take 1 to 2 s) before it is reported. */
+    static final long WRITE_TIMEOUT_MS = 10_000;
+    /** One attempt at the leader: a commit needs one round trip to a majority. */
+    static final long ATTEMPT_MS = 3_000;
+    /** A linearizable read needs the leader to confirm its leadership: one round trip. */
+    static final long READ_TIMEOUT_MS = 3_000;
 
     private final String nodeId;
+    private final RaftPeerId selfId;
     private final MemoryStore store;
     private final RaftGroup initialGroup;
-    private final boolean joining;
+    private final File storageDir;
     private final RaftProperties props;
-    private final RaftServer server;
-    private final RaftClient client;
+    private final ClientId clientId = ClientId.randomId();
+    private final AtomicLong callIds = new AtomicLong();
+    private final SecureRandom random = new SecureRandom();
+    private final RaftClientRpc rpc;
+    private final LogHealth health;
     private final Thread watcher;
+    private volatile StoreStateMachine stateMachine;
+    private volatile RaftServer server;   // null while stopped after a log failure
+    /** The members as this one last knew them (kept for a restart after a log failure). */
+    private volatile Collection<RaftPeer> peersKnown = List.of();
     private volatile boolean leader;
     private volatile boolean closed;
     private volatile Consumer<Boolean> leadershipListener = b -> {};
@@ -80,9 +112,11 @@ public final class RaftNode implements Closeable {
     public RaftNode(String nodeId, String raftHost, int raftPort, File storageDir, String groupUuid,
             List<RaftPeer> peers, boolean joining, MemoryStore store) throws IOException {
         this.nodeId = nodeId;
+        this.selfId = RaftPeerId.valueOf(nodeId);
         this.store = store;
+        this.storageDir = storageDir;
         this.initialGroup = RaftGroup.valueOf(groupId(groupUuid), peers);
-        this.joining = joining;
+        this.health = new LogHealth(storageDir);
         this.props = new RaftProperties();
         GrpcConfigKeys.Server.setHost(props, raftHost);
         GrpcConfigKeys.Server.setPort(props, raftPort);
@@ -92,6 +126,17 @@ public final class RaftNode implements Closeable {
         RaftServerConfigKeys.Rpc.setTimeoutMax(props, TimeDuration.valueOf(1600, TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(props, TimeDuration.valueOf(200, TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(props, TimeDuration.valueOf(600, TimeUnit.MILLISECONDS));
+        // Pre-vote (Ratis' default, stated): a member that was cut off cannot depose a
+        // working leader with the terms it counted up alone.
+        RaftServerConfigKeys.LeaderElection.setPreVote(props, true);
+        // Reads are linearizable: a follower asks the leader for its commit index first; the
+        // leader answers from its lease while a majority has acknowledged it recently.
+        RaftServerConfigKeys.Read.setOption(props, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+        RaftServerConfigKeys.Read.setLeaderLeaseEnabled(props, true);
+        RaftServerConfigKeys.Read.setTimeout(props, TimeDuration.valueOf(READ_TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        // A log tail cut short by a failed write (a full disk) is dropped on restart, not fatal:
+        // those entries were never acknowledged and come again from the leader.
+        RaftServerConfigKeys.Log.setCorruptionPolicy(props, RaftServerConfigKeys.Log.CorruptionPolicy.WARN_AND_RETURN);
         // Entries hold batches of up to MAX_ENTRY_BYTES: buffers must take them whole.
         SizeInBytes big = SizeInBytes.valueOf(2 * MAX_ENTRY_BYTES + (1 << 20));
         RaftServerConfigKeys.Log.Appender.setBufferByteLimit(props, big);
@@ -101,27 +146,33 @@ public final class RaftNode implements Closeable {
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, 20_000);
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(props, 2);
-        RaftClientConfigKeys.Rpc.setRequestTimeout(props, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+        RaftClientConfigKeys.Rpc.setRequestTimeout(props, TimeDuration.valueOf(ATTEMPT_MS, TimeUnit.MILLISECONDS));
 
         boolean existing = new File(storageDir, groupId(groupUuid).getUuid().toString()).isDirectory();
-        this.server = RaftServer.newBuilder()
-                .setServerId(RaftPeerId.valueOf(nodeId))
-                .setGroup(joining && !existing ? RaftGroup.valueOf(initialGroup.getGroupId()) : initialGroup)
-                .setProperties(props)
-                .setStateMachine(new StoreStateMachine(store))
-                .setOption(existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
-                .build();
-        this.client = newClient(initialGroup);
-        this.watcher = new Thread(this::watchLeadership, "raft-leadership");
+        this.stateMachine = new StoreStateMachine(store);
+        this.server = newServer(joining && !existing ? RaftGroup.valueOf(initialGroup.getGroupId()) : initialGroup,
+                existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT);
+        this.rpc = new GrpcFactory(new Parameters()).newRaftClientRpc(clientId, props);
+        this.watcher = new Thread(this::watch, "raft-watcher");
         this.watcher.setDaemon(true);
     }
 
+    private RaftServer newServer(RaftGroup group, RaftStorage.StartupOption option) throws IOException {
+        return RaftServer.newBuilder()
+                .setServerId(selfId)
+                .setGroup(group)
+                .setProperties(props)
+                .setStateMachine(stateMachine)
+                .setOption(option)
+                .build();
+    }
+
+    /** A client for membership changes only, built per change and closed after it. */
     private RaftClient newClient(RaftGroup group) {
         return RaftClient.newBuilder()
                 .setProperties(props)
                 .setRaftGroup(group)
                 .setClientRpc(new GrpcFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), props))
-                // Keep trying across an election: about 10 s in all.
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(100,
                         TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
                 .build();
@@ -137,31 +188,45 @@ public final class RaftNode implements Closeable {
     }
 
     private RaftServer.Division division() throws IOException {
-        return server.getDivision(initialGroup.getGroupId());
+        RaftServer s = server;
+        if (s == null) {
+            throw new IOException("the Raft member is stopped");
+        }
+        return s.getDivision(initialGroup.getGroupId());
     }
 
-    /** Polls the division: simpler and safer than reacting to notifications on Ratis threads. */
-    private void watchLeadership() {
+    /**
+     * Polls the division (simpler and safer than reacting to notifications on Ratis
+     * threads): leadership, and the health of the log.
+     */
+    private void watch() {
         while (!closed) {
             try {
-                var info = division().getInfo();
-                boolean now = info.isLeader() && info.isLeaderReady();
-                if (now && !leader) {
-                    // Start leading only once the whole log is applied: the controllers'
-                    // first pass must see everything. Later lags under load are normal.
-                    now = store.appliedIndex() >= division().getRaftLog().getLastCommittedIndex();
+                boolean now = false;
+                if (server != null) {
+                    var d = division();
+                    var info = d.getInfo();
+                    now = info.isLeader() && info.isLeaderReady();
+                    if (now && !leader) {
+                        // Start leading only once the whole log is applied: the controllers'
+                        // first pass must see everything. Later lags under load are normal.
+                        now = store.appliedIndex() >= d.getRaftLog().getLastCommittedIndex();
+                    }
+                    peers();  // remembered for a restart
+                    var log = d.getRaftLog();
+                    health.observe(log.getFlushIndex(), log.getLastEntryTermIndex() == null ? 0
+                            : log.getLastEntryTermIndex().getIndex(), System.currentTimeMillis());
                 }
-                if (now != leader) {
-                    leader = now;
-                    LOG.info("{} {} the leader", nodeId, now ? "is now" : "is no longer");
-                    leadershipListener.accept(now);
+                setLeader(now);
+                if (health.failed()) {
+                    recoverFromLogFailure();
                 }
                 Thread.sleep(50);
             } catch (InterruptedException e) {
                 return;
             } catch (Exception e) {
                 if (!closed) {
-                    LOG.debug("leadership check failed", e);
+                    LOG.debug("Raft check failed", e);
                 }
                 try {
                     Thread.sleep(200);
@@ -170,6 +235,46 @@ public final class RaftNode implements Closeable {
                 }
             }
         }
+    }
+
+    private void setLeader(boolean now) {
+        if (now != leader) {
+            leader = now;
+            LOG.info("{} {} the leader", nodeId, now ? "is now" : "is no longer");
+            leadershipListener.accept(now);
+        }
+    }
+
+    /**
+     * The log cannot be written (Ratis' log worker does not recover from an I/O error):
+     * stop the member at once, so that the others elect a leader if it was this one, and
+     * start a new one on the same storage once the disk has room again. The store in
+     * memory stays; the new member goes on from the last entry it applied.
+     */
+    private void recoverFromLogFailure() throws IOException {
+        if (server != null) {
+            LOG.warn("{}: the Raft log in {} cannot be written ({} KiB free); stopping this Raft member until there is room",
+                    nodeId, storageDir, health.freeBytes() >> 10);
+            setLeader(false);
+            RaftServer s = server;
+            server = null;
+            try {
+                s.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("closing the failed Raft member", e);
+            }
+        }
+        if (health.freeBytes() < LogHealth.RESTART_FREE_BYTES) {
+            return;
+        }
+        RaftGroup group = RaftGroup.valueOf(initialGroup.getGroupId(),
+                peersKnown.isEmpty() ? initialGroup.getPeers() : peersKnown);
+        stateMachine = new StoreStateMachine(store, stateMachine.getLastAppliedTermIndex());
+        RaftServer s = newServer(group, RaftStorage.StartupOption.RECOVER);
+        s.start();
+        health.reset();
+        server = s;
+        LOG.info("{}: the Raft member is running again on {}", nodeId, storageDir);
     }
 
     public boolean isLeader() {
@@ -196,10 +301,62 @@ public final class RaftNode implements Closeable {
 
     public Collection<RaftPeer> peers() {
         try {
-            return division().getRaftConf().getCurrentPeers();
+            Collection<RaftPeer> p = division().getRaftConf().getCurrentPeers();
+            if (!p.isEmpty()) {
+                peersKnown = p;
+            }
+            return p;
         } catch (IOException e) {
-            return initialGroup.getPeers();
+            return peersKnown.isEmpty() ? initialGroup.getPeers() : peersKnown;
         }
+    }
+
+    /** This manager as users know it: its hostname once the store has it. */
+    private String name() {
+        var n = store.node(nodeId);
+        return n != null && !n.getDescription().getHostname().isEmpty() ? n.getDescription().getHostname() : nodeId;
+    }
+
+    /** Why nothing can be written or read through this member now; null when it could be. */
+    private String unavailable() {
+        if (closed) {
+            return "manager " + name() + " is shutting down";
+        }
+        String disk = health.problem(name());
+        if (disk != null) {
+            return disk;
+        }
+        return server == null ? "manager " + name() + ": its Raft member is restarting" : null;
+    }
+
+    private String quorumProblem() {
+        org.apache.ratis.proto.RaftProtos.RoleInfoProto role = null;
+        try {
+            role = division().getInfo().getRoleInfoProto();
+        } catch (IOException | RuntimeException e) {
+            // stopped: probe instead
+        }
+        return QuorumReport.describe(name(), selfId, peers(), role);
+    }
+
+    /** The leader to send a write to now: this member only while it hears from a majority. */
+    private RaftPeerId writeTarget() throws IOException {
+        var info = division().getInfo();
+        RaftPeerId id = info.getLeaderId();
+        if (id == null) {
+            return null;
+        }
+        if (id.equals(selfId)) {
+            if (!info.isLeader() || !QuorumReport.leaderHasQuorum(info.getRoleInfoProto(), peers().size())) {
+                return null;  // a leader cut off from the others: it would only pile up entries
+            }
+        }
+        return id;
+    }
+
+    private RaftClientRequest request(RaftPeerId target, long callId, Message m, RaftClientRequest.Type type) {
+        return RaftClientRequest.newBuilder().setClientId(clientId).setServerId(target)
+                .setGroupId(initialGroup.getGroupId()).setCallId(callId).setMessage(m).setType(type).build();
     }
 
     /**
@@ -207,38 +364,187 @@ public final class RaftNode implements Closeable {
      * so that a read on this manager right after sees the write.
      *
      * @throws StoreException when the store refused the batch
-     * @throws RaftUnavailableException when no leader accepted it in time
+     * @throws RaftUnavailableException when it certainly did not commit (no leader or no
+     *         quorum reachable, this manager's disk full), with the cause in words
+     * @throws WriteOutcomeUnknownException when it may have committed
      */
     public StoreResult propose(StoreBatch batch) {
         if (batch.getSerializedSize() > MAX_ENTRY_BYTES) {
             throw new StoreException(StoreResult.Code.INVALID, "write too large: " + batch.getSerializedSize() + " bytes");
         }
-        RaftClientReply reply;
-        try {
-            reply = client.async().send(Message.valueOf(ByteString.copyFrom(batch.toByteArray()))).get(15, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RaftUnavailableException("interrupted while writing to the cluster store");
-        } catch (ExecutionException | TimeoutException e) {
-            throw new RaftUnavailableException("the cluster store did not accept the write (no leader?): " + rootMessage(e));
+        byte[] id = new byte[16];
+        random.nextBytes(id);
+        Message message = Message.valueOf(ByteString.copyFrom(
+                batch.toBuilder().setRequestId(com.google.protobuf.ByteString.copyFrom(id)).build().toByteArray()));
+        // One call id for every attempt: a leader that already holds the request answers
+        // the attempt with the first one's outcome (Ratis' retry cache).
+        long callId = callIds.incrementAndGet();
+        long deadline = System.currentTimeMillis() + WRITE_TIMEOUT_MS;
+        boolean mayHaveCommitted = false;
+        String problem = null;
+        while (true) {
+            String down = unavailable();
+            if (down != null) {
+                throw failure(down, mayHaveCommitted);
+            }
+            long left = deadline - System.currentTimeMillis();
+            if (left <= 0) {
+                throw failure(problem != null ? problem : quorumProblem(), mayHaveCommitted);
+            }
+            RaftPeerId target;
+            try {
+                target = writeTarget();
+            } catch (IOException e) {
+                target = null;
+            }
+            if (target == null) {
+                problem = null;
+                pause(50);
+                continue;
+            }
+            boolean local = target.equals(selfId);
+            long sent = System.currentTimeMillis();
+            CompletableFuture<RaftClientReply> f;
+            RaftClientRequest req = request(target, callId, message, RaftClientRequest.writeRequestType());
+            try {
+                if (local) {
+                    f = server.submitClientRequestAsync(req);
+                } else {
+                    rpc.addRaftPeers(peers());
+                    f = rpc.sendRequestAsyncUnordered(req);
+                }
+            } catch (IOException | RuntimeException e) {
+                pause(50);
+                continue;
+            }
+            RaftClientReply reply;
+            try {
+                reply = f.get(Math.min(left, ATTEMPT_MS), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw failure("interrupted while writing to the cluster store", true);
+            } catch (TimeoutException e) {
+                f.cancel(true);
+                mayHaveCommitted = true;
+                problem = null;
+                if (!local) {
+                    rpc.handleException(target, e, true);  // a fresh connection for the next attempt
+                }
+                continue;
+            } catch (ExecutionException e) {
+                Throwable cause = rootCause(e);
+                // A connection that never opened carried nothing; anything else may have.
+                if (!(cause instanceof ConnectException || cause instanceof NoRouteToHostException)) {
+                    mayHaveCommitted = true;
+                }
+                if (!local) {
+                    rpc.handleException(target, cause, true);
+                }
+                problem = null;
+                pause(100);
+                continue;
+            }
+            if (reply.isSuccess()) {
+                return applied(reply);
+            }
+            RaftException ex = reply.getException();
+            if (ex instanceof NotLeaderException || ex instanceof LeaderNotReadyException) {
+                // Refused at once by a member that does not lead (yet): nothing was appended. A
+                // refusal that comes late is a leader stepping down with the entry in its log.
+                if (System.currentTimeMillis() - sent > 500) {
+                    mayHaveCommitted = true;
+                }
+                pause(50);
+                continue;
+            }
+            mayHaveCommitted = true;
+            problem = "the cluster store did not take the write: " + (ex == null ? "no reason given" : ex.getMessage());
+            pause(100);
         }
-        if (!reply.isSuccess()) {
-            throw new RaftUnavailableException("the cluster store did not accept the write: " + reply.getException());
-        }
+    }
+
+    private StoreResult applied(RaftClientReply reply) {
         StoreResult result;
         try {
             result = StoreResult.parseFrom(reply.getMessage().getContent().toByteArray());
-            store.awaitApplied(result.getIndex(), 10_000);
+        } catch (IOException e) {
+            throw new WriteOutcomeUnknownException("the cluster store's answer could not be read; the request may have been applied");
+        }
+        try {
+            if (!store.awaitApplied(result.getIndex(), WRITE_TIMEOUT_MS)) {
+                String why = unavailable();
+                throw new WriteOutcomeUnknownException("the write was committed by the cluster (log index " + result.getIndex()
+                        + "), but manager " + name() + " has not applied it yet" + (why == null ? "" : " (" + why + ")")
+                        + "; check with `swarmctl service ls`");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new RaftUnavailableException("interrupted while waiting for the write to apply");
-        } catch (IOException e) {
-            throw new RaftUnavailableException("unreadable reply from the cluster store: " + e);
+            throw new WriteOutcomeUnknownException("interrupted while waiting for a committed write to apply");
         }
         if (result.getCode() != StoreResult.Code.OK) {
             throw new StoreException(result.getCode(), result.getError());
         }
         return result;
+    }
+
+    private static RuntimeException failure(String why, boolean mayHaveCommitted) {
+        if (mayHaveCommitted) {
+            return new WriteOutcomeUnknownException(why + "; the request may have been applied: check with `swarmctl service ls`"
+                    + " (running it again is safe)");
+        }
+        return new RaftUnavailableException(why);
+    }
+
+    /**
+     * Returns once this replica has applied everything the cluster had committed when the
+     * call began (Ratis' read index, answered from the leader's lease when it holds one),
+     * so that a read from the local store after it is current.
+     *
+     * @throws RaftUnavailableException when no quorum confirms it in time
+     */
+    public void readBarrier() {
+        String down = unavailable();
+        if (down != null) {
+            throw new RaftUnavailableException(down);
+        }
+        RaftServer s = server;
+        CompletableFuture<RaftClientReply> f;
+        try {
+            f = s.submitClientRequestAsync(request(selfId, callIds.incrementAndGet(), Message.EMPTY,
+                    RaftClientRequest.readRequestType()));
+        } catch (IOException | RuntimeException e) {
+            throw new RaftUnavailableException(quorumProblem());
+        }
+        try {
+            RaftClientReply r = f.get(READ_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            if (r.isSuccess()) {
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            f.cancel(true);
+        }
+        String why = unavailable();
+        throw new RaftUnavailableException((why != null ? why : quorumProblem())
+                + "; its copy of the cluster state may be out of date");
+    }
+
+    private static void pause(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RaftUnavailableException("interrupted while writing to the cluster store");
+        }
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
     }
 
     /**
@@ -295,22 +601,17 @@ public final class RaftNode implements Closeable {
         }
     }
 
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
-    }
-
     @Override
     public void close() throws IOException {
         closed = true;
         watcher.interrupt();
         try {
-            client.close();
+            rpc.close();
         } finally {
-            server.close();
+            RaftServer s = server;
+            if (s != null) {
+                s.close();
+            }
         }
     }
 }

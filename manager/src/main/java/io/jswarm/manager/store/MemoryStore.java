@@ -39,6 +39,15 @@ public final class MemoryStore {
     private final List<StoreListener> listeners = new CopyOnWriteArrayList<>();
     private final Object appliedMonitor = new Object();
     private volatile long appliedIndex;
+    /** Results of the latest batches that carried a request id, oldest first (see StoreBatch.request_id). */
+    private final LinkedHashMap<com.google.protobuf.ByteString, StoreResult> recentRequests = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<com.google.protobuf.ByteString, StoreResult> eldest) {
+            return size() > RECENT_REQUESTS;
+        }
+    };
+    /** How many request ids are remembered: far more than can be retried within a write's deadline. */
+    static final int RECENT_REQUESTS = 20_000;
 
     public MemoryStore() {
         for (ObjectCase k : ObjectCase.values()) {
@@ -63,26 +72,40 @@ public final class MemoryStore {
      */
     public StoreResult apply(StoreBatch batch, long index) {
         List<StoreAction> applied;
+        StoreResult result;
+        com.google.protobuf.ByteString requestId = batch.getRequestId();
         lock.writeLock().lock();
         try {
+            StoreResult earlier = requestId.isEmpty() ? null : recentRequests.get(requestId);
+            if (earlier != null) {
+                // A retry of a batch already applied: the first outcome stands, nothing changes.
+                setApplied(index);
+                return earlier;
+            }
             try {
                 applied = stage(batch, index);
+                for (StoreAction a : applied) {
+                    commit(a);
+                }
+                result = StoreResult.newBuilder().setCode(StoreResult.Code.OK).setIndex(index).build();
             } catch (StoreException e) {
-                setApplied(index);
-                return StoreResult.newBuilder().setCode(e.code()).setError(e.getMessage()).setIndex(index).build();
+                applied = List.of();
+                result = StoreResult.newBuilder().setCode(e.code()).setError(e.getMessage()).setIndex(index).build();
             }
-            for (StoreAction a : applied) {
-                commit(a);
+            if (!requestId.isEmpty()) {
+                recentRequests.put(requestId, result);
             }
         } finally {
             lock.writeLock().unlock();
         }
         setApplied(index);
-        StoreEvent event = new StoreEvent(index, applied);
-        for (StoreListener l : listeners) {
-            l.onApplied(event);
+        if (!applied.isEmpty()) {
+            StoreEvent event = new StoreEvent(index, applied);
+            for (StoreListener l : listeners) {
+                l.onApplied(event);
+            }
         }
-        return StoreResult.newBuilder().setCode(StoreResult.Code.OK).setIndex(index).build();
+        return result;
     }
 
     /** Checks every action against the state as the earlier actions of the batch leave it. */
@@ -263,6 +286,9 @@ public final class MemoryStore {
             for (Map<String, StoreObject> m : byKind.values()) {
                 b.addAllObjects(m.values());
             }
+            for (Map.Entry<com.google.protobuf.ByteString, StoreResult> e : recentRequests.entrySet()) {
+                b.addRecentRequests(io.jswarm.api.store.AppliedRequest.newBuilder().setId(e.getKey()).setResult(e.getValue()));
+            }
             return b.build();
         } finally {
             lock.readLock().unlock();
@@ -278,9 +304,13 @@ public final class MemoryStore {
             }
             tasksByService.clear();
             tasksByNode.clear();
+            recentRequests.clear();
             for (StoreObject o : s.getObjectsList()) {
                 byKind.get(o.getObjectCase()).put(StoreObjects.id(o), o);
                 index(o);
+            }
+            for (io.jswarm.api.store.AppliedRequest r : s.getRecentRequestsList()) {
+                recentRequests.put(r.getId(), r.getResult());
             }
         } finally {
             lock.writeLock().unlock();

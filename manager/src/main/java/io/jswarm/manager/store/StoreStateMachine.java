@@ -36,8 +36,21 @@ public final class StoreStateMachine extends BaseStateMachine {
     private final MemoryStore store;
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
 
+    /** Where a restarted member resumes: the last entry the store applied (null: from the snapshot). */
+    private final TermIndex resumeFrom;
+
     public StoreStateMachine(MemoryStore store) {
+        this(store, null);
+    }
+
+    /**
+     * A state machine for a member restarted in the same process (after its log failed):
+     * the store in memory is already current up to {@code resumeFrom}, so it is kept and
+     * Ratis replays only what comes after.
+     */
+    public StoreStateMachine(MemoryStore store, TermIndex resumeFrom) {
         this.store = store;
+        this.resumeFrom = resumeFrom;
     }
 
     @Override
@@ -54,6 +67,11 @@ public final class StoreStateMachine extends BaseStateMachine {
 
     private void loadSnapshot() throws IOException {
         SingleFileSnapshotInfo snap = storage.getLatestSnapshot();
+        if (resumeFrom != null && (snap == null || resumeFrom.getIndex() >= snap.getIndex())) {
+            setLastAppliedTermIndex(resumeFrom);
+            LOG.info("resuming the store in memory at index {}", resumeFrom.getIndex());
+            return;
+        }
         if (snap == null) {
             return;
         }
@@ -119,6 +137,8 @@ public final class StoreStateMachine extends BaseStateMachine {
 
     @Override
     public CompletableFuture<Message> query(Message request) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("reads are served from the local store"));
+        // Reads are served from the local store; a read request is only the barrier that
+        // makes Ratis wait until this replica has applied the leader's commit index.
+        return CompletableFuture.completedFuture(Message.EMPTY);
     }
 }
