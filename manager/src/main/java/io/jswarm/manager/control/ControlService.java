@@ -88,15 +88,25 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
     }
 
     /**
-     * Runs one request. Every request first waits until this replica holds everything the
-     * cluster had committed when it arrived (a read index from the leader), so that what it
-     * reads is current and a manager cut off from the others says so instead of answering
-     * from an old copy.
+     * Answers a read. It first waits until this replica holds everything the cluster had
+     * committed when the read arrived (a read index from the leader), so that what it
+     * returns is current and a manager cut off from the others says so instead of
+     * answering from an old copy.
      */
-    private <T> void answer(StreamObserver<T> out, Supplier<T> body) {
+    private <T> void read(StreamObserver<T> out, Supplier<T> body) {
+        answer(out, () -> {
+            raft.readBarrier();
+            return body.get();
+        });
+    }
+
+    /**
+     * Answers a write, or runs a read. Writes need no read barrier: what they read is
+     * checked again where it counts, by the store, against the versions they carry.
+     */
+    private static <T> void answer(StreamObserver<T> out, Supplier<T> body) {
         T result;
         try {
-            raft.readBarrier();
             result = body.get();
         } catch (Exception e) {
             out.onError(GrpcErrors.toStatus(e));
@@ -181,12 +191,12 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void getService(GetServiceRequest req, StreamObserver<GetServiceResponse> out) {
-        answer(out, () -> GetServiceResponse.newBuilder().setService(resolveService(store, req.getServiceId())).build());
+        read(out, () -> GetServiceResponse.newBuilder().setService(resolveService(store, req.getServiceId())).build());
     }
 
     @Override
     public void listServices(ListServicesRequest req, StreamObserver<ListServicesResponse> out) {
-        answer(out, () -> {
+        read(out, () -> {
             ListServicesResponse.Builder b = ListServicesResponse.newBuilder();
             for (Service s : store.services()) {
                 String name = s.getSpec().getAnnotations().getName();
@@ -287,7 +297,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void getTask(GetTaskRequest req, StreamObserver<GetTaskResponse> out) {
-        answer(out, () -> {
+        read(out, () -> {
             Task t = store.task(req.getTaskId());
             if (t == null) {
                 List<Task> matches = new ArrayList<>();
@@ -310,7 +320,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void listTasks(ListTasksRequest req, StreamObserver<ListTasksResponse> out) {
-        answer(out, () -> {
+        read(out, () -> {
             List<Task> tasks;
             if (!req.getServiceIdsList().isEmpty()) {
                 tasks = new ArrayList<>();
@@ -382,12 +392,12 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void getNode(GetNodeRequest req, StreamObserver<GetNodeResponse> out) {
-        answer(out, () -> GetNodeResponse.newBuilder().setNode(decorate(resolveNode(store, req.getNodeId()))).build());
+        read(out, () -> GetNodeResponse.newBuilder().setNode(decorate(resolveNode(store, req.getNodeId()))).build());
     }
 
     @Override
     public void listNodes(ListNodesRequest req, StreamObserver<ListNodesResponse> out) {
-        answer(out, () -> {
+        read(out, () -> {
             ListNodesResponse.Builder b = ListNodesResponse.newBuilder();
             for (Node n : store.nodes()) {
                 b.addNodes(decorate(n));
@@ -449,7 +459,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void getCluster(GetClusterRequest req, StreamObserver<GetClusterResponse> out) {
-        answer(out, () -> GetClusterResponse.newBuilder().setCluster(cluster()).build());
+        read(out, () -> GetClusterResponse.newBuilder().setCluster(cluster()).build());
     }
 
     @Override

@@ -122,21 +122,23 @@ public final class LeaderControllers implements StoreListener {
             nodes.put(n.getMeta().getId(), n);
         }
         List<StoreAction> nodeActions = new ArrayList<>();
+        List<String> said = new ArrayList<>();
         for (Node n : dispatcher.expiredNodes(now)) {
             Node.Builder b = n.toBuilder();
             b.getStatusBuilder().setState(NodeState.NODE_DOWN).setMessage("heartbeat failure");
-            LOG.info("node {} ({}) is down: heartbeat failure", n.getMeta().getId(), n.getDescription().getHostname());
+            said.add("node " + n.getMeta().getId() + " (" + n.getDescription().getHostname() + ") is down: heartbeat failure");
             nodeActions.add(update(StoreObjects.of(b.build())));
         }
         for (Node n : dispatcher.revivedNodes(now)) {
             Node.Builder b = n.toBuilder();
             b.getStatusBuilder().setState(NodeState.NODE_READY).setMessage("").setLastHeartbeatMs(now);
-            LOG.info("node {} ({}) is ready again: it heartbeats", n.getMeta().getId(), n.getDescription().getHostname());
+            said.add("node " + n.getMeta().getId() + " (" + n.getDescription().getHostname() + ") is ready again: it heartbeats");
             nodeActions.add(update(StoreObjects.of(b.build())));
         }
         demotions(nodes, nodeActions);
         if (!nodeActions.isEmpty()) {
             BatchWriter.write(raft, nodeActions);
+            said.forEach(LOG::info);  // once committed: a leader cut off from the others decides nothing
             return 0;  // read again before deciding anything else on stale nodes
         }
 

@@ -218,6 +218,7 @@ public final class RaftNode implements Closeable {
                             : log.getLastEntryTermIndex().getIndex(), System.currentTimeMillis());
                 }
                 setLeader(now);
+                relinkSilentPeers();
                 if (health.failed()) {
                     recoverFromLogFailure();
                 }
@@ -234,6 +235,41 @@ public final class RaftNode implements Closeable {
                     return;
                 }
             }
+        }
+    }
+
+    private long lastRelink;
+
+    /**
+     * Gives Ratis a fresh connection to every peer it has not heard from lately. Its gRPC
+     * channels back off exponentially while a peer is unreachable (up to two minutes), so
+     * after a partition heals they could wait many seconds before trying again; a new
+     * channel connects at once. Done at most once a second, only for silent peers.
+     */
+    private void relinkSilentPeers() throws IOException {
+        long now = System.currentTimeMillis();
+        RaftServer s = server;
+        if (s == null || now - lastRelink < 1_000 || !(s.getServerRpc() instanceof org.apache.ratis.server.RaftServerRpcWithProxy<?, ?> rpcs)) {
+            return;
+        }
+        lastRelink = now;
+        var role = division().getInfo().getRoleInfoProto();
+        List<RaftPeerId> silent = new ArrayList<>();
+        if (role.hasLeaderInfo()) {
+            for (var f : role.getLeaderInfo().getFollowerInfoList()) {
+                if (f.getLastRpcElapsedTimeMs() >= QuorumReport.SILENT_MS) {
+                    silent.add(RaftPeerId.valueOf(f.getId().getId()));
+                }
+            }
+        } else if (!role.hasFollowerInfo() || role.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs() >= QuorumReport.SILENT_MS) {
+            for (RaftPeer p : peers()) {
+                if (!p.getId().equals(selfId)) {
+                    silent.add(p.getId());
+                }
+            }
+        }
+        for (RaftPeerId id : silent) {
+            rpcs.handleException(id, new IOException("no answer lately: reconnecting"), true);
         }
     }
 
@@ -419,7 +455,7 @@ public final class RaftNode implements Closeable {
             }
             RaftClientReply reply;
             try {
-                reply = f.get(Math.min(left, ATTEMPT_MS), TimeUnit.MILLISECONDS);
+                reply = awaitReply(f, Math.min(left, ATTEMPT_MS), target);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw failure("interrupted while writing to the cluster store", true);
@@ -463,6 +499,36 @@ public final class RaftNode implements Closeable {
         }
     }
 
+    /**
+     * Waits for an attempt's reply, but gives up on it as soon as this member learns of
+     * another leader: an attempt sent to a leader that has just died would otherwise hold
+     * the write for the whole attempt time, though the new leader is known within the
+     * election. (Sending again is safe: the request id makes it count once.)
+     */
+    private RaftClientReply awaitReply(CompletableFuture<RaftClientReply> f, long timeoutMs, RaftPeerId target)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (true) {
+            long left = deadline - System.currentTimeMillis();
+            try {
+                return f.get(Math.max(1, Math.min(left, 50)), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                if (left <= 50) {
+                    throw e;
+                }
+                RaftPeerId now;
+                try {
+                    now = writeTarget();
+                } catch (IOException io) {
+                    now = null;
+                }
+                if (now != null && !now.equals(target)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     private StoreResult applied(RaftClientReply reply) {
         StoreResult result;
         try {
@@ -503,31 +569,44 @@ public final class RaftNode implements Closeable {
      * @throws RaftUnavailableException when no quorum confirms it in time
      */
     public void readBarrier() {
-        String down = unavailable();
-        if (down != null) {
-            throw new RaftUnavailableException(down);
-        }
-        RaftServer s = server;
-        CompletableFuture<RaftClientReply> f;
-        try {
-            f = s.submitClientRequestAsync(request(selfId, callIds.incrementAndGet(), Message.EMPTY,
-                    RaftClientRequest.readRequestType()));
-        } catch (IOException | RuntimeException e) {
-            throw new RaftUnavailableException(quorumProblem());
-        }
-        try {
-            RaftClientReply r = f.get(READ_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-            if (r.isSuccess()) {
-                return;
+        long deadline = System.currentTimeMillis() + READ_TIMEOUT_MS;
+        while (true) {
+            String down = unavailable();
+            if (down != null) {
+                throw new RaftUnavailableException(down + "; its copy of the cluster state may be out of date");
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            f.cancel(true);
+            long left = deadline - System.currentTimeMillis();
+            if (left <= 0) {
+                break;
+            }
+            String leaderBefore = leaderId();
+            if (leaderBefore == null) {
+                pause(50);
+                continue;
+            }
+            CompletableFuture<RaftClientReply> f;
+            try {
+                f = server.submitClientRequestAsync(request(selfId, callIds.incrementAndGet(), Message.EMPTY,
+                        RaftClientRequest.readRequestType()));
+            } catch (IOException | RuntimeException e) {
+                pause(50);
+                continue;
+            }
+            try {
+                // As a write: an election while the read waits on a dead leader sends it anew.
+                RaftClientReply r = awaitReply(f, left, leaderBefore.equals(nodeId) ? selfId : RaftPeerId.valueOf(leaderBefore));
+                if (r.isSuccess()) {
+                    return;
+                }
+                pause(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (ExecutionException | TimeoutException e) {
+                f.cancel(true);
+            }
         }
-        String why = unavailable();
-        throw new RaftUnavailableException((why != null ? why : quorumProblem())
-                + "; its copy of the cluster state may be out of date");
+        throw new RaftUnavailableException(quorumProblem() + "; its copy of the cluster state may be out of date");
     }
 
     private static void pause(long ms) {

@@ -86,4 +86,30 @@ class MemoryStoreTest {
         assertEquals("s1", b.serviceByName("web").getMeta().getId());
         assertEquals(1, b.tasksOnNode("n1").size());
     }
+
+    @Test
+    void aBatchRetriedWithItsRequestIdAppliesOnceAndAnswersAsTheFirstTime() {
+        MemoryStore store = new MemoryStore();
+        List<StoreEvent> events = new ArrayList<>();
+        store.addListener(events::add);
+        com.google.protobuf.ByteString id = com.google.protobuf.ByteString.copyFromUtf8("request-1");
+        StoreBatch create = batch(action(StoreAction.Kind.CREATE, service("s1", "web", 0))).toBuilder().setRequestId(id).build();
+        StoreResult first = store.apply(create, 1);
+        assertEquals(StoreResult.Code.OK, first.getCode());
+        // The same write again (a retry after a timeout): not "already exists", and no change.
+        StoreResult again = store.apply(create, 2);
+        assertEquals(first, again);
+        assertEquals(1, store.services().size());
+        assertEquals(1, store.service("s1").getMeta().getVersion());
+        assertEquals(1, events.size());
+        assertEquals(2, store.appliedIndex());
+        // A different request with the same content is a new write, refused on its merits.
+        StoreResult other = store.apply(create.toBuilder().setRequestId(com.google.protobuf.ByteString.copyFromUtf8("r2")).build(), 3);
+        assertEquals(StoreResult.Code.ALREADY_EXISTS, other.getCode());
+        // The remembered ids are replicated state: a replica restored from a snapshot deduplicates alike.
+        MemoryStore replica = new MemoryStore();
+        replica.restore(store.snapshot());
+        assertEquals(first, replica.apply(create, 4));
+        assertEquals(1, replica.services().size());
+    }
 }
