@@ -344,6 +344,7 @@ public final class FaultScenarios implements AutoCloseable {
         sleep(1_000);
         long cutAt = System.currentTimeMillis();
         net.link(cut.host, false);
+        System.out.println("FaultScenarios: " + cut.name + " cut off at " + java.time.Instant.ofEpochMilli(cutAt));
         sleep(CUT_MS);
         long healAt = System.currentTimeMillis();
         net.link(cut.host, true);

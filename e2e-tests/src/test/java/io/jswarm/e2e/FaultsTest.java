@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Timeout;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class FaultsTest {
-    static final int ROUNDS = 3;
+    /** Rounds of each fault (-Dfaults.rounds=N to change). */
+    static final int ROUNDS = Integer.getInteger("faults.rounds", 3);
     static FaultScenarios faults;
 
     @BeforeAll

@@ -55,6 +55,8 @@ public final class Agent implements Closeable {
     private final BiConsumer<Node, List<ManagerPeer>> nodeListener;
     private final io.jswarm.agent.logs.LogSubscriptions logs;
     private volatile boolean running = true;
+    /** The cluster's heartbeat period as the last session said (the default until one opens). */
+    private volatile long heartbeatPeriodMs = 5_000;
     private volatile String current;
     private volatile String sessionId;
     private volatile Context.CancellableContext sessionContext;
@@ -136,7 +138,9 @@ public final class Agent implements Closeable {
             } catch (InterruptedException e) {
                 return;
             }
-            backoff = Math.min(2_000, backoff * 2);
+            // Capped below the heartbeat period: a node that finds the new leader late is
+            // marked down by it (three periods of grace from its election).
+            backoff = Math.min(Math.min(2_000, Math.max(100, heartbeatPeriodMs / 3)), backoff * 2);
             target = nextManager(target);
         }
     }
@@ -150,12 +154,23 @@ public final class Agent implements Closeable {
         Context.CancellableContext ctx = Context.current().withCancellation();
         sessionContext = ctx;
         ScheduledFuture<?> heartbeats = null;
+        // A manager that does not answer the opening in time (a host cut off behind a
+        // connection that still looks open) is given up, so the agent moves on to the others.
+        java.util.concurrent.atomic.AtomicBoolean answered = new java.util.concurrent.atomic.AtomicBoolean();
+        long openTimeout = Math.max(1_000, Math.min(5_000, 2 * heartbeatPeriodMs));
+        ScheduledFuture<?> watchdog = timers.schedule(() -> {
+            if (!answered.get()) {
+                LOG.info("manager {} did not answer the session opening within {} ms; trying another", target, openTimeout);
+                ctx.cancel(null);
+            }
+        }, openTimeout, TimeUnit.MILLISECONDS);
         Context previous = ctx.attach();
         try {
             Iterator<SessionMessage> it = stub.session(SessionRequest.newBuilder().setNodeId(nodeId)
                     .setDescription(description).setAddr(addr).build());
             while (it.hasNext()) {
                 SessionMessage m = it.next();
+                answered.set(true);
                 if (!m.getLeaderAddr().isEmpty()) {
                     learnManagers(m.getManagersList());
                     return m.getLeaderAddr();
@@ -163,6 +178,7 @@ public final class Agent implements Closeable {
                 if (sessionId == null) {
                     sessionId = m.getSessionId();
                     long period = Math.max(100, m.getHeartbeatPeriodMs());
+                    heartbeatPeriodMs = period;
                     String sid = sessionId;
                     missedHeartbeats.set(0);
                     // The first heartbeat goes at once: a leader that has just been elected
@@ -186,6 +202,7 @@ public final class Agent implements Closeable {
             }
             return null;
         } finally {
+            watchdog.cancel(false);
             ctx.detach(previous);
             if (heartbeats != null) {
                 heartbeats.cancel(false);

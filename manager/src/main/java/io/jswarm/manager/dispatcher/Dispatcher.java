@@ -168,7 +168,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
 
     /** The leader's remote API address, for redirecting agents; empty while unknown. */
     public String leaderAddr() {
-        String id = raft.leaderId();
+        String id = raft.currentLeaderId();
         Node n = id == null ? null : store.node(id);
         return n == null ? "" : n.getManagerStatus().getAddr();
     }

@@ -85,7 +85,8 @@ final class QuorumReport {
         return n;
     }
 
-    private static boolean reachable(String hostPort) {
+    /** Whether a TCP connection to HOST:PORT opens within the probe time. */
+    static boolean reachable(String hostPort) {
         int colon = hostPort == null ? -1 : hostPort.lastIndexOf(':');
         if (colon < 0) {
             return false;

@@ -69,8 +69,12 @@ public final class RaftNode implements Closeable {
     public static final int MAX_ENTRY_BYTES = 4 << 20;
     /** How long one write may keep trying (elections take 1 to 2 s) before it is reported. */
     static final long WRITE_TIMEOUT_MS = 10_000;
-    /** One attempt at the leader: a commit needs one round trip to a majority. */
-    static final long ATTEMPT_MS = 3_000;
+    /**
+     * One attempt at the leader: a commit needs one round trip to a majority. Another
+     * attempt carries the same call id, so the leader answers it with the first one's
+     * outcome when it holds it (Ratis' retry cache): trying again soon costs nothing.
+     */
+    static final long ATTEMPT_MS = 1_000;
     /** A linearizable read needs the leader to confirm its leadership: one round trip. */
     static final long READ_TIMEOUT_MS = 3_000;
 
@@ -91,6 +95,9 @@ public final class RaftNode implements Closeable {
     /** The members as this one last knew them (kept for a restart after a log failure). */
     private volatile Collection<RaftPeer> peersKnown = List.of();
     private volatile boolean leader;
+    /** Whether, and since when, Ratis says this member leads with its first entry committed. */
+    private volatile boolean raftLeaderReady;
+    private volatile long raftLeaderSince;
     private volatile boolean closed;
     private volatile Consumer<Boolean> leadershipListener = b -> {};
 
@@ -143,6 +150,10 @@ public final class RaftNode implements Closeable {
         RaftServerConfigKeys.Log.setWriteBufferSize(props, SizeInBytes.valueOf(big.getSize() + (1 << 20)));
         RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf("64MB"));
         GrpcConfigKeys.setMessageSizeMax(props, SizeInBytes.valueOf(4 * MAX_ENTRY_BYTES));
+        // After a partition a leader's appender has counted many errors; Ratis' default then
+        // waits 5 s between attempts, so a healed follower would idle that long before
+        // catching up. Retry soon, at a bounded rate.
+        RaftServerConfigKeys.Log.Appender.setRetryPolicy(props, "1ms,10, 100ms,20, 300ms,100000000");
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, 20_000);
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(props, 2);
@@ -207,6 +218,10 @@ public final class RaftNode implements Closeable {
                     var d = division();
                     var info = d.getInfo();
                     now = info.isLeader() && info.isLeaderReady();
+                    if (now && !raftLeaderReady) {
+                        raftLeaderSince = System.currentTimeMillis();
+                    }
+                    raftLeaderReady = now;
                     if (now && !leader) {
                         // Start leading only once the whole log is applied: the controllers'
                         // first pass must see everything. Later lags under load are normal.
@@ -218,7 +233,6 @@ public final class RaftNode implements Closeable {
                             : log.getLastEntryTermIndex().getIndex(), System.currentTimeMillis());
                 }
                 setLeader(now);
-                relinkSilentPeers();
                 if (health.failed()) {
                     recoverFromLogFailure();
                 }
@@ -235,41 +249,6 @@ public final class RaftNode implements Closeable {
                     return;
                 }
             }
-        }
-    }
-
-    private long lastRelink;
-
-    /**
-     * Gives Ratis a fresh connection to every peer it has not heard from lately. Its gRPC
-     * channels back off exponentially while a peer is unreachable (up to two minutes), so
-     * after a partition heals they could wait many seconds before trying again; a new
-     * channel connects at once. Done at most once a second, only for silent peers.
-     */
-    private void relinkSilentPeers() throws IOException {
-        long now = System.currentTimeMillis();
-        RaftServer s = server;
-        if (s == null || now - lastRelink < 1_000 || !(s.getServerRpc() instanceof org.apache.ratis.server.RaftServerRpcWithProxy<?, ?> rpcs)) {
-            return;
-        }
-        lastRelink = now;
-        var role = division().getInfo().getRoleInfoProto();
-        List<RaftPeerId> silent = new ArrayList<>();
-        if (role.hasLeaderInfo()) {
-            for (var f : role.getLeaderInfo().getFollowerInfoList()) {
-                if (f.getLastRpcElapsedTimeMs() >= QuorumReport.SILENT_MS) {
-                    silent.add(RaftPeerId.valueOf(f.getId().getId()));
-                }
-            }
-        } else if (!role.hasFollowerInfo() || role.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs() >= QuorumReport.SILENT_MS) {
-            for (RaftPeer p : peers()) {
-                if (!p.getId().equals(selfId)) {
-                    silent.add(p.getId());
-                }
-            }
-        }
-        for (RaftPeerId id : silent) {
-            rpcs.handleException(id, new IOException("no answer lately: reconnecting"), true);
         }
     }
 
@@ -322,6 +301,30 @@ public final class RaftNode implements Closeable {
         try {
             RaftPeerId id = division().getInfo().getLeaderId();
             return id == null ? null : id.toString();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The leader's node id if this member has heard from it lately (or is it), else null:
+     * for sending agents on, where a leader that has just been cut off would hold them.
+     */
+    public String currentLeaderId() {
+        try {
+            var info = division().getInfo();
+            RaftPeerId id = info.getLeaderId();
+            if (id == null) {
+                return null;
+            }
+            if (id.equals(selfId)) {
+                return info.isLeader() ? nodeId : null;
+            }
+            var role = info.getRoleInfoProto();
+            if (role.hasFollowerInfo() && role.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs() > 1_000) {
+                return null;
+            }
+            return id.toString();
         } catch (IOException e) {
             return null;
         }
@@ -383,8 +386,13 @@ public final class RaftNode implements Closeable {
             return null;
         }
         if (id.equals(selfId)) {
-            if (!info.isLeader() || !QuorumReport.leaderHasQuorum(info.getRoleInfoProto(), peers().size())) {
-                return null;  // a leader cut off from the others: it would only pile up entries
+            // Not before it is ready (its first entry committed), and not while cut off from
+            // the others, where it would only pile up entries. A leader elected moments ago
+            // has just heard from a majority, though its view of its followers may lag.
+            boolean fresh = System.currentTimeMillis() - raftLeaderSince < 3_000;
+            if (!info.isLeader() || !info.isLeaderReady()
+                    || (!fresh && !QuorumReport.leaderHasQuorum(info.getRoleInfoProto(), peers().size()))) {
+                return null;
             }
         }
         return id;
@@ -464,7 +472,7 @@ public final class RaftNode implements Closeable {
                 mayHaveCommitted = true;
                 problem = null;
                 if (!local) {
-                    rpc.handleException(target, e, true);  // a fresh connection for the next attempt
+                    reconnect(target, e);
                 }
                 continue;
             } catch (ExecutionException e) {
@@ -474,7 +482,7 @@ public final class RaftNode implements Closeable {
                     mayHaveCommitted = true;
                 }
                 if (!local) {
-                    rpc.handleException(target, cause, true);
+                    reconnect(target, cause);
                 }
                 problem = null;
                 pause(100);
@@ -497,6 +505,14 @@ public final class RaftNode implements Closeable {
             problem = "the cluster store did not take the write: " + (ex == null ? "no reason given" : ex.getMessage());
             pause(100);
         }
+    }
+
+    /**
+     * A fresh connection to a peer for the next attempt. Off the writer's thread: closing
+     * the old channel waits for its graceful shutdown, seconds when the peer is gone.
+     */
+    private void reconnect(RaftPeerId target, Throwable cause) {
+        CompletableFuture.runAsync(() -> rpc.handleException(target, cause, true));
     }
 
     /**
