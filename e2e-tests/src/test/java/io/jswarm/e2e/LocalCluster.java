@@ -72,6 +72,15 @@ public final class LocalCluster implements AutoCloseable {
             return stateDir.resolve("swarmd.sock");
         }
 
+        /** When this node's control socket was last created (ms), or 0. */
+        public long socketCreatedAt() {
+            try {
+                return ((java.nio.file.attribute.FileTime) Files.getAttribute(socket(), "lastModifiedTime")).toMillis();
+            } catch (IOException e) {
+                return 0;
+            }
+        }
+
         public boolean running() {
             return process != null && process.isAlive();
         }

@@ -92,10 +92,21 @@ public final class StoreStateMachine extends BaseStateMachine {
         return storage;
     }
 
+    /** An entry a restarted member replays that the store in memory already holds. */
+    private boolean alreadyApplied(long index) {
+        return resumeFrom != null && index <= resumeFrom.getIndex();
+    }
+
     @Override
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
         var entry = trx.getLogEntry();
         long index = entry.getIndex();
+        if (alreadyApplied(index)) {
+            // Ratis replays a restarted member's log from its start (or last snapshot); no
+            // client waits for these answers.
+            return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(
+                    StoreResult.newBuilder().setCode(StoreResult.Code.OK).setIndex(index).build().toByteArray())));
+        }
         StoreResult result;
         try {
             StoreBatch batch = StoreBatch.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray());
@@ -112,6 +123,9 @@ public final class StoreStateMachine extends BaseStateMachine {
 
     @Override
     public void notifyTermIndexUpdated(long term, long index) {
+        if (alreadyApplied(index)) {
+            return;
+        }
         super.notifyTermIndexUpdated(term, index);
         store.markApplied(index);
     }
