@@ -3,7 +3,6 @@ package io.jswarm.bench;
 import io.jswarm.e2e.FaultScenarios;
 import io.jswarm.e2e.FaultScenarios.Round;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,8 +44,11 @@ public final class FaultsBenchmark {
                 counts.forEach((k, v) -> System.out.printf("  %-55s %d%n", k.replace("info: ", ""), v));
                 times.forEach((k, v) -> {
                     double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-                    System.out.printf("  %-55s median %.2f s, max %.2f s (%s)%n", k, a[a.length / 2], a[a.length - 1],
-                            Arrays.toString(a));
+                    StringBuilder all = new StringBuilder();
+                    for (double x : a) {
+                        all.append(all.length() == 0 ? "" : ", ").append(String.format("%.2f", x));
+                    }
+                    System.out.printf("  %-55s median %.2f s, max %.2f s (%s)%n", k, a[a.length / 2], a[a.length - 1], all);
                 });
                 System.out.println("  violations: " + (violations.isEmpty() ? "none" : violations));
             }

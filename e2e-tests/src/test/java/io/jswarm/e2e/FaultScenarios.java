@@ -133,13 +133,7 @@ public final class FaultScenarios implements AutoCloseable {
                 }
             }, "five nodes ready, three managers serving");
         } catch (Exception | AssertionError e) {
-            if (c != null) {
-                c.close();
-            }
-            if (r != null) {
-                r.close();
-            }
-            net.close();
+            SimulatedCluster.closeAll(c, r, net);
             throw e;
         }
         registry = r;
@@ -703,14 +697,6 @@ public final class FaultScenarios implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        try {
-            cluster.close();
-        } finally {
-            try {
-                registry.close();
-            } finally {
-                net.close();
-            }
-        }
+        SimulatedCluster.closeAll(cluster, registry, net);
     }
 }

@@ -40,13 +40,7 @@ public final class SimulatedCluster implements AutoCloseable {
             LocalCluster.await(Duration.ofSeconds(90), () -> ready(m) == workers + 1, (workers + 1) + " nodes are ready");
             this.m1 = m;
         } catch (Exception | AssertionError e) {
-            if (c != null) {
-                c.close();
-            }
-            if (r != null) {
-                r.close();
-            }
-            net.close();
+            closeAll(c, r, net);
             throw e;
         }
         this.registry = r;
@@ -86,11 +80,20 @@ public final class SimulatedCluster implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        closeAll(cluster, registry, net);
+    }
+
+    /** Removes a cluster, its registry and its network, in that order; null parts are skipped. */
+    static void closeAll(LocalCluster cluster, TestRegistry registry, TestNetwork net) throws Exception {
         try {
-            cluster.close();
+            if (cluster != null) {
+                cluster.close();
+            }
         } finally {
             try {
-                registry.close();
+                if (registry != null) {
+                    registry.close();
+                }
             } finally {
                 net.close();
             }
