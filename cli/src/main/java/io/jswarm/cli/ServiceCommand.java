@@ -55,6 +55,10 @@ final class ServiceCommand implements Callable<Integer> {
         public Integer call() {
             List<String> rest = new ArrayList<>(args);
             String img = image;
+            if (img != null && !rest.isEmpty()) {
+                throw new IllegalArgumentException("--image and a positional IMAGE (" + Units.quote(rest.get(0))
+                        + ") given together: give the image once");
+            }
             if (img == null) {
                 if (rest.isEmpty()) {
                     throw new IllegalArgumentException("service create needs an image: swarmctl service create [OPTIONS] IMAGE [COMMAND] [ARG...]");

@@ -74,7 +74,7 @@ public final class ServiceOptions {
             placement.clearPreferences();
             for (String p : prefs) {
                 if (!p.startsWith("spread=")) {
-                    throw new IllegalArgumentException("invalid --placement-pref \"" + p + "\": expected spread=node.labels.KEY");
+                    throw new IllegalArgumentException("invalid --placement-pref " + Units.quote(p) + ": expected spread=node.labels.KEY");
                 }
                 placement.addPreferences(PlacementPreference.newBuilder().setSpread(p.substring("spread=".length())));
             }
@@ -122,12 +122,21 @@ public final class ServiceOptions {
             c.setHostname(hostname);
         }
         if (workdir != null) {
+            if (workdir.isEmpty()) {
+                throw new IllegalArgumentException("invalid --workdir \"\": expected an absolute path");
+            }
             c.setDir(workdir);
         }
         if (user != null) {
+            if (user.isEmpty()) {
+                throw new IllegalArgumentException("invalid --user \"\": expected USER, UID, USER:GROUP or UID:GID");
+            }
             c.setUser(user);
         }
         if (stopSignal != null) {
+            if (stopSignal.isEmpty()) {
+                throw new IllegalArgumentException("invalid --stop-signal \"\": expected a signal name such as SIGTERM or a number 1-64");
+            }
             c.setStopSignal(stopSignal);
         }
         if (stopGracePeriod != null) {
@@ -250,7 +259,7 @@ public final class ServiceOptions {
                     p.setProtocol(protocol(spec.substring(slash + 1)));
                     spec = spec.substring(0, slash);
                 }
-                String[] parts = spec.split(":");
+                String[] parts = spec.split(":", -1);
                 if (parts.length == 1) {
                     p.setTargetPort(Integer.parseInt(parts[0]));
                 } else if (parts.length == 2) {
@@ -260,11 +269,11 @@ public final class ServiceOptions {
                 }
             }
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("invalid --publish \"" + text
-                    + "\": expected PUBLISHED:TARGET[/PROTOCOL] or published=N,target=N[,protocol=tcp|udp][,mode=ingress|host]");
+            throw new IllegalArgumentException("invalid --publish " + Units.quote(text)
+                    + ": expected PUBLISHED:TARGET[/PROTOCOL] or published=N,target=N[,protocol=tcp|udp][,mode=ingress|host]");
         }
         if (p.getTargetPort() < 1 || p.getTargetPort() > 65535 || p.getPublishedPort() < 0 || p.getPublishedPort() > 65535) {
-            throw new IllegalArgumentException("invalid --publish \"" + text + "\": ports must be 1-65535");
+            throw new IllegalArgumentException("invalid --publish " + Units.quote(text) + ": ports must be 1-65535");
         }
         return p.build();
     }
@@ -290,27 +299,32 @@ public final class ServiceOptions {
                     case "bind" -> Mount.Type.BIND;
                     case "volume" -> Mount.Type.VOLUME;
                     case "tmpfs" -> Mount.Type.TMPFS;
-                    default -> throw new IllegalArgumentException("invalid --mount \"" + text + "\": type must be bind, volume or tmpfs");
+                    default -> throw new IllegalArgumentException("invalid --mount " + Units.quote(text) + ": type must be bind, volume or tmpfs");
                 });
                 case "source", "src" -> m.setSource(value);
                 case "target", "destination", "dst" -> m.setTarget(value);
-                case "readonly", "ro" -> m.setReadOnly(parts.length == 1 || value.equals("true") || value.equals("1"));
+                case "readonly", "ro" -> m.setReadOnly(switch (parts.length == 1 ? "true" : value) {
+                    case "true", "1" -> true;
+                    case "false", "0" -> false;
+                    default -> throw new IllegalArgumentException("invalid --mount " + Units.quote(text) + ": " + key
+                            + " must be true, false, 1 or 0");
+                });
                 case "tmpfs-size" -> m.setTmpfsSizeBytes(Units.parseBytes("--mount tmpfs-size", value));
-                default -> throw new IllegalArgumentException("invalid --mount \"" + text + "\": unknown key \"" + key + "\"");
+                default -> throw new IllegalArgumentException("invalid --mount " + Units.quote(text) + ": unknown key \"" + key + "\"");
             }
         }
         if (m.getTarget().isEmpty()) {
-            throw new IllegalArgumentException("invalid --mount \"" + text + "\": target is required");
+            throw new IllegalArgumentException("invalid --mount " + Units.quote(text) + ": target is required");
         }
         if (m.getType() == Mount.Type.BIND && m.getSource().isEmpty()) {
-            throw new IllegalArgumentException("invalid --mount \"" + text + "\": a bind mount needs a source");
+            throw new IllegalArgumentException("invalid --mount " + Units.quote(text) + ": a bind mount needs a source");
         }
         return m.build();
     }
 
     static void checkEnv(String e) {
         if (e.isEmpty() || e.startsWith("=")) {
-            throw new IllegalArgumentException("invalid environment variable \"" + e + "\": expected KEY=VALUE");
+            throw new IllegalArgumentException("invalid environment variable " + Units.quote(e) + ": expected KEY=VALUE");
         }
     }
 }

@@ -52,12 +52,13 @@ public final class Swarmctl implements Callable<Integer> {
         CommandLine cl = new CommandLine(new Swarmctl());
         // As docker service create: everything after IMAGE is the command and its arguments.
         cl.getSubcommands().get("service").getSubcommands().get("create").setStopAtPositional(true);
+        // Messages may carry what the user typed: never write its control characters back.
         cl.setParameterExceptionHandler((ex, a) -> {
-            System.err.println("Error: " + ex.getMessage());
+            System.err.println("Error: " + io.jswarm.manager.control.Quote.escape(String.valueOf(ex.getMessage())));
             return 1;
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
-            System.err.println("Error: " + describe(ex));
+            System.err.println("Error: " + io.jswarm.manager.control.Quote.escape(describe(ex)));
             return outcomeUnknown(ex) ? EXIT_UNKNOWN_OUTCOME : 1;
         });
         return cl.execute(args);

@@ -12,7 +12,10 @@ public final class Units {
 
     private Units() {}
 
-    /** "1m30s", "500ms", "0" -> milliseconds. */
+    /** The largest duration a spec holds: int64 nanoseconds (about 292 years), in ms. */
+    static final double MAX_DURATION_MS = Long.MAX_VALUE / 1e6;
+
+    /** "1m30s", "500ms", "0" -> milliseconds. Durations below a millisecond (other than 0) are refused. */
     public static long parseDurationMs(String flag, String text) {
         String s = text.trim();
         if (s.equals("0")) {
@@ -34,8 +37,15 @@ public final class Units {
             pos = m.end();
         }
         if (pos != s.length() || s.isEmpty()) {
-            throw new IllegalArgumentException("invalid duration \"" + text + "\" for " + flag
+            throw new IllegalArgumentException("invalid duration " + quote(text) + " for " + flag
                     + ": expected a number with a unit (ms, s, m, h), e.g. 10s or 1m30s");
+        }
+        if (!(ms <= MAX_DURATION_MS)) {
+            throw new IllegalArgumentException("duration " + quote(text) + " for " + flag
+                    + " exceeds the largest duration, 2562047h (about 292 years, int64 nanoseconds)");
+        }
+        if (ms > 0 && ms < 1) {
+            throw new IllegalArgumentException("duration " + quote(text) + " for " + flag + " is below the minimum of 1ms");
         }
         return Math.round(ms);
     }
@@ -44,7 +54,7 @@ public final class Units {
     public static long parseBytes(String flag, String text) {
         Matcher m = BYTES.matcher(text.trim());
         if (!m.matches()) {
-            throw new IllegalArgumentException("invalid size \"" + text + "\" for " + flag + ": expected e.g. 64m, 1g or 512MiB");
+            throw new IllegalArgumentException("invalid size " + quote(text) + " for " + flag + ": expected e.g. 64m, 1g or 512MiB");
         }
         BigDecimal v = new BigDecimal(m.group(1));
         long mult = switch (m.group(2).toLowerCase(Locale.ROOT)) {
@@ -54,7 +64,12 @@ public final class Units {
             case "t" -> 1L << 40;
             default -> 1;
         };
-        return v.multiply(BigDecimal.valueOf(mult)).longValue();
+        BigDecimal bytes = v.multiply(BigDecimal.valueOf(mult));
+        if (bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+            throw new IllegalArgumentException("size " + quote(text) + " for " + flag
+                    + " exceeds the largest size, 8 EiB (int64 bytes)");
+        }
+        return bytes.longValue();
     }
 
     /** "0.5" -> 500000000 nano CPUs. */
@@ -66,20 +81,33 @@ public final class Units {
             }
             return v.multiply(BigDecimal.valueOf(1_000_000_000L)).longValueExact();
         } catch (NumberFormatException | ArithmeticException e) {
-            throw new IllegalArgumentException("invalid CPU count \"" + text + "\" for " + flag + ": expected e.g. 0.5 or 2");
+            throw new IllegalArgumentException("invalid CPU count " + quote(text) + " for " + flag + ": expected e.g. 0.5 or 2");
         }
     }
 
     public static long parseNonNegative(String flag, String text) {
+        if (text.trim().matches("\\d{19,}")) {
+            try {
+                Long.parseLong(text.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("value " + quote(text) + " for " + flag + " exceeds the largest number, "
+                        + Long.MAX_VALUE);
+            }
+        }
         try {
             long v = Long.parseLong(text.trim());
             if (v < 0) {
-                throw new IllegalArgumentException("invalid value \"" + text + "\" for " + flag + ": must not be negative");
+                throw new IllegalArgumentException("invalid value " + quote(text) + " for " + flag + ": must not be negative");
             }
             return v;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("invalid value \"" + text + "\" for " + flag + ": expected a whole number");
+            throw new IllegalArgumentException("invalid value " + quote(text) + " for " + flag + ": expected a whole number");
         }
+    }
+
+    /** A value as messages show it: quoted, control characters escaped, long ones cut. */
+    static String quote(String text) {
+        return io.jswarm.manager.control.Quote.of(text);
     }
 
     /** "5 seconds ago" style, as Docker prints times. */

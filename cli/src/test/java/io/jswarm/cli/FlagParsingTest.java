@@ -66,4 +66,27 @@ class FlagParsingTest {
         assertEquals(1, code);
         assertEquals("Error: invalid value \"-1\" for --replicas: must not be negative", err.toString().strip());
     }
+
+    @Test
+    void valuesBeyondWhatAFieldHoldsOrBelowItsResolutionAreRefusedNamingTheLimit() {
+        String d = assertThrows(IllegalArgumentException.class,
+                () -> Units.parseDurationMs("--update-delay", "99999999999999999999999h")).getMessage();
+        assertTrue(d.contains("--update-delay") && d.contains("largest duration"), d);
+        assertEquals(9_223_372_036_854L, Units.parseDurationMs("--x", "2562047h47m16s854ms"));
+        String ns = assertThrows(IllegalArgumentException.class, () -> Units.parseDurationMs("--health-interval", "1ns")).getMessage();
+        assertTrue(ns.contains("minimum of 1ms"), ns);
+        String b = assertThrows(IllegalArgumentException.class, () -> Units.parseBytes("--limit-memory", "99999999999999999999999")).getMessage();
+        assertTrue(b.contains("8 EiB"), b);
+        assertEquals(Long.MAX_VALUE, Units.parseBytes("--m", String.valueOf(Long.MAX_VALUE)));
+        String n = assertThrows(IllegalArgumentException.class, () -> Units.parseNonNegative("--replicas", "99999999999999999999")).getMessage();
+        assertTrue(n.contains("largest number"), n);
+        assertThrows(IllegalArgumentException.class, () -> ServiceOptions.parsePort("80:"));
+        assertThrows(IllegalArgumentException.class, () -> ServiceOptions.parsePort(":80"));
+        String m = assertThrows(IllegalArgumentException.class,
+                () -> ServiceOptions.parseMount("type=tmpfs,target=/t,readonly=maybe")).getMessage();
+        assertTrue(m.contains("readonly must be true, false, 1 or 0"), m);
+        assertTrue(ServiceOptions.parseMount("type=tmpfs,target=/t,readonly=false").getTarget().equals("/t"));
+        String esc = assertThrows(IllegalArgumentException.class, () -> Units.parseDurationMs("--x", "5\u001b[31m")).getMessage();
+        assertTrue(!esc.contains("\u001b") && esc.contains("\\e[31m"), esc);
+    }
 }

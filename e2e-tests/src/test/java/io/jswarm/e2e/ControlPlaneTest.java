@@ -167,12 +167,37 @@ class ControlPlaneTest {
             {"node", "update", "--availability", "sleepy", "w1"},
             {"node", "rm", "w1"},
             {"service", "create", "--bogus-flag", image},
+            // Spec validation (overflow, minimums, control characters, meaningless values,
+            // a mount over the root, huge payloads): a sample of each class.
+            {"service", "create", "--name", "bad", "--limit-memory", "99999999999999999999999", image},
+            {"service", "create", "--name", "bad", "--update-delay", "99999999999999999999999h", image},
+            {"service", "create", "--name", "bad", "--health-cmd", "true", "--health-interval", "1ns", image},
+            {"service", "create", "--name", "bad\u001b[31m", image},
+            {"service", "create", "--name", "bad", "--hostname", "a/b", image},
+            {"service", "create", "--name", "bad", "-e", "A\nB=1", image},
+            {"service", "create", "--name", "bad", "--label", "k\u001b[2J=v", image},
+            {"service", "create", "--name", "bad", "--constraint", "node.labels.a==b\nx", image},
+            {"service", "create", "--name", "bad", "--stop-signal", "NOTASIG", image},
+            {"service", "create", "--name", "bad", "--workdir", "relative/dir", image},
+            {"service", "create", "--name", "bad", "--user", "", image},
+            {"service", "create", "--name", "bad", "--publish", "80:", image},
+            {"service", "create", "--name", "bad", "--mount", "type=tmpfs,target=/t,readonly=maybe", image},
+            {"service", "create", "--name", "bad", "--placement-pref", "spread=node.labels.zone junk", image},
+            {"service", "create", "--name", "bad", "127.0.0.1:99999/busybox:1"},
+            {"service", "create", "--name", "bad", "--image", image, image},
+            {"service", "create", "--name", "bad", "--mount", "type=bind,src=/tmp,dst=/", image},
+            {"service", "create", "--name", "x".repeat(100_000), image},
+            {"service", "create", "--name", "bad", "--label", "big=" + "x".repeat(100_000), image},
+            {"service", "update", "--stop-grace-period", "99999999999999999999999h", "web"},
+            {"node", "update", "--label-add", "a\nb=c", "w1"},
         };
         for (String[] args : bad) {
             LocalCluster.Result r = cluster.swarmctl(m1, args);
             assertEquals(1, r.exit(), String.join(" ", args) + " -> " + r);
             assertEquals(1, r.err().strip().lines().count(), "one line on stderr: " + r.err());
             assertTrue(r.err().startsWith("Error: "), r.err());
+            assertTrue(r.err().strip().chars().noneMatch(ch -> ch < 0x20 || ch == 0x7f), "no control characters: " + r.err());
+            assertTrue(r.err().length() < 500, "a short line: " + r.err().length() + " characters");
         }
         assertEquals(Set.of("web"), services(m1).stream().map(s -> s.getSpec().getAnnotations().getName()).collect(Collectors.toSet()));
         assertEquals(before, cluster.swarmctl(m1, "service", "inspect", "web").ok().out());

@@ -181,16 +181,16 @@ public final class FaultScenarios implements AutoCloseable {
         return create(via, name, replicas, img, 0);
     }
 
-    /** A service with a label of {@code padding} bytes: to make log entries of a size. */
+    /** A service with an environment entry of {@code padding} bytes: to make log entries of a size. */
     Write create(Member via, String name, int replicas, String img, int padding) {
         long start = System.currentTimeMillis();
-        Annotations.Builder a = Annotations.newBuilder().setName(name);
+        ContainerSpec.Builder container = ContainerSpec.newBuilder().setImage(img)
+                .setStopGracePeriod(com.google.protobuf.Duration.newBuilder().setSeconds(1));
         if (padding > 0) {
-            a.putLabels("padding", "x".repeat(padding));
+            container.addEnv("PADDING=" + "x".repeat(padding));
         }
-        ServiceSpec spec = ServiceSpec.newBuilder().setAnnotations(a)
-                .setTask(TaskSpec.newBuilder().setContainer(ContainerSpec.newBuilder().setImage(img)
-                        .setStopGracePeriod(com.google.protobuf.Duration.newBuilder().setSeconds(1))))
+        ServiceSpec spec = ServiceSpec.newBuilder().setAnnotations(Annotations.newBuilder().setName(name))
+                .setTask(TaskSpec.newBuilder().setContainer(container))
                 .setReplicated(ReplicatedService.newBuilder().setReplicas(replicas)).build();
         try (ControlClient c = control(via)) {
             c.stub().withDeadlineAfter(30, TimeUnit.SECONDS).createService(CreateServiceRequest.newBuilder().setSpec(spec).build());

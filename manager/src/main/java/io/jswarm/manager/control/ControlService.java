@@ -144,12 +144,12 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 }
             }
             if (matches.size() > 1) {
-                throw GrpcErrors.invalid("service id prefix \"" + ref + "\" is ambiguous");
+                throw GrpcErrors.invalid("service id prefix " + Quote.of(ref) + " is ambiguous");
             }
             s = matches.isEmpty() ? null : matches.get(0);
         }
         if (s == null) {
-            throw GrpcErrors.notFound("service " + ref + " not found");
+            throw GrpcErrors.notFound("service " + Quote.of(ref) + " not found");
         }
         return s;
     }
@@ -307,12 +307,12 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                     }
                 }
                 if (matches.size() > 1) {
-                    throw GrpcErrors.invalid("task id prefix \"" + req.getTaskId() + "\" is ambiguous");
+                    throw GrpcErrors.invalid("task id prefix " + Quote.of(req.getTaskId()) + " is ambiguous");
                 }
                 t = matches.isEmpty() || req.getTaskId().isEmpty() ? null : matches.get(0);
             }
             if (t == null) {
-                throw GrpcErrors.notFound("task " + req.getTaskId() + " not found");
+                throw GrpcErrors.notFound("task " + Quote.of(req.getTaskId()) + " not found");
             }
             return GetTaskResponse.newBuilder().setTask(t).build();
         });
@@ -371,10 +371,10 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
         }
         List<Node> matches = byName.isEmpty() ? byPrefix : byName;
         if (matches.size() > 1) {
-            throw GrpcErrors.invalid("node \"" + ref + "\" is ambiguous: " + matches.size() + " nodes match; use the node id");
+            throw GrpcErrors.invalid("node " + Quote.of(ref) + " is ambiguous: " + matches.size() + " nodes match; use the node id");
         }
         if (matches.isEmpty()) {
-            throw GrpcErrors.notFound("node " + ref + " not found");
+            throw GrpcErrors.notFound("node " + Quote.of(ref) + " not found");
         }
         return matches.get(0);
     }
@@ -473,6 +473,8 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
             if (spec.getOrchestration().getTaskHistoryRetentionLimit() < 0) {
                 throw GrpcErrors.invalid("task history retention limit must not be negative");
             }
+            SpecValidator.duration("heartbeat period", spec.getDispatcher().hasHeartbeatPeriod(),
+                    spec.getDispatcher().getHeartbeatPeriod(), 0);
             if (spec.getDispatcher().hasHeartbeatPeriod()
                     && io.jswarm.manager.Durations.millis(spec.getDispatcher().getHeartbeatPeriod()) < 100) {
                 throw GrpcErrors.invalid("heartbeat period must be at least 100ms");
