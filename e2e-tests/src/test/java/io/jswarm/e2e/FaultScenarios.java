@@ -417,11 +417,7 @@ public final class FaultScenarios implements AutoCloseable {
         pinnedImage();
         Round r = new Round("worker partitioned");
         String svc = "web" + round;
-        Member m1 = managers.get(0);
-        if (!create(m1, svc, 5, pinned).ok()) {
-            throw new AssertionError("cannot create " + svc);
-        }
-        LocalCluster.await(Duration.ofSeconds(90), () -> running(svc, null).size() == 5, "5 tasks of " + svc + " running");
+        startService(svc, 5);
         Member cut = workers.get(round % workers.size());
         String cutId = nodeId(cut.name);
         Map<Member, Integer> logs = logOffsets();
@@ -473,6 +469,15 @@ public final class FaultScenarios implements AutoCloseable {
         containerChecks(r, 60_000);
         removeService(svc);
         return r;
+    }
+
+    /** Creates a scenario's service of real containers and waits until they all run. */
+    private void startService(String svc, int replicas) throws Exception {
+        if (!create(managers.get(0), svc, replicas, pinned).ok()) {
+            throw new AssertionError("cannot create " + svc);
+        }
+        LocalCluster.await(Duration.ofSeconds(90), () -> running(svc, null).size() == replicas,
+                replicas + " tasks of " + svc + " running");
     }
 
     /** Removes a scenario's service and waits until its containers are gone. */
@@ -586,10 +591,7 @@ public final class FaultScenarios implements AutoCloseable {
         Round r = new Round("every swarmd killed");
         String svc = "steady" + round;
         Member m1 = managers.get(0);
-        if (!create(m1, svc, 3, pinned).ok()) {
-            throw new AssertionError("cannot create " + svc);
-        }
-        LocalCluster.await(Duration.ofSeconds(90), () -> running(svc, null).size() == 3, "3 tasks of " + svc + " running");
+        startService(svc, 3);
         Set<String> before = new HashSet<>(runningContainers());
         for (Member m : cluster.members()) {
             m.kill();
@@ -680,7 +682,9 @@ public final class FaultScenarios implements AutoCloseable {
                 failedAt = System.currentTimeMillis();
             }
         }
-        r.count("info: m3's Raft log failed and was stopped", failedAt > 0 ? 1 : 0);
+        if (failedAt < 0) {
+            r.notes.add("m3's Raft log did not fail on the full disk: the recovery in place went untested");
+        }
         sleep(1_000);
         Files.delete(filler);
         long freedAt = System.currentTimeMillis();

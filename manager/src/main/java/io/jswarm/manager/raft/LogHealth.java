@@ -20,6 +20,9 @@ final class LogHealth {
     static final long STALL_MS = 4_000;
 
     private final File dir;
+    /** Free space as last measured by {@link #observe}: writes and reads only look at this. */
+    private volatile long free = Long.MAX_VALUE;
+    private long freeMeasuredAt = Long.MIN_VALUE / 2;
     private boolean observed;
     private long lastFlush;
     private long stalledSince;
@@ -31,6 +34,10 @@ final class LogHealth {
 
     /** Called periodically with the log's flush index and last entry index. */
     synchronized void observe(long flushIndex, long lastIndex, long now) {
+        if (now - freeMeasuredAt >= 500) {
+            free = freeBytes();
+            freeMeasuredAt = now;
+        }
         if (!observed || flushIndex != lastFlush || lastIndex <= flushIndex) {
             observed = true;
             lastFlush = flushIndex;
@@ -52,6 +59,7 @@ final class LogHealth {
         observed = false;
     }
 
+    /** Measures the free space now (a system call: not for every request). */
     long freeBytes() {
         try {
             return Files.getFileStore(dir.toPath()).getUsableSpace();
@@ -60,14 +68,14 @@ final class LogHealth {
         }
     }
 
-    /** Why writes through this manager cannot be stored now, or null. */
-    String problem(String manager) {
-        long free = freeBytes();
-        if (free < MIN_FREE_BYTES || (failed && free < RESTART_FREE_BYTES)) {
-            return "manager " + manager + ": no space left on device in " + dir + " (" + (free >> 10) + " KiB free)";
+    /** Why writes through this manager cannot be stored now, or null; from the last measurement. */
+    String problem(java.util.function.Supplier<String> manager) {
+        long f = free;
+        if (f < MIN_FREE_BYTES || (failed && f < RESTART_FREE_BYTES)) {
+            return "manager " + manager.get() + ": no space left on device in " + dir + " (" + (f >> 10) + " KiB free)";
         }
         if (failed) {
-            return "manager " + manager + ": the Raft log in " + dir + " could not be written; restarting it";
+            return "manager " + manager.get() + ": the Raft log in " + dir + " could not be written; restarting it";
         }
         return null;
     }

@@ -40,7 +40,8 @@ final class QuorumReport {
         return heard > members / 2;
     }
 
-    static String describe(String manager, RaftPeerId self, Collection<RaftPeer> peers, RoleInfoProto role) {
+    static String describe(String manager, RaftPeerId self, Collection<RaftPeer> peers, RoleInfoProto role,
+            java.util.concurrent.Executor probes) {
         List<RaftPeer> others = new ArrayList<>();
         for (RaftPeer p : peers) {
             if (!p.getId().equals(self)) {
@@ -48,7 +49,7 @@ final class QuorumReport {
             }
         }
         int members = others.size() + 1;
-        int unreachable = role != null && role.hasLeaderInfo() ? silentFollowers(role) : probe(others);
+        int unreachable = role != null && role.hasLeaderInfo() ? silentFollowers(role) : probe(others, probes);
         if (members - unreachable > members / 2) {
             return "no leader is elected yet among the " + members + " managers (election in progress); try again";
         }
@@ -67,10 +68,10 @@ final class QuorumReport {
     }
 
     /** Number of peers whose Raft port does not accept a connection within the probe time. */
-    private static int probe(List<RaftPeer> others) {
+    private static int probe(List<RaftPeer> others, java.util.concurrent.Executor executor) {
         List<CompletableFuture<Boolean>> probes = new ArrayList<>();
         for (RaftPeer p : others) {
-            probes.add(CompletableFuture.supplyAsync(() -> reachable(p.getAddress())));
+            probes.add(CompletableFuture.supplyAsync(() -> reachable(p.getAddress()), executor));
         }
         int n = 0;
         for (CompletableFuture<Boolean> f : probes) {

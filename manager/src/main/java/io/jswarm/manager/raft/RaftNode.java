@@ -89,6 +89,15 @@ public final class RaftNode implements Closeable {
     private final SecureRandom random = new SecureRandom();
     private final RaftClientRpc rpc;
     private final LogHealth health;
+    /**
+     * Work that blocks for up to seconds off the caller's thread (closing a channel to a
+     * dead peer, probing peers' ports), in threads of its own rather than the common pool.
+     */
+    private final java.util.concurrent.ExecutorService blockingWork = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "raft-blocking-work");
+        t.setDaemon(true);
+        return t;
+    });
     private final Thread watcher;
     private volatile StoreStateMachine stateMachine;
     private volatile RaftServer server;   // null while stopped after a log failure
@@ -361,7 +370,7 @@ public final class RaftNode implements Closeable {
         if (closed) {
             return "manager " + name() + " is shutting down";
         }
-        String disk = health.problem(name());
+        String disk = health.problem(this::name);
         if (disk != null) {
             return disk;
         }
@@ -375,7 +384,7 @@ public final class RaftNode implements Closeable {
         } catch (IOException | RuntimeException e) {
             // stopped: probe instead
         }
-        return QuorumReport.describe(name(), selfId, peers(), role);
+        return QuorumReport.describe(name(), selfId, peers(), role, blockingWork);
     }
 
     /** The leader to send a write to now: this member only while it hears from a majority. */
@@ -512,7 +521,7 @@ public final class RaftNode implements Closeable {
      * the old channel waits for its graceful shutdown, seconds when the peer is gone.
      */
     private void reconnect(RaftPeerId target, Throwable cause) {
-        CompletableFuture.runAsync(() -> rpc.handleException(target, cause, true));
+        CompletableFuture.runAsync(() -> rpc.handleException(target, cause, true), blockingWork);
     }
 
     /**
@@ -700,6 +709,7 @@ public final class RaftNode implements Closeable {
     public void close() throws IOException {
         closed = true;
         watcher.interrupt();
+        blockingWork.shutdownNow();
         try {
             rpc.close();
         } finally {
