@@ -49,8 +49,6 @@ public final class Agent implements Closeable {
         t.setDaemon(true);
         return t;
     });
-    /** Heartbeats that failed in a row in the current session. */
-    private final java.util.concurrent.atomic.AtomicInteger missedHeartbeats = new java.util.concurrent.atomic.AtomicInteger();
     private final Thread thread;
     private final BiConsumer<Node, List<ManagerPeer>> nodeListener;
     private final io.jswarm.agent.logs.LogSubscriptions logs;
@@ -180,10 +178,12 @@ public final class Agent implements Closeable {
                     long period = Math.max(100, m.getHeartbeatPeriodMs());
                     heartbeatPeriodMs = period;
                     String sid = sessionId;
-                    missedHeartbeats.set(0);
+                    // Heartbeats that failed in a row, counted per session: a late answer to an
+                    // earlier session's heartbeat must not count against this one.
+                    var missed = new java.util.concurrent.atomic.AtomicInteger();
                     // The first heartbeat goes at once: a leader that has just been elected
                     // counts a node's silence from its election, not from this session.
-                    heartbeats = timers.scheduleAtFixedRate(() -> heartbeat(target, sid, period, ctx), 0, period,
+                    heartbeats = timers.scheduleAtFixedRate(() -> heartbeat(target, sid, period, ctx, missed), 0, period,
                             TimeUnit.MILLISECONDS);
                     LOG.info("session {} open with manager {}", sessionId, target);
                 }
@@ -225,7 +225,8 @@ public final class Agent implements Closeable {
      * does not know is given up at once; two heartbeats lost in a row end the session too
      * (the node is reported down after three), and the agent looks for the leader again.
      */
-    private void heartbeat(String target, String sid, long periodMs, Context.CancellableContext ctx) {
+    private void heartbeat(String target, String sid, long periodMs, Context.CancellableContext ctx,
+            java.util.concurrent.atomic.AtomicInteger missedHeartbeats) {
         if (ctx.isCancelled()) {
             return;
         }
