@@ -650,6 +650,7 @@ public final class FaultScenarios implements AutoCloseable {
         Round r = new Round("full disk");
         Member m3 = cluster.member("m3");
         Path filler = smallDisk.resolve("filler");
+        int before = m3.logText().split("cannot be written", -1).length;
         // dd stops with an error when the tmpfs is full: that is the point.
         LocalCluster.quietly("dd", "if=/dev/zero", "of=" + filler, "bs=1M");
         long fullAt = System.currentTimeMillis();
@@ -672,10 +673,9 @@ public final class FaultScenarios implements AutoCloseable {
         if (others < 0 || others2 < 0) {
             r.notes.add("m1 and m2 did not take writes while m3's disk was full");
         }
-        // The cluster goes on writing until m3's Raft log fails on the full disk (its
-        // preallocated segment runs out): the case that used to need a restart.
+        // The cluster goes on writing until m3 has stopped its Raft member (at once below
+        // 2 MiB free, or when its log fails): the case that used to need a restart.
         long failedAt = -1;
-        int before = m3.logText().split("cannot be written", -1).length;
         for (int k = 0; k < 1000 && failedAt < 0; k++) {
             create(managers.get(0), "d" + round + "-pad-" + k, 0, pinned, 16 << 10);
             if (m3.logText().split("cannot be written", -1).length > before) {

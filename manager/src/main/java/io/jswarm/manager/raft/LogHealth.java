@@ -8,8 +8,8 @@ import java.nio.file.Files;
  * Whether this manager's Raft log can be written. Ratis' log worker stops for good at the
  * first I/O error (a full disk while it preallocates a segment): entries are still taken
  * into memory but never flushed again. That shows as a flush index that stops while the
- * last entry moves on, which this class watches, together with the free space of the
- * storage directory.
+ * last entry moves on, which this class watches; a storage directory with less than
+ * {@link #MIN_FREE_BYTES} free counts as failed at once.
  */
 final class LogHealth {
     /** Below this, writes through this manager are refused before the log fails. */
@@ -38,6 +38,12 @@ final class LogHealth {
             free = freeBytes();
             freeMeasuredAt = now;
         }
+        if (free < MIN_FREE_BYTES) {
+            // Out of space: the log worker fails at its next segment, and a leader whose log
+            // fails may take no entry at all (no stall to see). Stop the member now.
+            failed = true;
+            return;
+        }
         if (!observed || flushIndex != lastFlush || lastIndex <= flushIndex) {
             observed = true;
             lastFlush = flushIndex;
@@ -57,6 +63,8 @@ final class LogHealth {
     synchronized void reset() {
         failed = false;
         observed = false;
+        free = freeBytes();  // a restarted member is judged on the space it has now
+        freeMeasuredAt = Long.MIN_VALUE / 2;
     }
 
     /** Measures the free space now (a system call: not for every request). */
