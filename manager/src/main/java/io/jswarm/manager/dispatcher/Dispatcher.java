@@ -127,8 +127,11 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             if (n.getStatus().getState() != NodeState.NODE_READY) {
                 continue;
             }
-            long last = Math.max(activeSince, lastHeartbeat.getOrDefault(n.getMeta().getId(), 0L));
-            if (now - last > limit) {
+            // A node this leader has not heard from yet may still be looking for it (its
+            // session was on the old leader): twice the usual grace from the election.
+            Long heard = lastHeartbeat.get(n.getMeta().getId());
+            long since = heard != null ? heard : activeSince + limit;
+            if (now - since > limit) {
                 out.add(n);
             }
         }
