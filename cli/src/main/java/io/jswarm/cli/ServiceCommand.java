@@ -96,7 +96,7 @@ final class ServiceCommand implements Callable<Integer> {
                 b.getEndpointBuilder().addPorts(ServiceOptions.parsePort(p));
             }
             for (String n : networks) {
-                b.getTaskBuilder().addNetworks(NetworkAttachmentConfig.newBuilder().setTarget(n));
+                b.getTaskBuilder().addNetworks(ServiceOptions.parseNetwork("--network", n));
             }
             // Docker's defaults: one task at a time (0 would mean all at once).
             b.getUpdateBuilder().setParallelism(1);
@@ -233,9 +233,14 @@ final class ServiceCommand implements Callable<Integer> {
                 slots.computeIfAbsent(t.getServiceId() + "/" + (t.getSlot() > 0 ? t.getSlot() : t.getNodeId()), k -> new ArrayList<>()).add(t);
             }
             long now = System.currentTimeMillis();
-            Listing out = new Listing(format, quiet,
-                    new String[] {"ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS"},
-                    new String[] {"ID", "Name", "Image", "Node", "DesiredState", "CurrentState", "Error", "Ports"});
+            // --no-trunc adds each task's network addresses (NETWORK=ADDRESS).
+            Listing out = noTrunc
+                    ? new Listing(format, quiet,
+                            new String[] {"ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS", "ADDRESSES"},
+                            new String[] {"ID", "Name", "Image", "Node", "DesiredState", "CurrentState", "Error", "Ports", "Addresses"})
+                    : new Listing(format, quiet,
+                            new String[] {"ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS"},
+                            new String[] {"ID", "Name", "Image", "Node", "DesiredState", "CurrentState", "Error", "Ports"});
             for (List<Task> slot : slots.values()) {
                 boolean first = true;
                 for (Task t : slot) {
@@ -256,7 +261,7 @@ final class ServiceCommand implements Callable<Integer> {
                     out.add(t.getMeta().getId(), Show.id(t.getMeta().getId(), noTrunc),
                             format.equals("json") ? name : display, Show.image(t.getSpec().getContainer().getImage(), noTrunc),
                             hostnames.getOrDefault(t.getNodeId(), ""), Show.state(t.getDesiredState()), current,
-                            t.getStatus().getErr(), "");
+                            t.getStatus().getErr(), "", Show.addresses(t));
                 }
             }
             out.print(System.out);
@@ -391,12 +396,20 @@ final class ServiceCommand implements Callable<Integer> {
             }
             var task = b.getTaskBuilder();
             for (String n : networkRm) {
+                // The service names its networks by id: find the one meant by name, id or prefix.
+                String id;
+                try (ControlClient cc = Swarmctl.client()) {
+                    id = cc.stub().getNetwork(io.jswarm.api.control.GetNetworkRequest.newBuilder().setNetworkId(n).build())
+                            .getNetwork().getMeta().getId();
+                }
                 var nets = new ArrayList<>(task.getNetworksList());
-                nets.removeIf(x -> x.getTarget().equals(n));
+                if (!nets.removeIf(x -> x.getTarget().equals(id) || x.getTarget().equals(n))) {
+                    throw new IllegalArgumentException("--network-rm " + Units.quote(n) + ": the service is not on that network");
+                }
                 task.clearNetworks().addAllNetworks(nets);
             }
             for (String n : networkAdd) {
-                task.addNetworks(NetworkAttachmentConfig.newBuilder().setTarget(n));
+                task.addNetworks(ServiceOptions.parseNetwork("--network-add", n));
             }
             for (String target : mountRm) {
                 var mounts = new ArrayList<>(c.getMountsList());

@@ -230,6 +230,30 @@ public final class ServiceOptions {
         Constraint.parse(c);
     }
 
+    /** "NAME" or "name=NAME,alias=A[,alias=B]". */
+    static io.jswarm.api.NetworkAttachmentConfig parseNetwork(String flag, String text) {
+        var b = io.jswarm.api.NetworkAttachmentConfig.newBuilder();
+        if (!text.contains("=")) {
+            return b.setTarget(text).build();
+        }
+        for (String part : text.split(",", -1)) {
+            String[] kv = part.split("=", 2);
+            if (kv.length != 2 || kv[1].isEmpty()) {
+                throw new IllegalArgumentException("invalid " + flag + " " + Units.quote(text) + ": expected NAME or name=NAME[,alias=ALIAS]");
+            }
+            switch (kv[0]) {
+                case "name", "target" -> b.setTarget(kv[1]);
+                case "alias" -> b.addAliases(kv[1]);
+                default -> throw new IllegalArgumentException("invalid " + flag + " " + Units.quote(text) + ": unknown field "
+                        + Units.quote(kv[0]) + " (expected name or alias)");
+            }
+        }
+        if (b.getTarget().isEmpty()) {
+            throw new IllegalArgumentException("invalid " + flag + " " + Units.quote(text) + ": name=NAME is required");
+        }
+        return b.build();
+    }
+
     /** "8080:80", "8080:80/udp", "80", or "published=8080,target=80,protocol=udp,mode=host". */
     static PortConfig parsePort(String text) {
         PortConfig.Builder p = PortConfig.newBuilder();

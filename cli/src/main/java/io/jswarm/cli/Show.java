@@ -63,6 +63,18 @@ final class Show {
             String proto = p.getProtocol().name().toLowerCase(Locale.ROOT);
             out.add("*:" + (p.getPublishedPort() == 0 ? "" : p.getPublishedPort()) + "->" + p.getTargetPort() + "/" + proto);
         }
+        // Recorded, but nothing listens until the routing mesh exists: say so where they show.
+        return out.isEmpty() ? "" : String.join(",", out) + " (not routed yet)";
+    }
+
+    /** A task's addresses: "NETWORK=10.0.0.5/24,..." */
+    static String addresses(io.jswarm.api.Task t) {
+        List<String> out = new ArrayList<>();
+        for (var a : t.getNetworksList()) {
+            for (String addr : a.getAddressesList()) {
+                out.add((a.getNetworkName().isEmpty() ? a.getNetworkId() : a.getNetworkName()) + "=" + addr);
+            }
+        }
         return String.join(",", out);
     }
 

@@ -87,6 +87,14 @@ public final class Swarmd implements Callable<Integer> {
             description = "Agent heartbeat period, when initializing a cluster (default: ${DEFAULT-VALUE})")
     String heartbeatPeriod;
 
+    @Option(names = "--default-addr-pool", description = "Address pool (CIDR) overlay subnets come from, when initializing a cluster;"
+            + " repeatable (default: 10.0.0.0/8)")
+    List<String> addrPools = new ArrayList<>();
+
+    @Option(names = "--default-addr-pool-mask-length", defaultValue = "24",
+            description = "Prefix length of each overlay subnet taken from the pool (default: ${DEFAULT-VALUE})")
+    String addrPoolMaskLength;
+
     public static void main(String[] args) {
         // Libraries that log through java.util.logging (Ratis' bundled gRPC) would print
         // in another format; keep only their warnings.
@@ -120,6 +128,16 @@ public final class Swarmd implements Callable<Integer> {
         long heartbeatMs = Units.parseDurationMs("--heartbeat-period", heartbeatPeriod);
         if (heartbeatMs < 100) {
             throw new IllegalArgumentException("--heartbeat-period must be at least 100ms");
+        }
+        if (!addrPoolMaskLength.matches("\\d{1,2}")) {
+            throw new IllegalArgumentException("--default-addr-pool-mask-length " + Units.quote(addrPoolMaskLength) + " is not a number 8-29");
+        }
+        io.jswarm.api.AddressPool pool = io.jswarm.api.AddressPool.newBuilder().addAllPools(addrPools)
+                .setSubnetSize(Integer.parseInt(addrPoolMaskLength)).build();
+        try {
+            io.jswarm.manager.network.NetworkAllocator.validatePool(addrPools, Integer.parseInt(addrPoolMaskLength));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--default-addr-pool: " + e.getMessage());
         }
         if (joinAddr != null) {
             HostPort.parse("--join-addr", joinAddr);
@@ -158,7 +176,7 @@ public final class Swarmd implements Callable<Integer> {
                 state.role = "manager";
                 state.raftGroup = UUID.randomUUID().toString();
                 state.raftMembers = List.of(state.nodeId + "=" + raftAdvertise);
-                bootstrap = new Manager.Bootstrap(description, heartbeatMs);
+                bootstrap = new Manager.Bootstrap(description, heartbeatMs, pool);
             } else {
                 JoinResponse r = join(description, advertise, raftAdvertise);
                 state.nodeId = r.getNodeId();

@@ -305,7 +305,22 @@ class ContainersTest {
             } catch (IOException | RuntimeException e) {
                 return false;
             }
-        }, "web's containers and tasks are gone");
+        }, "web's containers and tasks are gone", () -> {
+            StringBuilder b = new StringBuilder();
+            for (Task t : tasks(m1, "")) {
+                b.append("task ").append(t.getMeta().getId()).append(' ').append(t.getStatus().getState()).append('/')
+                        .append(t.getDesiredState()).append(" on ").append(t.getNodeId()).append(" (")
+                        .append(t.getStatus().getMessage()).append("); ");
+            }
+            try {
+                for (String id : cluster.containers()) {
+                    b.append("container ").append(id).append(' ').append(state(id)).append("; ");
+                }
+            } catch (IOException e) {
+                b.append("containers: ").append(e.getMessage());
+            }
+            return b.toString();
+        });
         // Agents clean up as the removals reach them: wait for it, then look at every host.
         await(Duration.ofSeconds(30), () -> ids.stream().allMatch(id -> leftovers(id).isEmpty()), "nothing of web is left");
         for (String id : ids) {

@@ -231,6 +231,12 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     public static void await(Duration timeout, BooleanSupplier cond, String what) throws InterruptedException {
+        await(timeout, cond, what, () -> "");
+    }
+
+    /** As above; {@code seen} describes, on a timeout, what was there instead (it goes into the failure message). */
+    public static void await(Duration timeout, BooleanSupplier cond, String what, java.util.function.Supplier<String> seen)
+            throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (cond.getAsBoolean()) {
@@ -238,7 +244,14 @@ public final class LocalCluster implements AutoCloseable {
             }
             Thread.sleep(200);
         }
-        throw new AssertionError("timed out after " + timeout.toSeconds() + "s waiting until " + what);
+        String instead;
+        try {
+            instead = seen.get();
+        } catch (RuntimeException e) {
+            instead = "(could not look: " + e.getMessage() + ")";
+        }
+        throw new AssertionError("timed out after " + timeout.toSeconds() + "s waiting until " + what
+                + (instead.isEmpty() ? "" : "; seen instead: " + instead));
     }
 
     public static List<Node> nodes(Member via) {

@@ -58,7 +58,7 @@ public final class Manager implements Closeable {
             List<RaftPeer> peers, boolean joining) {}
 
     /** Present only on the node that initializes a new cluster. */
-    public record Bootstrap(NodeDescription description, long heartbeatMs) {}
+    public record Bootstrap(NodeDescription description, long heartbeatMs, io.jswarm.api.AddressPool addressPool) {}
 
     private final Config config;
     private final Bootstrap bootstrap;
@@ -160,6 +160,7 @@ public final class Manager implements Closeable {
                         .setManager(io.jswarm.manager.JoinTokens.newToken(secret)))
                 .setRaftGroupId(config.groupUuid())
                 .setRootSecret(com.google.protobuf.ByteString.copyFrom(secret))
+                .setAddressPool(bootstrap.addressPool())
                 .build();
         Node self = Node.newBuilder()
                 .setMeta(Meta.newBuilder().setId(config.nodeId()).setCreatedAtMs(now).setUpdatedAtMs(now))

@@ -181,11 +181,23 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 throw new io.jswarm.manager.store.StoreException(io.jswarm.api.store.StoreResult.Code.ALREADY_EXISTS,
                         "service name \"" + spec.getAnnotations().getName() + "\" is already in use");
             }
+            spec = resolveNetworks(spec);
             List<String> warnings = new ArrayList<>();
             spec = pinImage(spec, warnings);
-            Service s = Service.newBuilder().setMeta(newMeta()).setSpec(spec).setSpecVersion(1).build();
-            write(StoreAction.Kind.CREATE, StoreObjects.of(s));
-            return CreateServiceResponse.newBuilder().setService(store.service(s.getMeta().getId())).addAllWarnings(warnings).build();
+            warnUnrouted(spec, warnings);
+            Meta meta = newMeta();
+            for (int attempt = 0; ; attempt++) {
+                Service s = Service.newBuilder().setMeta(meta).setSpec(spec).setSpecVersion(1)
+                        .setEndpoint(endpoint(spec, null)).build();
+                try {
+                    write(StoreAction.Kind.CREATE, StoreObjects.of(s));
+                    return CreateServiceResponse.newBuilder().setService(store.service(meta.getId())).addAllWarnings(warnings).build();
+                } catch (io.jswarm.manager.store.StoreException e) {
+                    if (!addressRace(e, attempt)) {
+                        throw e;
+                    }
+                }
+            }
         });
     }
 
@@ -242,11 +254,13 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
             } else {
                 next = withDefaults(req.getSpec());
                 SpecValidator.validate(next);
+                next = resolveNetworks(next);
             }
             List<String> warnings = new ArrayList<>();
             if (!req.getRollback() && !next.getTask().getContainer().getImage().equals(cur.getSpec().getTask().getContainer().getImage())) {
                 next = pinImage(next, warnings);
             }
+            warnUnrouted(next, warnings);
             if (!next.getAnnotations().getName().equals(cur.getSpec().getAnnotations().getName())) {
                 throw GrpcErrors.invalid("renaming services is not supported");
             }
@@ -278,7 +292,17 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 }
             }
             b.setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(System.currentTimeMillis()));
-            write(StoreAction.Kind.UPDATE, StoreObjects.of(b.build()));
+            for (int attempt = 0; ; attempt++) {
+                b.setEndpoint(endpoint(next, cur));
+                try {
+                    write(StoreAction.Kind.UPDATE, StoreObjects.of(b.build()));
+                    break;
+                } catch (io.jswarm.manager.store.StoreException e) {
+                    if (!addressRace(e, attempt)) {
+                        throw e;
+                    }
+                }
+            }
             return UpdateServiceResponse.newBuilder().setService(store.service(cur.getMeta().getId())).addAllWarnings(warnings).build();
         });
     }
@@ -290,6 +314,198 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
             // The orchestrator sees the service gone and shuts its tasks down.
             write(StoreAction.Kind.REMOVE, StoreObjects.of(cur));
             return RemoveServiceResponse.getDefaultInstance();
+        });
+    }
+
+    /** Published ports are stored, but until the routing mesh exists nothing listens on them: say so. */
+    private static void warnUnrouted(ServiceSpec spec, List<String> warnings) {
+        if (spec.getEndpoint().getPortsCount() > 0) {
+            warnings.add("published ports are recorded but not routed yet: nothing listens on them until the routing mesh is built");
+        }
+    }
+
+    /** An address picked here was taken meanwhile by a write from elsewhere: pick again (a few times). */
+    private static boolean addressRace(io.jswarm.manager.store.StoreException e, int attempt) {
+        return attempt < 5 && e.code() == io.jswarm.api.store.StoreResult.Code.ALREADY_EXISTS && e.getMessage().contains(" is already taken by ");
+    }
+
+    /** Network attachments name networks by id in the store: names and id prefixes are resolved here. */
+    private ServiceSpec resolveNetworks(ServiceSpec spec) {
+        if (spec.getTask().getNetworksCount() == 0) {
+            return spec;
+        }
+        ServiceSpec.Builder b = spec.toBuilder();
+        b.getTaskBuilder().clearNetworks();
+        Set<String> seen = new HashSet<>();
+        for (io.jswarm.api.NetworkAttachmentConfig a : spec.getTask().getNetworksList()) {
+            io.jswarm.api.Network n = resolveNetwork(store, a.getTarget());
+            if (!seen.add(n.getMeta().getId())) {
+                throw GrpcErrors.invalid("network " + Quote.of(n.getSpec().getAnnotations().getName()) + " is given twice");
+            }
+            for (String alias : a.getAliasesList()) {
+                SpecValidator.validateName("network alias", alias);
+            }
+            b.getTaskBuilder().addNetworks(a.toBuilder().setTarget(n.getMeta().getId()));
+        }
+        return b.build();
+    }
+
+    /**
+     * The service's endpoint: its spec, and in VIP mode a virtual IP on each of its
+     * networks, the ones it had kept (a VIP never changes while the service stays on the network).
+     */
+    private io.jswarm.api.Endpoint endpoint(ServiceSpec spec, Service cur) {
+        io.jswarm.api.Endpoint.Builder e = io.jswarm.api.Endpoint.newBuilder().setSpec(spec.getEndpoint())
+                .addAllPorts(spec.getEndpoint().getPortsList());
+        if (spec.getEndpoint().getMode() == io.jswarm.api.EndpointSpec.ResolutionMode.DNSRR) {
+            return e.build();
+        }
+        java.util.Map<String, String> had = new java.util.HashMap<>();
+        if (cur != null) {
+            for (io.jswarm.api.VirtualIP v : cur.getEndpoint().getVirtualIpsList()) {
+                had.put(v.getNetworkId(), v.getAddr());
+            }
+        }
+        var addresses = new io.jswarm.manager.network.NetworkAllocator.Addresses(c -> store.claimHolder(c) != null);
+        for (io.jswarm.api.NetworkAttachmentConfig a : spec.getTask().getNetworksList()) {
+            String vip = had.get(a.getTarget());
+            if (vip == null) {
+                io.jswarm.api.Network n = store.network(a.getTarget());
+                vip = n == null ? null : addresses.next(n);
+                if (vip == null) {
+                    throw GrpcErrors.precondition("network " + (n == null ? a.getTarget() : Quote.of(n.getSpec().getAnnotations().getName()))
+                            + " has no free address left for the service's virtual IP");
+                }
+            }
+            e.addVirtualIps(io.jswarm.api.VirtualIP.newBuilder().setNetworkId(a.getTarget()).setAddr(vip));
+        }
+        return e.build();
+    }
+
+    // ------------------------------------------------------------------ networks
+
+    /** Finds a network by id, name or unique id prefix. */
+    public static io.jswarm.api.Network resolveNetwork(MemoryStore store, String ref) {
+        if (ref.isEmpty()) {
+            throw GrpcErrors.invalid("network name or id is required");
+        }
+        io.jswarm.api.Network n = store.network(ref);
+        if (n == null) {
+            n = store.networkByName(ref);
+        }
+        if (n == null) {
+            List<io.jswarm.api.Network> matches = new ArrayList<>();
+            for (io.jswarm.api.Network c : store.networks()) {
+                if (c.getMeta().getId().startsWith(ref)) {
+                    matches.add(c);
+                }
+            }
+            if (matches.size() > 1) {
+                throw GrpcErrors.invalid("network id prefix " + Quote.of(ref) + " is ambiguous");
+            }
+            n = matches.isEmpty() ? null : matches.get(0);
+        }
+        if (n == null) {
+            throw GrpcErrors.notFound("network " + Quote.of(ref) + " not found");
+        }
+        return n;
+    }
+
+    @Override
+    public void createNetwork(CreateNetworkRequest req, StreamObserver<CreateNetworkResponse> out) {
+        answer(out, () -> {
+            io.jswarm.api.NetworkSpec spec = req.getSpec();
+            SpecValidator.validate(spec);
+            if (spec.getDriver().isEmpty()) {
+                spec = spec.toBuilder().setDriver(io.jswarm.manager.network.NetworkAllocator.DRIVER).build();
+            }
+            String name = spec.getAnnotations().getName();
+            Meta meta = newMeta();
+            for (int attempt = 0; ; attempt++) {
+                if (store.networkByName(name) != null) {
+                    throw new io.jswarm.manager.store.StoreException(io.jswarm.api.store.StoreResult.Code.ALREADY_EXISTS,
+                            "network name " + Quote.of(name) + " is already in use");
+                }
+                io.jswarm.api.Network n;
+                try {
+                    n = io.jswarm.manager.network.NetworkAllocator.allocate(io.jswarm.api.Network.newBuilder().setMeta(meta).setSpec(spec),
+                            cluster().getAddressPool(), store.networks(), store.nodes());
+                } catch (IllegalArgumentException e) {
+                    throw GrpcErrors.invalid(e.getMessage());
+                }
+                try {
+                    write(StoreAction.Kind.CREATE, StoreObjects.of(n));
+                    return CreateNetworkResponse.newBuilder().setNetwork(store.network(meta.getId())).build();
+                } catch (io.jswarm.manager.store.StoreException e) {
+                    // Another network took the same subnet or VXLAN id meanwhile: choose again, unless the user chose it.
+                    boolean chosenHere = spec.getIpamCount() == 0 || spec.getIpam(0).getSubnet().isEmpty();
+                    if (attempt >= 5 || !chosenHere || e.code() != io.jswarm.api.store.StoreResult.Code.ALREADY_EXISTS
+                            || e.getMessage().startsWith("network name")) {
+                        throw e;
+                    }
+                }
+            }
+        });
+    }
+
+    private List<Task> attachedTasks(String networkId) {
+        List<Task> out = new ArrayList<>();
+        for (Task t : store.tasks()) {
+            if (t.getNetworksList().stream().anyMatch(a -> a.getNetworkId().equals(networkId) && a.getAddressesCount() > 0)) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
+    private List<Service> attachedServices(String networkId) {
+        List<Service> out = new ArrayList<>();
+        for (Service s : store.services()) {
+            if (s.getSpec().getTask().getNetworksList().stream().anyMatch(a -> a.getTarget().equals(networkId))) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void getNetwork(GetNetworkRequest req, StreamObserver<GetNetworkResponse> out) {
+        read(out, () -> {
+            io.jswarm.api.Network n = resolveNetwork(store, req.getNetworkId());
+            String id = n.getMeta().getId();
+            List<Task> tasks = new ArrayList<>();
+            for (Task t : attachedTasks(id)) {
+                if (!io.jswarm.manager.orchestrator.Tasks.terminal(t.getStatus().getState())) {
+                    tasks.add(t);
+                }
+            }
+            return GetNetworkResponse.newBuilder().setNetwork(n).addAllTasks(tasks).addAllServices(attachedServices(id)).build();
+        });
+    }
+
+    @Override
+    public void listNetworks(ListNetworksRequest req, StreamObserver<ListNetworksResponse> out) {
+        read(out, () -> ListNetworksResponse.newBuilder().addAllNetworks(store.networks()).build());
+    }
+
+    @Override
+    public void removeNetwork(RemoveNetworkRequest req, StreamObserver<RemoveNetworkResponse> out) {
+        answer(out, () -> {
+            io.jswarm.api.Network n = resolveNetwork(store, req.getNetworkId());
+            String name = n.getSpec().getAnnotations().getName();
+            List<String> users = attachedServices(n.getMeta().getId()).stream().map(s -> s.getSpec().getAnnotations().getName()).toList();
+            if (!users.isEmpty()) {
+                throw GrpcErrors.precondition("network " + Quote.of(name) + " is in use by service" + (users.size() > 1 ? "s " : " ")
+                        + String.join(", ", users));
+            }
+            long stopping = attachedTasks(n.getMeta().getId()).stream()
+                    .filter(t -> !io.jswarm.manager.orchestrator.Tasks.terminal(t.getStatus().getState())).count();
+            if (stopping > 0) {
+                throw GrpcErrors.precondition("network " + Quote.of(name) + " still has " + stopping + " task"
+                        + (stopping > 1 ? "s" : "") + " attached that " + (stopping > 1 ? "are" : "is") + " shutting down; try again shortly");
+            }
+            write(StoreAction.Kind.REMOVE, StoreObjects.of(n));
+            return RemoveNetworkResponse.getDefaultInstance();
         });
     }
 

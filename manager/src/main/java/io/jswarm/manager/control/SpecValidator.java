@@ -314,6 +314,10 @@ public final class SpecValidator {
                         + p.getProtocol().name().toLowerCase() + " is given twice");
             }
         }
+        if (spec.getEndpoint().getMode() == io.jswarm.api.EndpointSpec.ResolutionMode.DNSRR
+                && spec.getEndpoint().getPortsList().stream().anyMatch(p -> p.getPublishMode() == PortConfig.PublishMode.INGRESS)) {
+            throw refuse("a port published in ingress mode cannot be used with endpoint mode dnsrr (publish it with mode=host)");
+        }
         for (var n : spec.getTask().getNetworksList()) {
             if (n.getTarget().isEmpty()) {
                 throw refuse("network attachment without a network name");
@@ -348,6 +352,22 @@ public final class SpecValidator {
         }
         if (u.getParallelism() < 0 || u.getParallelism() > MAX_REPLICAS) {
             throw refuse(what + " parallelism " + Long.toUnsignedString(u.getParallelism()) + " exceeds the limit of " + MAX_REPLICAS);
+        }
+    }
+
+    public static void validate(io.jswarm.api.NetworkSpec spec) {
+        validateName("network", spec.getAnnotations().getName());
+        validateLabels("network label", spec.getAnnotations().getLabelsMap());
+        String driver = spec.getDriver();
+        if (!driver.isEmpty() && !driver.equals("overlay")) {
+            throw refuse("network driver " + Quote.of(driver) + " is not supported: only overlay");
+        }
+        if (spec.getIpamCount() > 1) {
+            throw refuse("only one subnet per network is supported");
+        }
+        for (var ipam : spec.getIpamList()) {
+            text("subnet", ipam.getSubnet(), 64);
+            text("gateway", ipam.getGateway(), 64);
         }
     }
 

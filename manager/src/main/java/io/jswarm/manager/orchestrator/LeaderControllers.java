@@ -42,6 +42,8 @@ public final class LeaderControllers implements StoreListener {
     private boolean dirty = true;
     private volatile boolean running;
     private Thread thread;
+    /** Where the allocator goes on in each network's subnet (a hint: the store's claims are what count). */
+    private final Map<String, Long> addressCursor = new HashMap<>();
 
     public LeaderControllers(MemoryStore store, RaftNode raft, Dispatcher dispatcher) {
         this.store = store;
@@ -205,7 +207,12 @@ public final class LeaderControllers implements StoreListener {
             BatchWriter.write(raft, actions);
         }
 
-        List<Task> scheduled = SchedulingPass.run(store.tasks(), nodes, services, now);
+        Map<String, io.jswarm.api.Network> networks = new HashMap<>();
+        for (io.jswarm.api.Network n : store.networks()) {
+            networks.put(n.getMeta().getId(), n);
+        }
+        var addresses = new io.jswarm.manager.network.NetworkAllocator.Addresses(c -> store.claimHolder(c) != null, addressCursor);
+        List<Task> scheduled = SchedulingPass.run(store.tasks(), nodes, services, networks, addresses, now);
         if (!scheduled.isEmpty()) {
             List<StoreAction> sa = new ArrayList<>(scheduled.size());
             for (Task t : scheduled) {

@@ -1,5 +1,8 @@
 package io.jswarm.manager.orchestrator;
 
+import io.jswarm.api.Network;
+import io.jswarm.api.NetworkAttachment;
+import io.jswarm.api.NetworkAttachmentConfig;
 import io.jswarm.api.Node;
 import io.jswarm.api.NodeState;
 import io.jswarm.api.PortConfig;
@@ -7,6 +10,7 @@ import io.jswarm.api.Service;
 import io.jswarm.api.Task;
 import io.jswarm.api.TaskState;
 import io.jswarm.manager.NodeInfos;
+import io.jswarm.manager.network.NetworkAllocator;
 import io.jswarm.scheduler.Constraint;
 import io.jswarm.scheduler.Decision;
 import io.jswarm.scheduler.NodeInfo;
@@ -22,14 +26,20 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The allocator and the scheduler loop in one pass: new tasks are allocated (no network
- * resources yet, so NEW becomes PENDING) and every pending task is offered to the
- * scheduler. Placed tasks become ASSIGNED; the others stay PENDING with the reason.
+ * The allocator and the scheduler loop in one pass: new tasks get an address on each of
+ * their networks (NEW becomes PENDING; a task whose network has no address left stays
+ * NEW with the reason) and every pending task is offered to the scheduler. Placed tasks
+ * become ASSIGNED; the others stay PENDING with the reason.
  */
 public final class SchedulingPass {
     private SchedulingPass() {}
 
     public static List<Task> run(Collection<Task> tasks, Map<String, Node> nodes, Map<String, Service> services, long now) {
+        return run(tasks, nodes, services, Map.of(), new NetworkAllocator.Addresses(c -> false), now);
+    }
+
+    public static List<Task> run(Collection<Task> tasks, Map<String, Node> nodes, Map<String, Service> services,
+            Map<String, Network> networks, NetworkAllocator.Addresses addresses, long now) {
         List<NodeInfo> infos = new ArrayList<>(nodes.size());
         for (Node n : nodes.values()) {
             infos.add(NodeInfos.of(n));
@@ -50,6 +60,16 @@ public final class SchedulingPass {
             }
             if (!Tasks.holdsSlot(t)) {
                 continue;  // never started and no longer wanted: the reaper takes it
+            }
+            if (s == TaskState.NEW && t.getNetworksCount() < t.getSpec().getNetworksCount()) {
+                Task allocated = allocate(t, networks, addresses, now);
+                if (allocated.getStatus().getState() == TaskState.NEW) {
+                    if (!allocated.getStatus().getErr().equals(t.getStatus().getErr())) {
+                        out.add(allocated);
+                    }
+                    continue;
+                }
+                t = allocated;
             }
             if (!t.getNodeId().isEmpty()) {
                 // Global tasks come with their node: only check that it is up.
@@ -87,6 +107,24 @@ public final class SchedulingPass {
             }
         }
         return out;
+    }
+
+    /** The task with an address on each network of its spec, PENDING; or still NEW with the reason it cannot have one. */
+    static Task allocate(Task t, Map<String, Network> networks, NetworkAllocator.Addresses addresses, long now) {
+        Task.Builder b = t.toBuilder().clearNetworks();
+        for (NetworkAttachmentConfig a : t.getSpec().getNetworksList()) {
+            Network n = networks.get(a.getTarget());
+            String addr = n == null ? null : addresses.next(n);
+            if (addr == null) {
+                String why = n == null ? "network " + a.getTarget() + " not found"
+                        : "no free address on network " + n.getSpec().getAnnotations().getName() + " (" + n.getIpam(0).getSubnet() + ")";
+                return t.toBuilder().setStatus(t.getStatus().toBuilder().setTimestampMs(now).setMessage("allocating").setErr(why)).build();
+            }
+            b.addNetworks(NetworkAttachment.newBuilder().setNetworkId(n.getMeta().getId()).setNetworkName(n.getSpec().getAnnotations().getName())
+                    .addAddresses(addr).addAllAliases(a.getAliasesList()));
+        }
+        return b.setStatus(t.getStatus().toBuilder().setState(TaskState.PENDING).setTimestampMs(now).setMessage("allocated").setErr(""))
+                .build();
     }
 
     static Set<String> hostPorts(Service s) {

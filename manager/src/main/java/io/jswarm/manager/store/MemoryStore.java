@@ -36,6 +36,8 @@ public final class MemoryStore {
     private final Map<ObjectCase, Map<String, String>> idByName = new EnumMap<>(ObjectCase.class);
     private final Map<String, Set<String>> tasksByService = new HashMap<>();
     private final Map<String, Set<String>> tasksByNode = new HashMap<>();
+    /** Addresses and VXLAN ids held, and by whom ("KIND/id"): see {@link Claims}. */
+    private final Map<String, String> claims = new HashMap<>();
     private final List<StoreListener> listeners = new CopyOnWriteArrayList<>();
     private final Object appliedMonitor = new Object();
     private volatile long appliedIndex;
@@ -112,6 +114,7 @@ public final class MemoryStore {
     private List<StoreAction> stage(StoreBatch batch, long index) {
         Map<String, StoreObject> staged = new HashMap<>();       // kind/id -> object, null = removed
         Map<String, String> stagedNames = new HashMap<>();       // kind/name -> id, "" = freed
+        Map<String, String> stagedClaims = new HashMap<>();      // claim -> kind/id, "" = freed
         List<StoreAction> out = new ArrayList<>(batch.getActionsCount());
         for (StoreAction a : batch.getActionsList()) {
             StoreObject o = a.getObject();
@@ -134,6 +137,8 @@ public final class MemoryStore {
                     checkName(kind, name, id, stagedNames, o);
                     Meta m = StoreObjects.meta(o).toBuilder().setVersion(index).build();
                     StoreObject created = StoreObjects.withMeta(o, m);
+                    checkClaims(key, null, created, stagedClaims);
+                    checkReferences(created, staged);
                     staged.put(key, created);
                     out.add(a.toBuilder().setObject(created).build());
                 }
@@ -155,6 +160,8 @@ public final class MemoryStore {
                     Meta m = StoreObjects.meta(o).toBuilder().setVersion(index)
                             .setCreatedAtMs(StoreObjects.meta(current).getCreatedAtMs()).build();
                     StoreObject updated = StoreObjects.withMeta(o, m);
+                    checkClaims(key, current, updated, stagedClaims);
+                    checkReferences(updated, staged);
                     staged.put(key, updated);
                     out.add(a.toBuilder().setObject(updated).build());
                 }
@@ -170,6 +177,10 @@ public final class MemoryStore {
                     String oldName = StoreObjects.uniqueName(current);
                     if (oldName != null) {
                         stagedNames.put(kind + "/" + oldName, "");
+                    }
+                    checkClaims(key, current, null, stagedClaims);
+                    if (kind == ObjectCase.NETWORK) {
+                        checkUnused(current.getNetwork(), staged);
                     }
                     staged.put(key, null);
                     out.add(a.toBuilder().setObject(current).build());
@@ -192,6 +203,101 @@ public final class MemoryStore {
         stagedNames.put(nk, id);
     }
 
+    /** Frees what the old version held and takes what the new one holds, refusing a claim someone else has. */
+    private void checkClaims(String owner, StoreObject old, StoreObject next, Map<String, String> stagedClaims) {
+        if (old != null) {
+            for (String c : Claims.of(old)) {
+                stagedClaims.put(c, "");
+            }
+        }
+        if (next == null) {
+            return;
+        }
+        for (String c : Claims.of(next)) {
+            String holder = stagedClaims.containsKey(c) ? stagedClaims.get(c) : claims.get(c);
+            if (holder != null && !holder.isEmpty() && !holder.equals(owner)) {
+                throw new StoreException(StoreResult.Code.ALREADY_EXISTS, describeClaim(c) + " is already taken by " + holder);
+            }
+            stagedClaims.put(c, owner);
+        }
+    }
+
+    private static String describeClaim(String c) {
+        String[] f = c.split("/");
+        return f[0].equals("ip") ? "address " + f[2] + " on network " + f[1] : "VXLAN id " + f[1];
+    }
+
+    private StoreObject current(ObjectCase kind, String id, Map<String, StoreObject> staged) {
+        String key = kind + "/" + id;
+        return staged.containsKey(key) ? staged.get(key) : byKind.get(kind).get(id);
+    }
+
+    /** Every object of a kind as the batch so far leaves it. */
+    private List<StoreObject> all(ObjectCase kind, Map<String, StoreObject> staged) {
+        Map<String, StoreObject> out = new LinkedHashMap<>(byKind.get(kind));
+        String prefix = kind + "/";
+        for (Map.Entry<String, StoreObject> e : staged.entrySet()) {
+            if (e.getKey().startsWith(prefix)) {
+                String id = e.getKey().substring(prefix.length());
+                if (e.getValue() == null) {
+                    out.remove(id);
+                } else {
+                    out.put(id, e.getValue());
+                }
+            }
+        }
+        return new ArrayList<>(out.values());
+    }
+
+    /** A service names only networks that exist; networks' subnets never overlap. */
+    private void checkReferences(StoreObject o, Map<String, StoreObject> staged) {
+        if (o.hasService()) {
+            for (var n : o.getService().getSpec().getTask().getNetworksList()) {
+                if (current(ObjectCase.NETWORK, n.getTarget(), staged) == null) {
+                    throw new StoreException(StoreResult.Code.NOT_FOUND, "network " + n.getTarget() + " not found");
+                }
+            }
+        } else if (o.hasNetwork()) {
+            try {
+                checkSubnets(o.getNetwork(), staged);
+            } catch (IllegalArgumentException e) {
+                throw new StoreException(StoreResult.Code.INVALID, "network " + o.getNetwork().getMeta().getId() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private void checkSubnets(io.jswarm.api.Network net, Map<String, StoreObject> staged) {
+        for (var ipam : net.getIpamList()) {
+            var subnet = io.jswarm.manager.network.Subnet.parse(ipam.getSubnet());
+            for (StoreObject other : all(ObjectCase.NETWORK, staged)) {
+                if (other.getNetwork().getMeta().getId().equals(net.getMeta().getId())) {
+                    continue;
+                }
+                for (var oi : other.getNetwork().getIpamList()) {
+                    if (subnet.overlaps(io.jswarm.manager.network.Subnet.parse(oi.getSubnet()))) {
+                        throw new StoreException(StoreResult.Code.ALREADY_EXISTS, "subnet " + subnet + " overlaps subnet "
+                                + oi.getSubnet() + " of network " + other.getNetwork().getSpec().getAnnotations().getName());
+                    }
+                }
+            }
+        }
+    }
+
+    private void checkUnused(io.jswarm.api.Network net, Map<String, StoreObject> staged) {
+        List<String> users = new ArrayList<>();
+        for (StoreObject o : all(ObjectCase.SERVICE, staged)) {
+            for (var n : o.getService().getSpec().getTask().getNetworksList()) {
+                if (n.getTarget().equals(net.getMeta().getId())) {
+                    users.add(o.getService().getSpec().getAnnotations().getName());
+                }
+            }
+        }
+        if (!users.isEmpty()) {
+            throw new StoreException(StoreResult.Code.CONFLICT, "network " + net.getSpec().getAnnotations().getName()
+                    + " is in use by service" + (users.size() > 1 ? "s " : " ") + String.join(", ", users));
+        }
+    }
+
     private void commit(StoreAction a) {
         StoreObject o = a.getObject();
         ObjectCase kind = o.getObjectCase();
@@ -209,6 +315,10 @@ public final class MemoryStore {
     }
 
     private void index(StoreObject o) {
+        String owner = o.getObjectCase() + "/" + StoreObjects.id(o);
+        for (String c : Claims.of(o)) {
+            claims.put(c, owner);
+        }
         String name = StoreObjects.uniqueName(o);
         if (name != null) {
             idByName.get(o.getObjectCase()).put(name, StoreObjects.id(o));
@@ -223,6 +333,10 @@ public final class MemoryStore {
     }
 
     private void unindex(StoreObject o) {
+        String owner = o.getObjectCase() + "/" + StoreObjects.id(o);
+        for (String c : Claims.of(o)) {
+            claims.remove(c, owner);
+        }
         String name = StoreObjects.uniqueName(o);
         if (name != null) {
             idByName.get(o.getObjectCase()).remove(name, StoreObjects.id(o));
@@ -304,6 +418,7 @@ public final class MemoryStore {
             }
             tasksByService.clear();
             tasksByNode.clear();
+            claims.clear();
             recentRequests.clear();
             for (StoreObject o : s.getObjectsList()) {
                 byKind.get(o.getObjectCase()).put(StoreObjects.id(o), o);
@@ -401,6 +516,35 @@ public final class MemoryStore {
                 out.add(tasks.get(id).getTask());
             }
             return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public List<io.jswarm.api.Network> networks() {
+        return values(ObjectCase.NETWORK, StoreObject::getNetwork);
+    }
+
+    public io.jswarm.api.Network network(String id) {
+        StoreObject o = get(ObjectCase.NETWORK, id);
+        return o == null ? null : o.getNetwork();
+    }
+
+    public io.jswarm.api.Network networkByName(String name) {
+        lock.readLock().lock();
+        try {
+            String id = idByName.get(ObjectCase.NETWORK).get(name);
+            return id == null ? null : byKind.get(ObjectCase.NETWORK).get(id).getNetwork();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Who holds a claim ("KIND/id"), or null: see {@link Claims}. */
+    public String claimHolder(String claim) {
+        lock.readLock().lock();
+        try {
+            return claims.get(claim);
         } finally {
             lock.readLock().unlock();
         }

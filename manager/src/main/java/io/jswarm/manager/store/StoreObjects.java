@@ -64,6 +64,10 @@ public final class StoreObjects {
         return StoreObject.newBuilder().setTask(t).build();
     }
 
+    public static StoreObject of(io.jswarm.api.Network n) {
+        return StoreObject.newBuilder().setNetwork(n).build();
+    }
+
     public static StoreObject of(io.jswarm.api.Cluster c) {
         return StoreObject.newBuilder().setCluster(c).build();
     }

@@ -112,4 +112,75 @@ class MemoryStoreTest {
         assertEquals(first, replica.apply(create, 4));
         assertEquals(1, replica.services().size());
     }
+
+    static StoreAction create(io.jswarm.api.store.StoreObject o) {
+        return StoreAction.newBuilder().setKind(StoreAction.Kind.CREATE).setObject(o).build();
+    }
+
+    static Task attached(String id, String net, String addr, io.jswarm.api.TaskState state) {
+        return Task.newBuilder().setMeta(Meta.newBuilder().setId(id)).setServiceId("s1")
+                .setStatus(io.jswarm.api.TaskStatus.newBuilder().setState(state))
+                .addNetworks(io.jswarm.api.NetworkAttachment.newBuilder().setNetworkId(net).addAddresses(addr)).build();
+    }
+
+    static io.jswarm.api.Network network(String id, String name, String subnet, int vni) {
+        return io.jswarm.api.Network.newBuilder().setMeta(Meta.newBuilder().setId(id))
+                .setSpec(io.jswarm.api.NetworkSpec.newBuilder().setAnnotations(Annotations.newBuilder().setName(name)))
+                .addIpam(io.jswarm.api.IPAMConfig.newBuilder().setSubnet(subnet).setGateway(subnet.replace(".0/", ".1/").split("/")[0]))
+                .setVxlanId(vni).build();
+    }
+
+    @Test
+    void anAddressOrVxlanIdIsNeverHeldTwiceAndStoppedTasksFreeTheirs() {
+        MemoryStore store = new MemoryStore();
+        assertEquals(StoreResult.Code.OK, store.apply(batch(create(StoreObjects.of(network("n1", "front", "10.0.0.0/24", 4097)))), 1).getCode());
+        // Another network on an overlapping subnet, or with the same VXLAN id: refused.
+        StoreResult overlap = store.apply(batch(create(StoreObjects.of(network("n2", "back", "10.0.0.128/25", 4098)))), 2);
+        assertEquals(StoreResult.Code.ALREADY_EXISTS, overlap.getCode());
+        assertTrue(overlap.getError().contains("overlaps subnet 10.0.0.0/24 of network front"), overlap.getError());
+        StoreResult vni = store.apply(batch(create(StoreObjects.of(network("n2", "back", "10.0.1.0/24", 4097)))), 3);
+        assertTrue(vni.getError().contains("VXLAN id 4097 is already taken"), vni.getError());
+        assertNull(store.network("n2"));
+
+        var running = io.jswarm.api.TaskState.RUNNING;
+        assertEquals(StoreResult.Code.OK, store.apply(batch(create(StoreObjects.of(attached("t1", "n1", "10.0.0.5/24", running)))), 4).getCode());
+        // Two allocations racing for one address (two managers, or an old and a new leader): the second is refused whole.
+        StoreResult twice = store.apply(batch(create(StoreObjects.of(attached("t3", "n1", "10.0.0.6/24", running))),
+                create(StoreObjects.of(attached("t2", "n1", "10.0.0.5/24", running)))), 5);
+        assertEquals(StoreResult.Code.ALREADY_EXISTS, twice.getCode());
+        assertTrue(twice.getError().contains("address 10.0.0.5 on network n1 is already taken by TASK/t1"), twice.getError());
+        assertNull(store.task("t3"));
+        // The gateway belongs to the network.
+        assertEquals(StoreResult.Code.ALREADY_EXISTS,
+                store.apply(batch(create(StoreObjects.of(attached("t2", "n1", "10.0.0.1/24", running)))), 6).getCode());
+        // Once t1 has stopped, its address is free for another task.
+        Task stopped = store.task("t1").toBuilder().setStatus(io.jswarm.api.TaskStatus.newBuilder().setState(io.jswarm.api.TaskState.SHUTDOWN)).build();
+        assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.UPDATE, stopped),
+                create(StoreObjects.of(attached("t2", "n1", "10.0.0.5/24", running)))), 7).getCode());
+        assertEquals("TASK/t2", store.claimHolder(Claims.address("n1", "10.0.0.5")));
+        // Claims come back from a snapshot as they were.
+        MemoryStore copy = new MemoryStore();
+        copy.restore(store.snapshot());
+        assertEquals(StoreResult.Code.ALREADY_EXISTS,
+                copy.apply(batch(create(StoreObjects.of(attached("t4", "n1", "10.0.0.5/24", running)))), 8).getCode());
+    }
+
+    @Test
+    void servicesNameOnlyExistingNetworksAndANetworkInUseStays() {
+        MemoryStore store = new MemoryStore();
+        store.apply(batch(create(StoreObjects.of(network("n1", "front", "10.0.0.0/24", 4097)))), 1);
+        Service onMissing = service("s1", "web", 0).toBuilder().setSpec(ServiceSpec.newBuilder()
+                .setAnnotations(Annotations.newBuilder().setName("web"))
+                .setTask(io.jswarm.api.TaskSpec.newBuilder().addNetworks(io.jswarm.api.NetworkAttachmentConfig.newBuilder().setTarget("n9")))).build();
+        StoreResult r = store.apply(batch(action(StoreAction.Kind.CREATE, onMissing)), 2);
+        assertEquals(StoreResult.Code.NOT_FOUND, r.getCode());
+        Service on = onMissing.toBuilder().setSpec(onMissing.getSpec().toBuilder().setTask(io.jswarm.api.TaskSpec.newBuilder()
+                .addNetworks(io.jswarm.api.NetworkAttachmentConfig.newBuilder().setTarget("n1")))).build();
+        assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.CREATE, on)), 3).getCode());
+        StoreResult rm = store.apply(batch(StoreAction.newBuilder().setKind(StoreAction.Kind.REMOVE)
+                .setObject(StoreObjects.of(store.network("n1"))).build()), 4);
+        assertEquals(StoreResult.Code.CONFLICT, rm.getCode());
+        assertTrue(rm.getError().contains("in use by service web"), rm.getError());
+        assertTrue(store.network("n1") != null);
+    }
 }

@@ -202,6 +202,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             Files.createDirectories(ctx.dir.resolve("upper"));
             Files.createDirectories(ctx.dir.resolve("work"));
             mountOverlay(ctx, image);
+            if (t.getNetworksCount() > 0) {
+                throw new IOException("overlay networks are not wired on this node yet");
+            }
             Path ns = NetworkNamespace.create(netns);
             String hostname = !t.getSpec().getContainer().getHostname().isEmpty() ? t.getSpec().getContainer().getHostname()
                     : t.getAnnotations().getName() + "." + ctx.id;
