@@ -45,7 +45,7 @@ public final class SwarmNode implements Closeable {
 
     /** How this node runs containers. */
     public record Containers(OciRuntime runtime, RegistryClient registry, String cgroupParent,
-            io.jswarm.agent.exec.LogWriter.Limits logLimits) {}
+            io.jswarm.agent.exec.LogWriter.Limits logLimits, List<java.net.InetSocketAddress> dnsUpstreams) {}
 
     private final Path stateDir;
     private final LocalState state;
@@ -54,6 +54,7 @@ public final class SwarmNode implements Closeable {
     private final Containers containers;
     private final StatusQueue statuses = new StatusQueue();
     private Executor executor;
+    private io.jswarm.agent.net.TaskNetworks networks;
     private Manager manager;
     private Agent agent;
     private volatile boolean roleChangeRunning;
@@ -86,8 +87,9 @@ public final class SwarmNode implements Closeable {
         }
         managers.addAll(state.managers);
         ImageStore images = new ImageStore(stateDir.resolve("images"), containers.registry(), true);
+        networks = new io.jswarm.agent.net.TaskNetworks(state.nodeId, addrs.advertiseRemote().host(), containers.dnsUpstreams());
         executor = new Executor(stateDir, containers.runtime(), images, statuses::report, containers.cgroupParent(),
-                containers.logLimits());
+                containers.logLimits(), networks);
         executor.recover();  // containers that outlived a previous swarmd are watched again, not restarted
         agent = new Agent(state.nodeId, description, addrs.advertiseRemote().toString(), managers, this::nodeChanged,
                 executor, statuses);
@@ -219,6 +221,9 @@ public final class SwarmNode implements Closeable {
         }
         if (executor != null) {
             executor.close();  // containers keep running
+        }
+        if (networks != null) {
+            networks.close();  // their networks too; a restarted agent answers their DNS again
         }
         statuses.close();
         if (manager != null) {

@@ -95,6 +95,38 @@ public final class Swarmd implements Callable<Integer> {
             description = "Prefix length of each overlay subnet taken from the pool (default: ${DEFAULT-VALUE})")
     String addrPoolMaskLength;
 
+    @Option(names = "--dns-upstream", description = "Resolver (HOST[:PORT]) the containers' DNS asks for names outside the cluster;"
+            + " repeatable; \"none\" for none (default: the nameservers of this host's /etc/resolv.conf)")
+    List<String> dnsUpstreams = new ArrayList<>();
+
+    /** The upstream resolvers: as given, none, or this host's. */
+    static List<java.net.InetSocketAddress> upstreams(List<String> given) throws java.io.IOException {
+        List<java.net.InetSocketAddress> out = new ArrayList<>();
+        if (given.equals(List.of("none"))) {
+            return out;
+        }
+        List<String> hosts = new ArrayList<>(given);
+        if (hosts.isEmpty()) {
+            java.nio.file.Path rc = java.nio.file.Path.of("/etc/resolv.conf");
+            if (java.nio.file.Files.isReadable(rc)) {
+                for (String line : java.nio.file.Files.readAllLines(rc)) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length >= 2 && f[0].equals("nameserver") && f[1].matches("[0-9.]+")) {
+                        hosts.add(f[1]);
+                    }
+                }
+            }
+        }
+        for (String h : hosts) {
+            HostPort hp = h.contains(":") ? HostPort.parse("--dns-upstream", h) : new HostPort(h, 53);
+            if (!hp.host().matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+                throw new IllegalArgumentException("--dns-upstream " + Units.quote(h) + ": expected an IPv4 address, optionally with :PORT, or none");
+            }
+            out.add(new java.net.InetSocketAddress(hp.host(), hp.port()));
+        }
+        return out;
+    }
+
     public static void main(String[] args) {
         // Libraries that log through java.util.logging (Ratis' bundled gRPC) would print
         // in another format; keep only their warnings.
@@ -206,7 +238,7 @@ public final class Swarmd implements Callable<Integer> {
         SwarmNode node = new SwarmNode(stateDir, state,
                 description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket),
                 new SwarmNode.Containers(oci, new RegistryClient(Set.copyOf(insecureRegistries)), cgroupParent,
-                        logLimits));
+                        logLimits, upstreams(dnsUpstreams)));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

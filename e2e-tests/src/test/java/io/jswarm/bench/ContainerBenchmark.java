@@ -1,6 +1,6 @@
 package io.jswarm.bench;
 
-import io.jswarm.agent.exec.Commands;
+import io.jswarm.overlay.Commands;
 import io.jswarm.agent.image.ImageStore;
 import io.jswarm.agent.image.RegistryClient;
 import io.jswarm.api.Task;

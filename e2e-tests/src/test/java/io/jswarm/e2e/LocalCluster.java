@@ -99,6 +99,10 @@ public final class LocalCluster implements AutoCloseable {
                 cmd.addAll(List.of("--insecure-registry", r));
             }
             cmd.addAll(extraArgs);
+            if (!extraArgs.contains("--dns-upstream")) {
+                // Never the machine's resolvers: a test that wants forwarding names its own stub.
+                cmd.addAll(List.of("--dns-upstream", "none"));
+            }
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
             pb.environment().put("JSWARM_JAVA_OPTS", "-Xmx256m -Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1");
@@ -328,6 +332,29 @@ public final class LocalCluster implements AutoCloseable {
                         if (Files.exists(ns)) {
                             quietly("ip", "netns", "delete", ns.getFileName().toString());
                         }
+                    }
+                }
+            }
+        }
+        // Overlay networks: one namespace per node and network, named after the node id.
+        for (Member m : members.values()) {
+            Path props = m.stateDir.resolve("node.properties");
+            if (!Files.exists(props)) {
+                continue;
+            }
+            java.util.Properties p = new java.util.Properties();
+            try (var in = Files.newInputStream(props)) {
+                p.load(in);
+            }
+            String id = p.getProperty("node.id", "");
+            if (id.isEmpty() || !Files.isDirectory(Path.of("/var/run/netns"))) {
+                continue;
+            }
+            String prefix = "jsov-" + id.substring(0, Math.min(8, id.length())) + "-";
+            try (Stream<Path> all = Files.list(Path.of("/var/run/netns"))) {
+                for (Path ns : all.toList()) {
+                    if (ns.getFileName().toString().startsWith(prefix)) {
+                        quietly("ip", "netns", "delete", ns.getFileName().toString());
                     }
                 }
             }

@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
 public final class TestImages {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final String[] APPLETS = {"sh", "sleep", "cat", "echo", "ls", "hostname", "id", "ps", "true", "false",
-        "env", "mkdir", "rm", "dd", "head", "tail", "tr", "seq", "kill", "grep", "wc", "touch", "test", "cut"};
+        "env", "mkdir", "rm", "dd", "head", "tail", "tr", "seq", "kill", "grep", "wc", "touch", "test", "cut",
+        "httpd", "nslookup", "wget", "nc", "ip", "ping", "timeout", "sort", "uniq"};
 
     private TestImages() {}
 

@@ -196,6 +196,9 @@ public final class Agent implements Closeable {
                 if (m.hasAssignments()) {
                     apply(m.getAssignments());
                 }
+                if (m.hasNetworks()) {
+                    runner.networks(m.getNetworks());
+                }
                 for (var sub : m.getLogSubscriptionsList()) {
                     logs.handle(sub);  // after the assignments: a new task's directory exists by now
                 }

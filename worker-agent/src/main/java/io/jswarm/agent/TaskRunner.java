@@ -12,6 +12,9 @@ public interface TaskRunner {
     /** Changes: new or updated tasks, and ids no longer assigned. */
     void update(List<Task> updated, List<String> removed);
 
+    /** The overlay network tables of this node's tasks (the whole set, or changes). */
+    default void networks(io.jswarm.api.dispatcher.NetworkTables tables) {}
+
     /** The directory holding a task's log files; null when this node has none for it. */
     default Path logDirectory(String taskId) {
         return null;

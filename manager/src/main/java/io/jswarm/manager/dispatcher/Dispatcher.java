@@ -60,6 +60,8 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         final String nodeId;
         final StreamObserver<SessionMessage> out;
         boolean closed;
+        /** The network tables this node was last sent (sender thread only). */
+        final Map<String, NetworkTable> networks = new HashMap<>();
 
         Session(String id, String nodeId, StreamObserver<SessionMessage> out) {
             this.id = id;
@@ -225,6 +227,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             }
             s.send(SessionMessage.newBuilder().setSessionId(sessionId).setHeartbeatPeriodMs(heartbeatPeriodMs())
                     .addAllManagers(managers()).setNode(store.node(req.getNodeId())).setAssignments(a).build());
+            sendNetworks(List.of(s), true);
             for (var l : sessionListeners) {
                 l.accept(req.getNodeId());  // after the full set: what they send follows it
             }
@@ -307,8 +310,10 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         }
         Map<String, Assignments.Builder> perNode = new HashMap<>();
         Map<String, Node> nodeChanges = new HashMap<>();
+        boolean networksChanged = false;
         for (StoreAction a : event.actions()) {
             StoreObject o = a.getObject();
+            networksChanged |= concernsNetworks(o);
             if (o.hasTask()) {
                 Task t = o.getTask();
                 if (t.getNodeId().isEmpty() || !sessions.containsKey(t.getNodeId())) {
@@ -324,6 +329,9 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             } else if (o.hasNode() && a.getKind() != StoreAction.Kind.REMOVE && sessions.containsKey(o.getNode().getMeta().getId())) {
                 nodeChanges.put(o.getNode().getMeta().getId(), o.getNode());
             }
+        }
+        if (networksChanged) {
+            scheduleNetworkRefresh();
         }
         if (perNode.isEmpty() && nodeChanges.isEmpty()) {
             return;
@@ -343,6 +351,85 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                 }
             }
         });
+    }
+
+    /** Changes that can alter a network table: tasks and services on networks, networks, nodes (state, address). */
+    private static boolean concernsNetworks(StoreObject o) {
+        return switch (o.getObjectCase()) {
+            case TASK -> o.getTask().getNetworksCount() > 0;
+            case SERVICE -> o.getService().getSpec().getTask().getNetworksCount() > 0 || o.getService().getEndpoint().getVirtualIpsCount() > 0;
+            case NETWORK, NODE -> true;
+            default -> false;
+        };
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean refreshQueued = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.ScheduledExecutorService refreshTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "dispatcher-networks");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** Network tables are rebuilt at most every 20 ms: a burst of status reports makes one refresh. */
+    private void scheduleNetworkRefresh() {
+        if (refreshQueued.compareAndSet(false, true)) {
+            refreshTimer.schedule(() -> sender.execute(() -> {
+                refreshQueued.set(false);
+                sendNetworks(List.copyOf(sessions.values()), false);
+            }), 20, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Sends each session the tables of the networks its node has tasks on that changed
+     * since they were last sent, and the networks it no longer needs. On the sender thread,
+     * after the assignments queued before: a node learns of a task before its network.
+     */
+    private void sendNetworks(List<Session> targets, boolean complete) {
+        if (!active || targets.isEmpty()) {
+            return;
+        }
+        Map<Session, java.util.Set<String>> needed = new HashMap<>();
+        java.util.Set<String> all = new java.util.HashSet<>();
+        for (Session s : targets) {
+            java.util.Set<String> n = NetworkTableBuilder.networksOfNode(store.tasksOnNode(s.nodeId));
+            needed.put(s, n);
+            all.addAll(n);
+        }
+        Map<String, NetworkTable> tables = Map.of();
+        if (!all.isEmpty()) {
+            Map<String, io.jswarm.api.Network> networks = new HashMap<>();
+            for (io.jswarm.api.Network n : store.networks()) {
+                networks.put(n.getMeta().getId(), n);
+            }
+            Map<String, Node> nodes = new HashMap<>();
+            for (Node n : store.nodes()) {
+                nodes.put(n.getMeta().getId(), n);
+            }
+            tables = NetworkTableBuilder.build(all, networks, store.services(), store.tasks(), nodes);
+        }
+        for (Session s : targets) {
+            NetworkTables.Builder m = NetworkTables.newBuilder().setComplete(complete);
+            if (complete) {
+                s.networks.clear();
+            }
+            for (String id : needed.get(s)) {
+                NetworkTable t = tables.get(id);
+                if (t != null && !t.equals(s.networks.get(id))) {
+                    m.addTables(t);
+                    s.networks.put(id, t);
+                }
+            }
+            for (String id : List.copyOf(s.networks.keySet())) {
+                if (!needed.get(s).contains(id) || !tables.containsKey(id)) {
+                    m.addRemoved(id);
+                    s.networks.remove(id);
+                }
+            }
+            if (complete || m.getTablesCount() > 0 || m.getRemovedCount() > 0) {
+                s.send(SessionMessage.newBuilder().setSessionId(s.id).setNetworks(m).build());
+            }
+        }
     }
 
     /** Told (on the sender thread) of each node whose session opens, once its full assignment set is queued. */
@@ -365,6 +452,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
 
     public void close() {
         deactivate();
+        refreshTimer.shutdownNow();
         sender.shutdownNow();
     }
 }

@@ -1,5 +1,7 @@
 package io.jswarm.agent.exec;
 
+import io.jswarm.overlay.Commands;
+import io.jswarm.overlay.NetworkNamespace;
 import io.jswarm.agent.image.Image;
 import io.jswarm.agent.image.ImageStore;
 import io.jswarm.api.ContainerStatus;
@@ -50,6 +52,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     private final StatusSink sink;
     private final String cgroupParent;
     private final LogWriter logWriter;
+    private final io.jswarm.agent.net.TaskNetworks networks;
     private final Map<String, TaskContext> tasks = new ConcurrentHashMap<>();
     private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "executor");
@@ -94,6 +97,13 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     /** @param cgroupParent the cgroup under which each container gets its own (e.g. /jswarm) */
     public Executor(Path stateDir, OciRuntime runtime, ImageStore images, StatusSink sink, String cgroupParent,
             LogWriter.Limits logLimits) throws IOException {
+        this(stateDir, runtime, images, sink, cgroupParent, logLimits, null);
+    }
+
+    /** {@code networks}: this node's overlay networks; null where there are none (tasks on networks are then refused). */
+    public Executor(Path stateDir, OciRuntime runtime, ImageStore images, StatusSink sink, String cgroupParent,
+            LogWriter.Limits logLimits, io.jswarm.agent.net.TaskNetworks networks) throws IOException {
+        this.networks = networks;
         this.cgroupParent = cgroupParent;
         this.logWriter = LogWriter.install(stateDir, logLimits);
         this.tasksDir = Files.createDirectories(stateDir.resolve("tasks"));
@@ -163,6 +173,13 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         }
     }
 
+    @Override
+    public void networks(io.jswarm.api.dispatcher.NetworkTables tables) {
+        if (networks != null) {
+            networks.update(tables);
+        }
+    }
+
     /** A complete assignment set arrived: anything else is removed. */
     @Override
     public void complete(List<Task> assigned) {
@@ -202,13 +219,17 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             Files.createDirectories(ctx.dir.resolve("upper"));
             Files.createDirectories(ctx.dir.resolve("work"));
             mountOverlay(ctx, image);
-            if (t.getNetworksCount() > 0) {
-                throw new IOException("overlay networks are not wired on this node yet");
-            }
             Path ns = NetworkNamespace.create(netns);
+            if (t.getNetworksCount() > 0) {
+                if (networks == null) {
+                    throw new IOException("this node runs no overlay networks");
+                }
+                networks.attach(t, netns);
+            }
+            // As Docker: the short container (task) id, without dots. A dotted hostname would
+            // make resolvers search its domain part ("web.1.ID" -> "db.1.ID") for short names.
             String hostname = !t.getSpec().getContainer().getHostname().isEmpty() ? t.getSpec().getContainer().getHostname()
-                    : t.getAnnotations().getName() + "." + ctx.id;
-            hostname = hostname.length() > 63 ? hostname.substring(0, 63) : hostname;
+                    : ctx.id.substring(0, Math.min(12, ctx.id.length()));
             ProcessSpec process = ProcessSpec.of(t.getSpec().getContainer(), image.config(), hostname);
             int[] user = Bundle.resolveUser(process.user(), ctx.rootfs());
             ctx.health = HealthChecker.effective(t.getSpec().getContainer().getHealthcheck(), image.config().healthcheck());
@@ -455,6 +476,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             if (isMounted(ctx.rootfs())) {
                 io.jswarm.agent.image.Posix.umount(ctx.rootfs().toString());
             }
+            if (networks != null && ctx.task.getNetworksCount() > 0) {
+                networks.detach(ctx.id);  // its DNS sockets first: they would keep the namespace alive
+            }
             NetworkNamespace.delete(NetworkNamespace.name(ctx.id));
             if (all) {
                 io.jswarm.agent.FileTrees.delete(ctx.dir);
@@ -553,6 +577,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                         OciRuntime.State rs = runtime.state(ctx.id);
                         String st = rs == null ? null : rs.status();
                         int pid = "running".equals(st) ? rs.pid() : 0;
+                        if (pid > 0 && networks != null && t.getNetworksCount() > 0) {
+                            networks.readopt(t, NetworkNamespace.name(ctx.id));  // its interfaces are in place
+                        }
                         if (pid > 0 && s.getState() != TaskState.RUNNING) {
                             reportRunning(ctx, pid);
                         } else if (st == null && !Files.exists(dir.resolve("exit"))) {

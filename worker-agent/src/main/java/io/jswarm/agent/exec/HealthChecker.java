@@ -1,5 +1,6 @@
 package io.jswarm.agent.exec;
 
+import io.jswarm.overlay.Commands;
 import io.jswarm.api.HealthConfig;
 import java.io.IOException;
 import java.util.ArrayList;

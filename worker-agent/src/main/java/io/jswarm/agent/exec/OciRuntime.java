@@ -1,5 +1,6 @@
 package io.jswarm.agent.exec;
 
+import io.jswarm.overlay.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package io.jswarm.agent.exec;
+package io.jswarm.overlay;
 
 import java.io.IOException;
 import java.nio.file.Files;

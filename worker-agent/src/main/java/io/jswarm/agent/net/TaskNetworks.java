@@ -1,0 +1,351 @@
+package io.jswarm.agent.net;
+
+import io.jswarm.api.NetworkAttachment;
+import io.jswarm.api.Task;
+import io.jswarm.api.dispatcher.NetworkEndpoint;
+import io.jswarm.api.dispatcher.NetworkService;
+import io.jswarm.api.dispatcher.NetworkTable;
+import io.jswarm.api.dispatcher.NetworkTables;
+import io.jswarm.dns.DnsServer;
+import io.jswarm.dns.NameTable;
+import io.jswarm.overlay.NetworkNamespace;
+import io.jswarm.overlay.Netns;
+import io.jswarm.overlay.OverlayNetwork;
+import io.jswarm.overlay.VipRules;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The overlay networks of this node's tasks: it builds a network's plumbing when the
+ * first task on it arrives and removes it when the last one leaves, joins each container
+ * to its networks, keeps the VXLAN entries, every container's VIP rules and the DNS
+ * names in step with the tables the managers send, and answers DNS in each container.
+ */
+public final class TaskNetworks implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TaskNetworks.class);
+    /** How long a task waits for its network's table, which follows its assignment within milliseconds. */
+    static final long TABLE_WAIT_MS = 15_000;
+
+    private final String nodeTag;
+    private final String nodeAddr;
+    private final NameTable names = new NameTable();
+    private final DnsServer dns;
+    private final Map<String, NetworkTable> tables = new HashMap<>();
+    private final Map<String, OverlayNetwork> open = new HashMap<>();
+    private final Map<String, Attached> attached = new LinkedHashMap<>();
+    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "agent-networks");
+        t.setDaemon(true);
+        return t;
+    });
+    private boolean completeSeen;
+
+    /** A container on overlay networks. */
+    private static final class Attached {
+        final String taskId;
+        final String netns;
+        final List<String> networks;
+        boolean dnsUp;
+        String rules;  // the VIP rules last applied, to skip identical ones
+
+        Attached(String taskId, String netns, List<String> networks) {
+            this.taskId = taskId;
+            this.netns = netns;
+            this.networks = networks;
+        }
+    }
+
+    public TaskNetworks(String nodeId, String nodeAddr, List<java.net.InetSocketAddress> upstreams) {
+        this.nodeTag = nodeId.substring(0, Math.min(8, nodeId.length()));
+        this.nodeAddr = nodeAddr;
+        this.dns = new DnsServer(names, upstreams);
+    }
+
+    static List<String> networkIds(Task t) {
+        List<String> out = new ArrayList<>();
+        for (NetworkAttachment a : t.getNetworksList()) {
+            out.add(a.getNetworkId());
+        }
+        return out;
+    }
+
+    /**
+     * Joins a new container to each of its task's networks (interfaces eth0, eth1, ... in
+     * the order of the task's attachments), then serves it DNS and programs its VIP rules.
+     */
+    public void attach(Task t, String containerNs) throws IOException {
+        String id = t.getMeta().getId();
+        List<String> ids = networkIds(t);
+        synchronized (this) {
+            awaitTables(ids);
+            for (int i = 0; i < t.getNetworksCount(); i++) {
+                NetworkAttachment a = t.getNetworks(i);
+                OverlayNetwork n = network(a.getNetworkId());
+                n.attach(containerNs, "eth" + i, "v" + id.substring(0, Math.min(12, id.length())), a.getAddresses(0));
+            }
+            attached.put(id, new Attached(id, containerNs, ids));
+        }
+        serve(id);
+    }
+
+    /** A container that outlived an agent restart: its interfaces are in place; DNS and rules come back with the tables. */
+    public synchronized void readopt(Task t, String containerNs) {
+        String id = t.getMeta().getId();
+        attached.put(id, new Attached(id, containerNs, networkIds(t)));
+        if (tables.keySet().containsAll(networkIds(t))) {
+            worker.execute(() -> serve(id));
+        }
+    }
+
+    /** The container is gone (its namespace with it): stop serving it; a network left with no container goes too. */
+    public void detach(String taskId) {
+        dns.unlisten(taskId);
+        synchronized (this) {
+            Attached a = attached.remove(taskId);
+            if (a != null) {
+                for (String n : a.networks) {
+                    removeIfUnused(n);
+                }
+            }
+        }
+    }
+
+    private void serve(String taskId) {
+        Attached a;
+        synchronized (this) {
+            a = attached.get(taskId);
+            if (a == null) {
+                return;
+            }
+            for (String n : a.networks) {
+                try {
+                    network(n);  // re-adopted containers: the network was built by the earlier agent
+                } catch (IOException e) {
+                    LOG.warn("network {} for task {}: {}", n, taskId, e.getMessage());
+                }
+            }
+        }
+        try {
+            dns.listen(taskId, a.networks, new DnsServer.InNamespace() {
+                @Override
+                public <T> T call(java.util.concurrent.Callable<T> body) throws IOException {
+                    return Netns.call(NetworkNamespace.path(a.netns), body);
+                }
+            });
+            synchronized (this) {
+                a.dnsUp = true;
+                applyRules(a);
+            }
+        } catch (IOException e) {
+            LOG.warn("DNS for task {}: {}", taskId, e.getMessage());
+        }
+    }
+
+    private void awaitTables(List<String> ids) throws IOException {
+        long deadline = System.currentTimeMillis() + TABLE_WAIT_MS;
+        while (!tables.keySet().containsAll(ids)) {
+            long left = deadline - System.currentTimeMillis();
+            if (left <= 0) {
+                List<String> missing = new ArrayList<>(ids);
+                missing.removeAll(tables.keySet());
+                throw new IOException("the managers did not send network " + String.join(", ", missing) + " to this node");
+            }
+            try {
+                wait(left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for the network tables");
+            }
+        }
+    }
+
+    private OverlayNetwork network(String id) throws IOException {
+        OverlayNetwork n = open.get(id);
+        if (n != null) {
+            return n;
+        }
+        NetworkTable t = tables.get(id);
+        if (t == null) {
+            throw new IOException("network " + id + " is not known to this node");
+        }
+        var net = t.getNetwork();
+        n = OverlayNetwork.open(nodeTag, new OverlayNetwork.Config(id, net.getVxlanId(), net.getIpam(0).getSubnet(),
+                net.getIpam(0).getGateway()));
+        open.put(id, n);
+        n.setPeers(peers(t));
+        return n;
+    }
+
+    private void removeIfUnused(String networkId) {
+        for (Attached a : attached.values()) {
+            if (a.networks.contains(networkId)) {
+                return;
+            }
+        }
+        OverlayNetwork n = open.remove(networkId);
+        if (n != null) {
+            try {
+                n.remove();
+            } catch (IOException e) {
+                LOG.warn("removing network {}: {}", networkId, e.getMessage());
+            }
+        }
+    }
+
+    /** Where the other nodes' task addresses live; this node's own need no entry. */
+    private List<OverlayNetwork.Peer> peers(NetworkTable t) {
+        List<OverlayNetwork.Peer> out = new ArrayList<>();
+        for (NetworkEndpoint e : t.getEndpointsList()) {
+            if (!e.getNodeAddr().equals(nodeAddr) && !attached.containsKey(e.getTaskId())) {
+                out.add(new OverlayNetwork.Peer(e.getAddr(), e.getNodeAddr()));
+            }
+        }
+        return out;
+    }
+
+    /** The VIPs a container sees, each with the addresses of the service's serving tasks on that network. */
+    private List<VipRules.Vip> vips(Attached a) {
+        List<VipRules.Vip> out = new ArrayList<>();
+        for (String n : a.networks) {
+            NetworkTable t = tables.get(n);
+            if (t == null) {
+                continue;
+            }
+            Map<String, List<String>> serving = new HashMap<>();
+            for (NetworkEndpoint e : t.getEndpointsList()) {
+                if (e.getServing()) {
+                    serving.computeIfAbsent(e.getServiceId(), k -> new ArrayList<>()).add(e.getAddr());
+                }
+            }
+            for (NetworkService s : t.getServicesList()) {
+                if (!s.getVip().isEmpty()) {
+                    out.add(new VipRules.Vip(s.getVip(), serving.getOrDefault(s.getServiceId(), List.of())));
+                }
+            }
+        }
+        return out;
+    }
+
+    private void applyRules(Attached a) {
+        List<VipRules.Vip> v = vips(a);
+        String key = v.toString();
+        if (key.equals(a.rules)) {
+            return;
+        }
+        try {
+            VipRules.apply(a.netns, v);
+            a.rules = key;
+        } catch (IOException e) {
+            LOG.warn("VIP rules for task {}: {}", a.taskId, e.getMessage());
+        }
+    }
+
+    /** New tables from the managers: the work is done off the session's thread. */
+    public void update(NetworkTables m) {
+        worker.execute(() -> apply(m));
+    }
+
+    private void apply(NetworkTables m) {
+        Set<String> changed = new HashSet<>();
+        synchronized (this) {
+            if (m.getComplete()) {
+                Set<String> keep = new HashSet<>();
+                m.getTablesList().forEach(t -> keep.add(t.getNetwork().getMeta().getId()));
+                for (String id : List.copyOf(tables.keySet())) {
+                    if (!keep.contains(id)) {
+                        tables.remove(id);
+                        names.remove(id);
+                    }
+                }
+            }
+            for (NetworkTable t : m.getTablesList()) {
+                String id = t.getNetwork().getMeta().getId();
+                tables.put(id, t);
+                names.put(t);
+                changed.add(id);
+            }
+            for (String id : m.getRemovedList()) {
+                tables.remove(id);
+                names.remove(id);
+                removeIfUnused(id);
+            }
+            notifyAll();
+            for (String id : changed) {
+                OverlayNetwork n = open.get(id);
+                if (n != null) {
+                    try {
+                        n.setPeers(peers(tables.get(id)));
+                    } catch (IOException e) {
+                        LOG.warn("VXLAN entries of network {}: {}", id, e.getMessage());
+                    }
+                }
+            }
+            for (Attached a : attached.values()) {
+                if (a.dnsUp && a.networks.stream().anyMatch(changed::contains)) {
+                    applyRules(a);
+                }
+            }
+            if (m.getComplete() && !completeSeen) {
+                completeSeen = true;
+                removeLeftovers();
+            }
+        }
+        // Re-adopted containers waiting for their tables.
+        List<String> waiting = new ArrayList<>();
+        synchronized (this) {
+            for (Attached a : attached.values()) {
+                if (!a.dnsUp && tables.keySet().containsAll(a.networks)) {
+                    waiting.add(a.taskId);
+                }
+            }
+        }
+        waiting.forEach(this::serve);
+    }
+
+    /** Networks an earlier agent built on this node that nothing here uses any more. */
+    private void removeLeftovers() {
+        try {
+            Set<String> inUse = new HashSet<>();
+            for (OverlayNetwork n : open.values()) {
+                inUse.add(n.namespace());
+            }
+            for (Attached a : attached.values()) {
+                for (String id : a.networks) {
+                    NetworkTable t = tables.get(id);
+                    if (t != null) {
+                        inUse.add(OverlayNetwork.namespaceName(nodeTag, t.getNetwork().getVxlanId()));
+                    }
+                }
+            }
+            for (String ns : OverlayNetwork.existing(nodeTag)) {
+                if (!inUse.contains(ns)) {
+                    NetworkNamespace.delete(ns);
+                    LOG.info("removed network namespace {}: no task here uses it", ns);
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("looking for unused network namespaces: {}", e.getMessage());
+        }
+    }
+
+    /** For tests and inspection: the names a container on these networks resolves. */
+    public NameTable names() {
+        return names;
+    }
+
+    @Override
+    public void close() {
+        worker.shutdownNow();
+        dns.close();
+    }
+}
