@@ -59,9 +59,17 @@ public final class DnsServer implements AutoCloseable {
     private final AtomicInteger nextId = new AtomicInteger();
     private volatile Channel forwarder;
 
+    /** Made on the caller's thread: the forwarding socket belongs to the node's namespace, where the upstreams are. */
     public DnsServer(NameTable names, List<InetSocketAddress> upstreams) {
         this.names = names;
         this.upstreams = List.copyOf(upstreams);
+        if (!this.upstreams.isEmpty()) {
+            try {
+                forwarder = openForwarder();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /**
@@ -153,11 +161,8 @@ public final class DnsServer implements AutoCloseable {
     }
 
     private void forward(DnsQuestion question, boolean recursion, Consumer<DnsResponseParts> reply) {
-        Channel f;
-        try {
-            f = forwarder();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        Channel f = forwarder;
+        if (f == null || !f.isActive()) {
             reply.accept(DnsResponseParts.code(question, DnsResponseCode.SERVFAIL));
             return;
         }
@@ -190,9 +195,8 @@ public final class DnsServer implements AutoCloseable {
         return out;
     }
 
-    private synchronized Channel forwarder() throws InterruptedException {
-        if (forwarder == null || !forwarder.isActive()) {
-            forwarder = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(new ChannelInitializer<NioDatagramChannel>() {
+    private Channel openForwarder() throws InterruptedException {
+        return new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(new ChannelInitializer<NioDatagramChannel>() {
                 @Override
                 protected void initChannel(NioDatagramChannel ch) {
                     ch.pipeline().addLast(new DatagramDnsQueryEncoder(), new DatagramDnsResponseDecoder(),
@@ -207,8 +211,6 @@ public final class DnsServer implements AutoCloseable {
                             });
                 }
             }).bind(0).sync().channel();
-        }
-        return forwarder;
     }
 
     static byte[] bytes(String ipv4) {

@@ -37,6 +37,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class NetworksTest {
     static SimulatedCluster sim;
+    static StubDns stub;
     static LocalCluster cluster;
     static Member m1;
     static String sleeper;
@@ -44,7 +45,10 @@ class NetworksTest {
 
     @BeforeAll
     static void start() throws Exception {
-        sim = new SimulatedCluster(2, "1s");
+        // The workers forward names outside the cluster to a stub DNS server the test runs on
+        // its bridge; the manager has no upstream at all (NXDOMAIN).
+        sim = new SimulatedCluster(2, "1s", new String[0], new String[] {"--dns-upstream", "{gateway}:5353"});
+        stub = new StubDns(sim.net.gateway(), 5353, "outside.example", sim.net.prefix + ".250");
         cluster = sim.cluster;
         m1 = sim.m1;
         sleeper = sim.image;
@@ -56,6 +60,9 @@ class NetworksTest {
 
     @AfterAll
     static void stop() throws Exception {
+        if (stub != null) {
+            stub.close();
+        }
         if (sim != null) {
             sim.close();
         }
@@ -177,5 +184,276 @@ class NetworksTest {
             assertEquals(dbHostname, wget(app, "http://" + addr(running("local-database").get(0)) + "/"),
                     "and at its own address");
         }
+    }
+
+    static Task one(String service) {
+        List<Task> r = running(service);
+        assertEquals(1, r.size(), service + " runs one task");
+        return r.get(0);
+    }
+
+    static void awaitResolves(Task from, String name, java.util.function.Supplier<Set<String>> want, String what) throws Exception {
+        await(Duration.ofSeconds(20), () -> {
+            try {
+                return resolve(from, name).equals(want.get());
+            } catch (Exception e) {
+                return false;
+            }
+        }, what, () -> {
+            try {
+                return name + " -> " + resolve(from, name) + ", wanted " + want.get();
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+    }
+
+    @Test
+    @Order(2)
+    void requestsToTheVipReachEveryTaskOnEveryHost() throws Exception {
+        cluster.swarmctl(m1, "network", "create", "front").ok();
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "web", "--replicas", "3", "--network", "front",
+                "--stop-grace-period", "1s", web).ok();
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "client", "--network", "front", "--constraint",
+                "node.hostname==m1", "--stop-grace-period", "1s", sleeper).ok();
+        await(Duration.ofSeconds(60), () -> running("web").size() == 3 && running("client").size() == 1, "web and client run");
+        assertEquals(3, running("web").stream().map(Task::getNodeId).distinct().count(), "web spread over the 3 hosts");
+        Task client = one("client");
+        awaitResolves(client, "web", () -> Set.of(uncheckedVip("web", "front")), "web resolves to its VIP");
+        Set<String> hostnames = new HashSet<>();
+        for (Task t : running("web")) {
+            hostnames.add(exec(t, "hostname").trim());
+        }
+        Set<String> answered = new HashSet<>();
+        for (int i = 0; i < 60; i++) {
+            answered.add(wget(client, "http://web/"));
+        }
+        assertEquals(hostnames, answered, "60 requests to the VIP reach all three tasks");
+    }
+
+    static String uncheckedVip(String service, String network) {
+        try {
+            return vip(service, network);
+        } catch (Exception e) {
+            throw new RuntimeException(e);
+        }
+    }
+
+    @Test
+    @Order(3)
+    void tasksNameFollowsScalingAndReplacedTasks() throws Exception {
+        Task client = one("client");
+        awaitResolves(client, "tasks.web", () -> addrs(running("web")), "tasks.web lists the running tasks");
+        cluster.swarmctl(m1, "service", "scale", "-d", "web=5").ok();
+        await(Duration.ofSeconds(60), () -> running("web").size() == 5, "web runs 5");
+        awaitResolves(client, "tasks.web", () -> addrs(running("web")), "tasks.web lists 5 after the scale-up");
+        assertEquals(5, resolve(client, "tasks.web").size());
+        // A task's container killed from its host: its address leaves, its replacement's arrives.
+        Task victim = running("web").get(0);
+        String gone = addr(victim);
+        TestNetwork.out("runc", "--root", cluster.runtimeRoot.toString(), "kill", victim.getMeta().getId(), "KILL");
+        await(Duration.ofSeconds(60), () -> running("web").size() == 5
+                && running("web").stream().noneMatch(t -> t.getMeta().getId().equals(victim.getMeta().getId())), "web replaced its task");
+        awaitResolves(client, "tasks.web", () -> addrs(running("web")), "tasks.web follows the replacement");
+        assertTrue(!resolve(client, "tasks.web").contains(gone) || addrs(running("web")).contains(gone),
+                "the killed task's address left (unless its replacement got it again)");
+        cluster.swarmctl(m1, "service", "scale", "-d", "web=3").ok();
+        await(Duration.ofSeconds(60), () -> running("web").size() == 3, "web back to 3");
+        awaitResolves(client, "tasks.web", () -> addrs(running("web")), "tasks.web lists 3 after the scale-down");
+    }
+
+    @Test
+    @Order(4)
+    void anotherNetworkCannotReachOrResolveThisOne() throws Exception {
+        cluster.swarmctl(m1, "network", "create", "back").ok();
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "outsider", "--network", "back", "--stop-grace-period", "1s",
+                sleeper).ok();
+        await(Duration.ofSeconds(60), () -> running("outsider").size() == 1, "outsider runs");
+        Task outsider = one("outsider");
+        assertEquals(Set.of(), resolve(outsider, "web"), "web does not resolve on another network");
+        assertEquals(Set.of(), resolve(outsider, "tasks.web"));
+        assertTrue(exec(outsider, "nslookup", "web").contains("NXDOMAIN"), exec(outsider, "nslookup", "web"));
+        for (String a : addrs(running("web"))) {
+            assertTrue(exec(outsider, "ping", "-c", "1", "-W", "1", a).startsWith("exit "), "a task of front is unreachable from back: " + a);
+        }
+        assertTrue(exec(outsider, "ping", "-c", "1", "-W", "1", vip("web", "front")).startsWith("exit "), "front's VIP too");
+        // And the outsider's own name is not visible on front.
+        assertEquals(Set.of(), resolve(one("client"), "outsider"));
+    }
+
+    @Test
+    @Order(5)
+    void dnsrrResolvesToTheTasksThemselves() throws Exception {
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "rr", "--replicas", "2", "--endpoint-mode", "dnsrr",
+                "--network", "front", "--stop-grace-period", "1s", web).ok();
+        await(Duration.ofSeconds(60), () -> running("rr").size() == 2, "rr runs 2");
+        Task client = one("client");
+        awaitResolves(client, "rr", () -> addrs(running("rr")), "rr resolves to its tasks' addresses");
+        String json = cluster.swarmctl(m1, "network", "inspect", "front").ok().out();
+        assertTrue(json.contains("\"name\": \"rr\""), json);
+        assertTrue(!json.matches("(?s).*\"name\": \"rr\",\\s+\"virtualIp\".*"), "no VIP in dnsrr mode: " + json);
+        assertTrue(wget(client, "http://rr/").length() == 12, "rr answers by name");
+    }
+
+    @Test
+    @Order(6)
+    void namesOutsideTheClusterGoUpstreamFromWorkersAndAreNxdomainWithout() throws Exception {
+        Task onWorker = running("web").stream().filter(t -> !t.getNodeId().equals(one("client").getNodeId())).findFirst().orElseThrow();
+        int before = stub.queries.get();
+        assertEquals(Set.of(sim.net.prefix + ".250"), resolve(onWorker, "outside.example"), "forwarded to the stub");
+        assertTrue(stub.queries.get() > before);
+        assertTrue(exec(onWorker, "nslookup", "nosuch.example").contains("NXDOMAIN"), "the stub's NXDOMAIN is passed on");
+        // m1 has no upstream: NXDOMAIN, and nothing is sent anywhere.
+        int seen = stub.queries.get();
+        String out = exec(one("client"), "nslookup", "outside.example");
+        assertTrue(out.contains("NXDOMAIN"), out);
+        assertEquals(seen, stub.queries.get(), "a node without upstream asks no one");
+    }
+
+    @Test
+    @Order(7)
+    void anAgentRestartKeepsAddressesAndNames() throws Exception {
+        Member w1 = cluster.member("w1");
+        String w1Id = LocalCluster.nodes(m1).stream().filter(n -> n.getDescription().getHostname().equals("w1")).findFirst()
+                .orElseThrow().getMeta().getId();
+        Task onW1 = running("web").stream().filter(t -> t.getNodeId().equals(w1Id)).findFirst().orElseThrow();
+        Set<String> before = addrs(running("web"));
+        Set<String> containersBefore = new TreeSet<>(cluster.containers());
+        w1.kill();
+        w1.start();
+        await(Duration.ofSeconds(60), () -> SimulatedCluster.ready(m1) == 3, "w1 is back");
+        assertEquals(before, addrs(running("web")), "the same tasks, the same addresses");
+        awaitResolves(onW1, "web", () -> Set.of(uncheckedVip("web", "front")), "a re-adopted container resolves again");
+        assertEquals(exec(running("web").stream().filter(t -> !t.getNodeId().equals(w1Id)).findFirst().orElseThrow(), "hostname").trim(),
+                wget(onW1, "http://" + addr(running("web").stream().filter(t -> !t.getNodeId().equals(w1Id)).findFirst().orElseThrow()) + "/"),
+                "and reaches the other hosts");
+        assertEquals(containersBefore, new TreeSet<>(cluster.containers()), "nothing started again or twice");
+    }
+
+    @Test
+    @Order(8)
+    void aKilledHostsTasksLeaveDnsAndTheVipOnceItIsDown() throws Exception {
+        Member w2 = cluster.member("w2");
+        String w2Id = LocalCluster.nodes(m1).stream().filter(n -> n.getDescription().getHostname().equals("w2")).findFirst()
+                .orElseThrow().getMeta().getId();
+        Set<String> onW2 = new TreeSet<>();
+        for (Task t : running("web")) {
+            if (t.getNodeId().equals(w2Id)) {
+                onW2.add(addr(t));
+            }
+        }
+        assertTrue(!onW2.isEmpty(), "w2 runs a web task");
+        Task client = one("client");
+        w2.kill();
+        await(Duration.ofSeconds(30), () -> LocalCluster.nodes(m1).stream().anyMatch(n -> n.getMeta().getId().equals(w2Id)
+                && n.getStatus().getState() == io.jswarm.api.NodeState.NODE_DOWN), "w2 is down");
+        // Within 2 heartbeat periods of DOWN (plus a poll): its tasks are gone from the names.
+        await(Duration.ofSeconds(5), () -> {
+            try {
+                Set<String> r = resolve(client, "tasks.web");
+                return r.stream().noneMatch(onW2::contains);
+            } catch (Exception e) {
+                return false;
+            }
+        }, "w2's tasks left tasks.web");
+        for (int i = 0; i < 20; i++) {
+            assertEquals(12, wget(client, "http://web/").length(), "the VIP keeps answering (request " + i + ")");
+        }
+        w2.start();
+        await(Duration.ofSeconds(60), () -> SimulatedCluster.ready(m1) == 3, "w2 is back");
+    }
+
+    @Test
+    @Order(9)
+    void badNetworkInputIsRefusedAndChangesNothing() throws Exception {
+        String before = cluster.swarmctl(m1, "network", "ls", "--format", "json").ok().out();
+        String[][] cases = {
+            {"network", "create", "--subnet", "10.0.0.0/33", "x1"},
+            {"network", "create", "--subnet", "banana", "x2"},
+            {"network", "create", "--subnet", "10.77.0.1/24", "x3"},
+            {"network", "create", "--subnet", "10.77.0.0/24", "--gateway", "10.78.0.1", "x4"},
+            {"network", "create", "--gateway", "10.77.0.1", "x5"},
+            {"network", "create", "--subnet", sim.net.prefix + ".0/24", "x6"},
+            {"network", "create", "--driver", "bridge", "x7"},
+            {"network", "create", "front"},
+            {"network", "create", "bad name"},
+            {"network", "rm", "front"},
+            {"network", "rm", "nosuch"},
+            {"service", "create", "--name", "lost", "--network", "nosuch", sleeper},
+            {"service", "update", "--network-add", "nosuch", "web"},
+            {"service", "update", "--network-rm", "back", "web"},
+            {"service", "create", "--name", "twice", "--network", "front", "--network", "front", sleeper},
+        };
+        String overlapping = cluster.swarmctl(m1, "network", "inspect", "front").ok().out()
+                .replaceAll("(?s).*\"subnet\": \"([0-9./]+)\".*", "$1");
+        List<String[]> all = new ArrayList<>(List.of(cases));
+        all.add(new String[] {"network", "create", "--subnet", overlapping, "x8"});
+        for (String[] c : all) {
+            LocalCluster.Result r = cluster.swarmctl(m1, c);
+            assertEquals(1, r.exit(), String.join(" ", c) + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), String.join(" ", c) + ": one line: " + r.err());
+            assertTrue(r.err().startsWith("Error: "), r.err());
+            assertTrue(!r.err().contains("Exception"), r.err());
+        }
+        assertEquals(before, cluster.swarmctl(m1, "network", "ls", "--format", "json").ok().out(), "no network changed");
+        assertTrue(LocalCluster.services(m1).stream().noneMatch(x -> x.getSpec().getAnnotations().getName().equals("lost")
+                || x.getSpec().getAnnotations().getName().equals("twice")), "no service was created");
+    }
+
+    @Test
+    @Order(10)
+    void removingServicesAndNetworksLeavesNothingOnAnyHost() throws Exception {
+        for (String svc : List.of("local-database", "application-server", "web", "client", "rr", "outsider")) {
+            cluster.swarmctl(m1, "service", "rm", svc).ok();
+        }
+        for (String n : List.of("service_network", "front", "back")) {
+            await(Duration.ofSeconds(60), () -> {
+                try {
+                    return cluster.swarmctl(m1, "network", "rm", n).exit() == 0;
+                } catch (Exception e) {
+                    return false;
+                }
+            }, "network " + n + " can be removed once its tasks are gone");
+        }
+        assertEquals("", cluster.swarmctl(m1, "network", "ls", "-q").ok().out().trim());
+        await(Duration.ofSeconds(30), () -> {
+            try {
+                return leftovers().isEmpty();
+            } catch (Exception e) {
+                return false;
+            }
+        }, "no overlay plumbing is left", () -> {
+            try {
+                return leftovers().toString();
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+    }
+
+    /** Overlay namespaces, VXLAN devices and veth ends of this cluster's networks, on any host. */
+    static List<String> leftovers() throws Exception {
+        List<String> out = new ArrayList<>();
+        Set<String> ours = new HashSet<>();
+        for (var n : LocalCluster.nodes(m1)) {
+            ours.add("jsov-" + n.getMeta().getId().substring(0, 8) + "-");
+        }
+        for (String id : cluster.containers()) {
+            out.add("container " + id);
+        }
+        for (String line : TestNetwork.out("ip", "netns", "list").split("\n")) {
+            String ns = line.split(" ")[0];
+            if (ours.stream().anyMatch(ns::startsWith)) {
+                out.add("namespace " + ns);
+            }
+            if (ns.startsWith("jsh" + sim.net.tag)) {
+                for (String l : TestNetwork.out("ip", "-n", ns, "-o", "link").split("\n")) {
+                    if (l.contains("jsvx") || l.contains("vxlan")) {
+                        out.add(ns + ": " + l.trim());
+                    }
+                }
+            }
+        }
+        return out;
     }
 }

@@ -21,6 +21,14 @@ public final class SimulatedCluster implements AutoCloseable {
 
     /** @param nodeArgs more swarmd flags for every node */
     public SimulatedCluster(int workers, String heartbeat, String... nodeArgs) throws Exception {
+        this(workers, heartbeat, nodeArgs, nodeArgs);
+    }
+
+    /**
+     * Flags for the manager and for the workers apart; "{gateway}" in a flag stands for the
+     * test bridge's address (where the test's own servers, such as a stub DNS server, listen).
+     */
+    public SimulatedCluster(int workers, String heartbeat, String[] managerArgs, String[] workerArgs) throws Exception {
         net = new TestNetwork();
         TestRegistry r = null;
         LocalCluster c = null;
@@ -31,11 +39,11 @@ public final class SimulatedCluster implements AutoCloseable {
             TestImages.push(r.addr, "busybox", "fails", List.of(busybox), List.of("sh", "-c", "exit 7"), List.of());
             c = new LocalCluster().insecureRegistry(r.addr);
             List<String> initArgs = new java.util.ArrayList<>(List.of("--heartbeat-period", heartbeat));
-            initArgs.addAll(List.of(nodeArgs));
+            initArgs.addAll(withGateway(managerArgs));
             Member m = c.init("m1", net.addHost("m1", 1), initArgs.toArray(String[]::new));
             String token = c.swarmctl(m, "cluster", "join-token", "-q", "worker").ok().out().trim();
             for (int i = 1; i <= workers; i++) {
-                c.join("w" + i, net.addHost("w" + i, i + 1), m, token, nodeArgs);
+                c.join("w" + i, net.addHost("w" + i, i + 1), m, token, withGateway(workerArgs).toArray(String[]::new));
             }
             LocalCluster.await(Duration.ofSeconds(90), () -> ready(m) == workers + 1, (workers + 1) + " nodes are ready");
             this.m1 = m;
@@ -47,6 +55,10 @@ public final class SimulatedCluster implements AutoCloseable {
         this.cluster = c;
         this.image = r.addr + "/busybox:1";
         this.failing = r.addr + "/busybox:fails";
+    }
+
+    private List<String> withGateway(String[] args) {
+        return java.util.Arrays.stream(args).map(a -> a.replace("{gateway}", net.gateway())).toList();
     }
 
     /**

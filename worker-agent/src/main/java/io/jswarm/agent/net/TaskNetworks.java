@@ -56,6 +56,7 @@ public final class TaskNetworks implements AutoCloseable {
         final String netns;
         final List<String> networks;
         boolean dnsUp;
+        boolean dnsStarting;  // one caller opens its sockets (attach and a table update may both try)
         String rules;  // the VIP rules last applied, to skip identical ones
 
         Attached(String taskId, String netns, List<String> networks) {
@@ -124,9 +125,10 @@ public final class TaskNetworks implements AutoCloseable {
         Attached a;
         synchronized (this) {
             a = attached.get(taskId);
-            if (a == null) {
+            if (a == null || a.dnsStarting) {
                 return;
             }
+            a.dnsStarting = true;
             for (String n : a.networks) {
                 try {
                     network(n);  // re-adopted containers: the network was built by the earlier agent
@@ -148,6 +150,9 @@ public final class TaskNetworks implements AutoCloseable {
             }
         } catch (IOException e) {
             LOG.warn("DNS for task {}: {}", taskId, e.getMessage());
+            synchronized (this) {
+                a.dnsStarting = false;  // the next table update tries again
+            }
         }
     }
 
@@ -304,7 +309,7 @@ public final class TaskNetworks implements AutoCloseable {
         List<String> waiting = new ArrayList<>();
         synchronized (this) {
             for (Attached a : attached.values()) {
-                if (!a.dnsUp && tables.keySet().containsAll(a.networks)) {
+                if (!a.dnsUp && !a.dnsStarting && tables.keySet().containsAll(a.networks)) {
                     waiting.add(a.taskId);
                 }
             }
