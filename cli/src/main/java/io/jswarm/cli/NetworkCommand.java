@@ -27,8 +27,8 @@ final class NetworkCommand implements Callable<Integer> {
         @Option(names = {"-d", "--driver"}, description = "Driver: overlay (the only one)") String driver = "overlay";
         @Option(names = "--subnet", description = "Subnet in CIDR form (default: the next free one of the cluster's pool)") String subnet;
         @Option(names = "--gateway", description = "Gateway address in the subnet (default: its first address)") String gateway;
-        @Option(names = "--attachable", description = "Recorded; standalone containers do not exist in jswarm") boolean attachable;
-        @Option(names = "--internal", description = "No egress from the network to the outside") boolean internal;
+        @Option(names = "--attachable", description = "Recorded only: jswarm runs no standalone containers") boolean attachable;
+        @Option(names = "--internal", description = "No egress from the network to the outside (egress is not built yet: every network is internal)") boolean internal;
         @Option(names = "--label", description = "Network labels (KEY=VALUE)") List<String> labels = new ArrayList<>();
         @Parameters(arity = "1", paramLabel = "NAME") String name;
 
@@ -41,8 +41,11 @@ final class NetworkCommand implements Callable<Integer> {
                 spec.addIpam(IPAMConfig.newBuilder().setSubnet(subnet == null ? "" : subnet).setGateway(gateway == null ? "" : gateway));
             }
             try (ControlClient cc = Swarmctl.client()) {
-                Network n = cc.stub().createNetwork(CreateNetworkRequest.newBuilder().setSpec(spec).build()).getNetwork();
-                System.out.println(n.getMeta().getId());
+                CreateNetworkResponse r = cc.stub().createNetwork(CreateNetworkRequest.newBuilder().setSpec(spec).build());
+                for (String w : r.getWarningsList()) {
+                    System.err.println("Warning: " + w);
+                }
+                System.out.println(r.getNetwork().getMeta().getId());
             }
             return 0;
         }

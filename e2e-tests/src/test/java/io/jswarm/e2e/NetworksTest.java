@@ -74,46 +74,19 @@ class NetworksTest {
     }
 
     static String addr(Task t) {
-        String a = t.getNetworks(0).getAddresses(0);
-        return a.substring(0, a.indexOf('/'));
+        return InContainer.addr(t);
     }
 
-    /** Runs a command inside a task's container; returns its output (stdout and stderr), or "exit N: ..." on failure. */
     static String exec(Task t, String... cmd) throws Exception {
-        List<String> c = new ArrayList<>(List.of("runc", "--root", cluster.runtimeRoot.toString(), "exec", t.getMeta().getId()));
-        c.addAll(List.of(cmd));
-        Process p = new ProcessBuilder(c).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(30, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return "timed out";
-        }
-        return p.exitValue() == 0 ? out : "exit " + p.exitValue() + ": " + out;
+        return InContainer.exec(cluster, t, cmd);
     }
 
-    /** The IPv4 addresses busybox nslookup prints for a name (the server's own address left out). */
     static Set<String> resolve(Task from, String name) throws Exception {
-        String out = exec(from, "nslookup", name);
-        Set<String> addrs = new TreeSet<>();
-        boolean answers = false;
-        for (String line : out.split("\n")) {
-            if (line.startsWith("Name:")) {
-                answers = true;
-            }
-            Matcher m = Pattern.compile("^Address(?: \\d+)?:\\s+(\\d+\\.\\d+\\.\\d+\\.\\d+)").matcher(line.trim());
-            if (answers && m.find()) {
-                addrs.add(m.group(1));
-            }
-        }
-        return addrs;
+        return InContainer.resolve(cluster, from, name);
     }
 
-    /**
-     * GET a URL from inside a container, bounded by timeout(1): busybox-static's own -T
-     * option crashes it (exit 139).
-     */
     static String wget(Task from, String url) throws Exception {
-        return exec(from, "timeout", "5", "wget", "-q", "-O", "-", url).trim();
+        return InContainer.wget(cluster, from, url);
     }
 
     /** What a container's network looks like, for failure messages. */
@@ -121,7 +94,7 @@ class NetworksTest {
         StringBuilder b = new StringBuilder("\n--- " + t.getAnnotations().getName() + " ---\n");
         try {
             b.append(exec(t, "ip", "addr")).append(exec(t, "ip", "route")).append(exec(t, "ip", "neigh"));
-            String ns = "/var/run/netns/jswarm-" + t.getMeta().getId().substring(0, 12);
+            String ns = InContainer.netns(t);
             b.append(TestNetwork.out("nsenter", "--net=" + ns, "iptables-save"));
             b.append(exec(t, "ping", "-c", "1", "-W", "1", addr(running("local-database").get(0))));
             for (String n : TestNetwork.out("ip", "netns", "list").split("\n")) {

@@ -435,7 +435,8 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 }
                 try {
                     write(StoreAction.Kind.CREATE, StoreObjects.of(n));
-                    return CreateNetworkResponse.newBuilder().setNetwork(store.network(meta.getId())).build();
+                    return CreateNetworkResponse.newBuilder().setNetwork(store.network(meta.getId()))
+                            .addAllWarnings(networkWarnings(spec)).build();
                 } catch (io.jswarm.manager.store.StoreException e) {
                     // Another network took the same subnet or VXLAN id meanwhile: choose again, unless the user chose it.
                     boolean chosenHere = spec.getIpamCount() == 0 || spec.getIpam(0).getSubnet().isEmpty();
@@ -446,6 +447,18 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 }
             }
         });
+    }
+
+    /** What a network's spec asks for that is recorded but not built yet. */
+    static List<String> networkWarnings(io.jswarm.api.NetworkSpec spec) {
+        List<String> out = new ArrayList<>();
+        if (!spec.getInternal()) {
+            out.add("egress is not built yet: containers on this network reach the network's own addresses only, as with --internal");
+        }
+        if (spec.getAttachable()) {
+            out.add("--attachable is recorded but has no effect: jswarm runs no standalone containers");
+        }
+        return out;
     }
 
     private List<Task> attachedTasks(String networkId) {
