@@ -28,7 +28,7 @@ final class NetworkCommand implements Callable<Integer> {
         @Option(names = "--subnet", description = "Subnet in CIDR form (default: the next free one of the cluster's pool)") String subnet;
         @Option(names = "--gateway", description = "Gateway address in the subnet (default: its first address)") String gateway;
         @Option(names = "--attachable", description = "Recorded only: jswarm runs no standalone containers") boolean attachable;
-        @Option(names = "--internal", description = "No egress from the network to the outside (egress is not built yet: every network is internal)") boolean internal;
+        @Option(names = "--internal", description = "No egress from the network to the outside") boolean internal;
         @Option(names = "--label", description = "Network labels (KEY=VALUE)") List<String> labels = new ArrayList<>();
         @Parameters(arity = "1", paramLabel = "NAME") String name;
 

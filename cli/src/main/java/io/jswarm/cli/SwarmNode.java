@@ -45,7 +45,7 @@ public final class SwarmNode implements Closeable {
 
     /** How this node runs containers. */
     public record Containers(OciRuntime runtime, RegistryClient registry, String cgroupParent,
-            io.jswarm.agent.exec.LogWriter.Limits logLimits, List<java.net.InetSocketAddress> dnsUpstreams) {}
+            io.jswarm.agent.exec.LogWriter.Limits logLimits, List<java.net.InetSocketAddress> dnsUpstreams, String gatewaySubnet) {}
 
     private final Path stateDir;
     private final LocalState state;
@@ -87,7 +87,8 @@ public final class SwarmNode implements Closeable {
         }
         managers.addAll(state.managers);
         ImageStore images = new ImageStore(stateDir.resolve("images"), containers.registry(), true);
-        networks = new io.jswarm.agent.net.TaskNetworks(state.nodeId, addrs.advertiseRemote().host(), containers.dnsUpstreams());
+        networks = new io.jswarm.agent.net.TaskNetworks(state.nodeId, addrs.advertiseRemote().host(), containers.dnsUpstreams(),
+                containers.gatewaySubnet());
         executor = new Executor(stateDir, containers.runtime(), images, statuses::report, containers.cgroupParent(),
                 containers.logLimits(), networks);
         executor.recover();  // containers that outlived a previous swarmd are watched again, not restarted

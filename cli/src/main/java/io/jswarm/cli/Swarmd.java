@@ -99,6 +99,11 @@ public final class Swarmd implements Callable<Integer> {
             + " repeatable; \"none\" for none (default: the nameservers of this host's /etc/resolv.conf)")
     List<String> dnsUpstreams = new ArrayList<>();
 
+    @Option(names = "--gateway-subnet", defaultValue = io.jswarm.overlay.GatewayBridge.DEFAULT_SUBNET,
+            description = "Node-local subnet of the gateway bridge that gives containers on non-internal networks egress"
+                    + " (default: ${DEFAULT-VALUE})")
+    String gatewaySubnet;
+
     /** The upstream resolvers: as given, none, or this host's. */
     static List<java.net.InetSocketAddress> upstreams(List<String> given) throws java.io.IOException {
         List<java.net.InetSocketAddress> out = new ArrayList<>();
@@ -171,6 +176,14 @@ public final class Swarmd implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--default-addr-pool: " + e.getMessage());
         }
+        try {
+            var gw = io.jswarm.manager.network.Subnet.parse(gatewaySubnet);
+            if (gw.prefix() > 28) {
+                throw new IllegalArgumentException("at most /28");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--gateway-subnet " + Units.quote(gatewaySubnet) + ": " + e.getMessage());
+        }
         if (joinAddr != null) {
             HostPort.parse("--join-addr", joinAddr);
             if (joinToken == null) {
@@ -238,7 +251,7 @@ public final class Swarmd implements Callable<Integer> {
         SwarmNode node = new SwarmNode(stateDir, state,
                 description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket),
                 new SwarmNode.Containers(oci, new RegistryClient(Set.copyOf(insecureRegistries)), cgroupParent,
-                        logLimits, upstreams(dnsUpstreams)));
+                        logLimits, upstreams(dnsUpstreams), gatewaySubnet));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

@@ -239,8 +239,8 @@ class NetworksTest {
     @Order(4)
     void anotherNetworkCannotReachOrResolveThisOne() throws Exception {
         cluster.swarmctl(m1, "network", "create", "back").ok();
-        cluster.swarmctl(m1, "service", "create", "-d", "--name", "outsider", "--network", "back", "--stop-grace-period", "1s",
-                sleeper).ok();
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "outsider", "--network", "back", "--constraint",
+                "node.hostname==m1", "--stop-grace-period", "1s", sleeper).ok();
         await(Duration.ofSeconds(60), () -> running("outsider").size() == 1, "outsider runs");
         Task outsider = one("outsider");
         assertEquals(Set.of(), resolve(outsider, "web"), "web does not resolve on another network");
@@ -252,10 +252,30 @@ class NetworksTest {
         assertTrue(exec(outsider, "ping", "-c", "1", "-W", "1", vip("web", "front")).startsWith("exit "), "front's VIP too");
         // And the outsider's own name is not visible on front.
         assertEquals(Set.of(), resolve(one("client"), "outsider"));
+        // Both have egress through m1's gateway bridge, where their ports are isolated: they do not meet there either.
+        String gw = exec(outsider, "ip", "-4", "-o", "addr", "show", "eth1").replaceAll("(?s).*inet ([0-9.]+)/.*", "$1").trim();
+        assertTrue(gw.matches("172\\.18\\.\\d+\\.\\d+"), "outsider's gateway bridge address: " + gw);
+        assertTrue(exec(one("client"), "ping", "-c", "1", "-W", "1", gw).startsWith("exit "), "not through the gateway bridge");
     }
 
     @Test
     @Order(5)
+    void containersReachOutsideUnlessTheirNetworkIsInternal() throws Exception {
+        // "Outside" is the test bridge's address, where the registry listens: nothing beyond the test's own network.
+        String registry = "http://" + sim.registry.addr + "/v2/";
+        Task client = one("client");
+        assertEquals("{}", wget(client, registry), "egress through the node's gateway bridge, NATed to the node's address");
+        cluster.swarmctl(m1, "network", "create", "--internal", "inner").ok();
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "hermit", "--network", "inner", "--stop-grace-period", "1s",
+                sleeper).ok();
+        await(Duration.ofSeconds(60), () -> running("hermit").size() == 1, "hermit runs");
+        Task hermit = one("hermit");
+        assertTrue(wget(hermit, registry).startsWith("exit "), "no egress from an internal network");
+        assertTrue(exec(hermit, "ip", "route").trim().lines().noneMatch(l -> l.startsWith("default")), "no default route");
+    }
+
+    @Test
+    @Order(6)
     void dnsrrResolvesToTheTasksThemselves() throws Exception {
         cluster.swarmctl(m1, "service", "create", "-d", "--name", "rr", "--replicas", "2", "--endpoint-mode", "dnsrr",
                 "--network", "front", "--stop-grace-period", "1s", web).ok();
@@ -269,7 +289,7 @@ class NetworksTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void namesOutsideTheClusterGoUpstreamFromWorkersAndAreNxdomainWithout() throws Exception {
         Task onWorker = running("web").stream().filter(t -> !t.getNodeId().equals(one("client").getNodeId())).findFirst().orElseThrow();
         int before = stub.queries.get();
@@ -284,7 +304,7 @@ class NetworksTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void anAgentRestartKeepsAddressesAndNames() throws Exception {
         Member w1 = cluster.member("w1");
         String w1Id = LocalCluster.nodes(m1).stream().filter(n -> n.getDescription().getHostname().equals("w1")).findFirst()
@@ -304,7 +324,7 @@ class NetworksTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void aKilledHostsTasksLeaveDnsAndTheVipOnceItIsDown() throws Exception {
         Member w2 = cluster.member("w2");
         String w2Id = LocalCluster.nodes(m1).stream().filter(n -> n.getDescription().getHostname().equals("w2")).findFirst()
@@ -337,7 +357,7 @@ class NetworksTest {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void badNetworkInputIsRefusedAndChangesNothing() throws Exception {
         String before = cluster.swarmctl(m1, "network", "ls", "--format", "json").ok().out();
         String[][] cases = {
@@ -374,12 +394,12 @@ class NetworksTest {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void removingServicesAndNetworksLeavesNothingOnAnyHost() throws Exception {
-        for (String svc : List.of("local-database", "application-server", "web", "client", "rr", "outsider")) {
+        for (String svc : List.of("local-database", "application-server", "web", "client", "rr", "outsider", "hermit")) {
             cluster.swarmctl(m1, "service", "rm", svc).ok();
         }
-        for (String n : List.of("service_network", "front", "back")) {
+        for (String n : List.of("service_network", "front", "back", "inner")) {
             await(Duration.ofSeconds(60), () -> {
                 try {
                     return cluster.swarmctl(m1, "network", "rm", n).exit() == 0;
@@ -420,8 +440,12 @@ class NetworksTest {
                 out.add("namespace " + ns);
             }
             if (ns.startsWith("jsh" + sim.net.tag)) {
+                String nat = TestNetwork.out("nsenter", "--net=/var/run/netns/" + ns, "iptables", "-t", "nat", "-S", "POSTROUTING");
+                if (nat.contains("MASQUERADE")) {
+                    out.add(ns + ": " + nat.trim());
+                }
                 for (String l : TestNetwork.out("ip", "-n", ns, "-o", "link").split("\n")) {
-                    if (l.contains("jsvx") || l.contains("vxlan")) {
+                    if (l.contains("jsvx") || l.contains("vxlan") || l.contains("jsgwbr0")) {
                         out.add(ns + ": " + l.trim());
                     }
                 }

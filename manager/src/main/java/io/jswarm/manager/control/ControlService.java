@@ -452,9 +452,6 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
     /** What a network's spec asks for that is recorded but not built yet. */
     static List<String> networkWarnings(io.jswarm.api.NetworkSpec spec) {
         List<String> out = new ArrayList<>();
-        if (!spec.getInternal()) {
-            out.add("egress is not built yet: containers on this network reach the network's own addresses only, as with --internal");
-        }
         if (spec.getAttachable()) {
             out.add("--attachable is recorded but has no effect: jswarm runs no standalone containers");
         }

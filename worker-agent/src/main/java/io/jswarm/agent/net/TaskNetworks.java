@@ -49,6 +49,9 @@ public final class TaskNetworks implements AutoCloseable {
         return t;
     });
     private boolean completeSeen;
+    private final io.jswarm.overlay.GatewayBridge gateway;
+    /** Containers with egress and their address on the gateway bridge. */
+    private final Map<String, String> egress = new HashMap<>();
 
     /** A container on overlay networks. */
     private static final class Attached {
@@ -66,7 +69,8 @@ public final class TaskNetworks implements AutoCloseable {
         }
     }
 
-    public TaskNetworks(String nodeId, String nodeAddr, List<java.net.InetSocketAddress> upstreams) {
+    public TaskNetworks(String nodeId, String nodeAddr, List<java.net.InetSocketAddress> upstreams, String gatewaySubnet) {
+        this.gateway = new io.jswarm.overlay.GatewayBridge(gatewaySubnet);
         this.nodeTag = nodeId.substring(0, Math.min(8, nodeId.length()));
         this.nodeAddr = nodeAddr;
         this.dns = new DnsServer(names, upstreams);
@@ -94,6 +98,15 @@ public final class TaskNetworks implements AutoCloseable {
                 OverlayNetwork n = network(a.getNetworkId());
                 n.attach(containerNs, "eth" + i, "v" + id.substring(0, Math.min(12, id.length())), a.getAddresses(0));
             }
+            if (ids.stream().anyMatch(n -> !tables.get(n).getNetwork().getSpec().getInternal())) {
+                // Egress, unless every network of the task is internal: one more interface, the default route.
+                if (egress.isEmpty()) {
+                    gateway.ensure();
+                }
+                String addr = freeGatewayAddress();
+                gateway.attach(containerNs, "eth" + t.getNetworksCount(), "g" + id.substring(0, Math.min(12, id.length())), addr);
+                egress.put(id, addr);
+            }
             attached.put(id, new Attached(id, containerNs, ids));
         }
         serve(id);
@@ -102,6 +115,14 @@ public final class TaskNetworks implements AutoCloseable {
     /** A container that outlived an agent restart: its interfaces are in place; DNS and rules come back with the tables. */
     public synchronized void readopt(Task t, String containerNs) {
         String id = t.getMeta().getId();
+        try {
+            String addr = io.jswarm.overlay.GatewayBridge.addressIn(containerNs, "eth" + t.getNetworksCount());
+            if (addr != null) {
+                egress.put(id, addr);  // keeps its address: a new container must not get it
+            }
+        } catch (IOException e) {
+            LOG.warn("reading the gateway address of task {}: {}", id, e.getMessage());
+        }
         attached.put(id, new Attached(id, containerNs, networkIds(t)));
         if (tables.keySet().containsAll(networkIds(t))) {
             worker.execute(() -> serve(id));
@@ -117,6 +138,9 @@ public final class TaskNetworks implements AutoCloseable {
                 for (String n : a.networks) {
                     removeIfUnused(n);
                 }
+            }
+            if (egress.remove(taskId) != null && egress.isEmpty()) {
+                removeGateway();
             }
         }
     }
@@ -153,6 +177,25 @@ public final class TaskNetworks implements AutoCloseable {
             synchronized (this) {
                 a.dnsStarting = false;  // the next table update tries again
             }
+        }
+    }
+
+    private String freeGatewayAddress() throws IOException {
+        java.util.Collection<String> used = egress.values();
+        for (int n = 1; n <= gateway.capacity(); n++) {
+            String a = gateway.address(n);
+            if (!used.contains(a)) {
+                return a;
+            }
+        }
+        throw new IOException("the gateway bridge's subnet " + gateway.subnet() + " has no free address");
+    }
+
+    private void removeGateway() {
+        try {
+            gateway.remove();
+        } catch (IOException e) {
+            LOG.warn("removing the gateway bridge: {}", e.getMessage());
         }
     }
 
@@ -331,6 +374,9 @@ public final class TaskNetworks implements AutoCloseable {
                         inUse.add(OverlayNetwork.namespaceName(nodeTag, t.getNetwork().getVxlanId()));
                     }
                 }
+            }
+            if (egress.isEmpty()) {
+                removeGateway();  // left by an earlier agent, nothing here needs it
             }
             for (String ns : OverlayNetwork.existing(nodeTag)) {
                 if (!inUse.contains(ns)) {

@@ -1,0 +1,123 @@
+package io.jswarm.overlay;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Egress for containers on overlay networks that are not internal, as Docker's
+ * docker_gwbridge: a bridge in the node's own namespace with a node-local subnet, one
+ * more veth per container (its default route), and NAT to the node's address. The
+ * container ports are isolated from each other on the bridge, so two containers on
+ * different overlay networks cannot meet through it; they reach only the node and what
+ * the node routes to.
+ */
+public final class GatewayBridge {
+    public static final String NAME = "jsgwbr0";
+    public static final String DEFAULT_SUBNET = "172.18.0.0/16";
+
+    private final String subnet;   // e.g. 172.18.0.0/16
+    private final String gateway;  // its first address
+    private final int prefix;
+
+    public GatewayBridge(String subnet) {
+        this.subnet = subnet;
+        this.prefix = Integer.parseInt(subnet.substring(subnet.indexOf('/') + 1));
+        String[] p = subnet.substring(0, subnet.indexOf('/')).split("\\.");
+        this.gateway = p[0] + "." + p[1] + "." + p[2] + "." + (Integer.parseInt(p[3]) + 1);
+    }
+
+    public String subnet() {
+        return subnet;
+    }
+
+    /** The n-th container address (n from 1): the gateway is the subnet's first address. */
+    public String address(int n) {
+        String[] p = subnet.substring(0, subnet.indexOf('/')).split("\\.");
+        long base = (Long.parseLong(p[0]) << 24) | (Long.parseLong(p[1]) << 16) | (Long.parseLong(p[2]) << 8) | Long.parseLong(p[3]);
+        long a = base + 1 + n;
+        return ((a >> 24) & 255) + "." + ((a >> 16) & 255) + "." + ((a >> 8) & 255) + "." + (a & 255);
+    }
+
+    /** How many container addresses the subnet holds. */
+    public int capacity() {
+        return (int) Math.min(Integer.MAX_VALUE, (1L << (32 - prefix)) - 3);
+    }
+
+    /** Builds the bridge, turns on forwarding in this namespace and adds the NAT rule; what exists already is kept. */
+    public void ensure() throws IOException {
+        if (Commands.run(List.of("ip", "link", "show", NAME), 10).exit() != 0) {
+            Commands.batch(List.of("ip"), List.of(
+                    "link add " + NAME + " type bridge",
+                    "addr add " + gateway + "/" + prefix + " dev " + NAME,
+                    "link set " + NAME + " up"));
+        }
+        Files.writeString(Path.of("/proc/sys/net/ipv4/ip_forward"), "1\n");
+        List<String> nat = List.of("-t", "nat", "POSTROUTING", "-s", subnet, "!", "-o", NAME, "-j", "MASQUERADE");
+        if (Commands.run(iptables("-C", nat), 10).exit() != 0) {
+            Commands.check(iptables("-A", nat), 10);
+        }
+        for (List<String> rule : forwardRules()) {
+            if (Commands.run(iptables("-C", rule), 10).exit() != 0) {
+                Commands.check(iptables("-I", rule), 10);
+            }
+        }
+    }
+
+    /** A FORWARD policy of DROP (common where Docker ran) must not stop the containers' traffic. */
+    private static List<List<String>> forwardRules() {
+        return List.of(List.of("FORWARD", "-i", NAME, "!", "-o", NAME, "-j", "ACCEPT"),
+                List.of("FORWARD", "-o", NAME, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"));
+    }
+
+    private static List<String> iptables(String op, List<String> rule) {
+        List<String> cmd = new java.util.ArrayList<>(List.of("iptables", "-w", "5"));
+        if (rule.get(0).equals("-t")) {
+            cmd.addAll(rule.subList(0, 2));
+            cmd.add(op);
+            cmd.addAll(rule.subList(2, rule.size()));
+        } else {
+            cmd.add(op);
+            cmd.addAll(rule);
+        }
+        return cmd;
+    }
+
+    /** Joins a container: {@code ifname} in its namespace with the address, and its default route through the node. */
+    public void attach(String containerNs, String ifname, String hostEnd, String addr) throws IOException {
+        Commands.run(List.of("ip", "link", "del", hostEnd), 10);  // left by an attempt that failed
+        Commands.batch(List.of("ip"), List.of(
+                "link add " + hostEnd + " type veth peer name " + ifname + " netns " + containerNs,
+                "link set " + hostEnd + " master " + NAME + " up"));
+        Commands.check(List.of("bridge", "link", "set", "dev", hostEnd, "isolated", "on"), 10);
+        Commands.batch(List.of("ip", "-n", containerNs), List.of(
+                "addr add " + addr + "/" + prefix + " dev " + ifname,
+                "link set " + ifname + " up",
+                "route add default via " + gateway + " dev " + ifname));
+    }
+
+    /** The address a container has on the bridge (after an agent restart), or null. */
+    public static String addressIn(String containerNs, String ifname) throws IOException {
+        Commands.Result r = Commands.run(List.of("ip", "-n", containerNs, "-4", "-o", "addr", "show", "dev", ifname), 10);
+        if (r.exit() != 0) {
+            return null;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("inet (\\d+\\.\\d+\\.\\d+\\.\\d+)/").matcher(r.output());
+        return m.find() ? m.group(1) : null;
+    }
+
+    /** Removes the bridge and its rules once no container uses it. */
+    public void remove() throws IOException {
+        Commands.run(List.of("ip", "link", "del", NAME), 10);
+        List<String> nat = List.of("-t", "nat", "POSTROUTING", "-s", subnet, "!", "-o", NAME, "-j", "MASQUERADE");
+        while (Commands.run(iptables("-D", nat), 10).exit() == 0) {
+            // every copy
+        }
+        for (List<String> rule : forwardRules()) {
+            while (Commands.run(iptables("-D", rule), 10).exit() == 0) {
+                // every copy
+            }
+        }
+    }
+}
