@@ -139,14 +139,17 @@ public final class DnsServer implements AutoCloseable {
             return;
         }
         DnsQuestion copy = new DefaultDnsQuestion(question.name(), question.type());
-        List<String> addrs = names.lookup(scopes.getOrDefault(key, List.of()), question.name());
+        List<NameTable.Address> addrs = names.lookup(scopes.getOrDefault(key, List.of()), question.name());
         if (addrs != null) {
-            List<DnsRecord> answers = new ArrayList<>();
+            List<DnsRecord> answers = new ArrayList<>(addrs.size());
             if (question.type() == DnsRecordType.A) {
-                List<String> shuffled = new ArrayList<>(addrs);
-                Collections.shuffle(shuffled);  // clients take the first: spread them
-                for (String a : shuffled) {
-                    answers.add(new DefaultDnsRawRecord(question.name(), DnsRecordType.A, TTL_SECONDS, Unpooled.wrappedBuffer(bytes(a))));
+                List<NameTable.Address> order = addrs;
+                if (addrs.size() > 1) {
+                    order = new ArrayList<>(addrs);
+                    Collections.shuffle(order);  // clients take the first: spread them
+                }
+                for (NameTable.Address a : order) {
+                    answers.add(new DefaultDnsRawRecord(question.name(), DnsRecordType.A, TTL_SECONDS, Unpooled.wrappedBuffer(a.octets())));
                 }
             }
             // A cluster name with nothing serving, or asked for another type: NOERROR and no records.
@@ -213,12 +216,6 @@ public final class DnsServer implements AutoCloseable {
             }).bind(0).sync().channel();
     }
 
-    static byte[] bytes(String ipv4) {
-        String[] p = ipv4.split("\\.");
-        return new byte[] {(byte) Integer.parseInt(p[0]), (byte) Integer.parseInt(p[1]), (byte) Integer.parseInt(p[2]),
-                (byte) Integer.parseInt(p[3])};
-    }
-
     /** An answer before it is put into a UDP or TCP response. */
     record DnsResponseParts(DnsQuestion question, DnsResponseCode code, List<DnsRecord> answers, List<DnsRecord> authority,
             boolean authoritative) {
@@ -283,8 +280,29 @@ public final class DnsServer implements AutoCloseable {
             answer(key, q, parts -> {
                 DatagramDnsResponse r = new DatagramDnsResponse(self, from, id);
                 parts.fill(r, limit);
-                ctx.writeAndFlush(r);
+                if (ctx.executor().inEventLoop() && reading) {
+                    ctx.write(r);  // flushed once the batch of datagrams read is answered
+                } else {
+                    ctx.writeAndFlush(r);  // a forwarded answer, later
+                }
             });
+        }
+
+        private boolean reading;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            reading = true;
+            try {
+                super.channelRead(ctx, msg);
+            } finally {
+                reading = false;
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            ctx.flush();
         }
 
         @Override

@@ -20,7 +20,26 @@ import java.util.concurrent.ConcurrentHashMap;
  * is its own address. A container sees only the names of the networks it is on.
  */
 public final class NameTable {
-    private final Map<String, Map<String, List<String>>> byNetwork = new ConcurrentHashMap<>();
+    /** An IPv4 address with its four bytes, parsed once when the table arrives rather than per query. */
+    public record Address(String text, byte[] octets) {
+        static Address of(String ipv4) {
+            String[] p = ipv4.split("\\.");
+            return new Address(ipv4, new byte[] {(byte) Integer.parseInt(p[0]), (byte) Integer.parseInt(p[1]),
+                    (byte) Integer.parseInt(p[2]), (byte) Integer.parseInt(p[3])});
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Address a && a.text.equals(text);
+        }
+
+        @Override
+        public int hashCode() {
+            return text.hashCode();
+        }
+    }
+
+    private final Map<String, Map<String, List<Address>>> byNetwork = new ConcurrentHashMap<>();
 
     /** Replaces one network's names with those of its latest table. */
     public void put(NetworkTable t) {
@@ -31,7 +50,7 @@ public final class NameTable {
         byNetwork.remove(networkId);
     }
 
-    static Map<String, List<String>> names(NetworkTable t) {
+    static Map<String, List<Address>> names(NetworkTable t) {
         Map<String, Set<String>> out = new HashMap<>();
         Map<String, List<String>> serving = new HashMap<>();
         for (NetworkEndpoint e : t.getEndpointsList()) {
@@ -52,8 +71,8 @@ public final class NameTable {
                 add(out, "tasks." + n, tasks);
             }
         }
-        Map<String, List<String>> frozen = new HashMap<>();
-        out.forEach((k, v) -> frozen.put(k, List.copyOf(v)));
+        Map<String, List<Address>> frozen = new HashMap<>();
+        out.forEach((k, v) -> frozen.put(k, v.stream().map(Address::of).toList()));
         return frozen;
     }
 
@@ -66,20 +85,25 @@ public final class NameTable {
      * with nothing serving (the name exists: no upstream is asked), null for a name the
      * cluster does not know.
      */
-    public List<String> lookup(Collection<String> networkIds, String name) {
+    public List<Address> lookup(Collection<String> networkIds, String name) {
         String key = name.toLowerCase(Locale.ROOT);
         if (key.endsWith(".")) {
             key = key.substring(0, key.length() - 1);
         }
-        List<String> found = null;
+        if (networkIds.size() == 1) {
+            // The usual case, on the query path: no copy.
+            Map<String, List<Address>> names = byNetwork.get(networkIds.iterator().next());
+            return names == null ? null : names.get(key);
+        }
+        List<Address> found = null;
         for (String id : networkIds) {
-            Map<String, List<String>> names = byNetwork.get(id);
-            List<String> a = names == null ? null : names.get(key);
+            Map<String, List<Address>> names = byNetwork.get(id);
+            List<Address> a = names == null ? null : names.get(key);
             if (a != null) {
                 if (found == null) {
                     found = new ArrayList<>();
                 }
-                for (String x : a) {
+                for (Address x : a) {
                     if (!found.contains(x)) {
                         found.add(x);
                     }
@@ -87,5 +111,11 @@ public final class NameTable {
             }
         }
         return found;
+    }
+
+    /** The addresses as text, for tests and inspection. */
+    public List<String> lookupText(Collection<String> networkIds, String name) {
+        List<Address> a = lookup(networkIds, name);
+        return a == null ? null : a.stream().map(Address::text).toList();
     }
 }

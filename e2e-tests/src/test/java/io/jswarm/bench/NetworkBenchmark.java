@@ -58,10 +58,20 @@ public final class NetworkBenchmark {
                 }
             }, "tasks.web resolves");
 
-            dns(client, runs);
-            throughput(sim, runs);
-            start(sim.image, runs);
-            convergence(client);
+            // bin/bench networks RUNS [dns|throughput|start|convergence]: one part only.
+            String only = args.length > 1 ? args[1] : "all";
+            if (only.equals("all") || only.equals("dns")) {
+                dns(client, runs);
+            }
+            if (only.equals("all") || only.equals("throughput")) {
+                throughput(sim, runs);
+            }
+            if (only.equals("all") || only.equals("start")) {
+                start(sim.image, runs);
+            }
+            if (only.equals("all") || only.equals("convergence")) {
+                convergence(client);
+            }
         }
     }
 

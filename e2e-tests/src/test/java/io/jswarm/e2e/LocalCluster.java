@@ -105,7 +105,11 @@ public final class LocalCluster implements AutoCloseable {
             }
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-            pb.environment().put("JSWARM_JAVA_OPTS", "-Xmx256m -Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1");
+            // Small and quick to start (several JVMs share 2 cores); a benchmark may ask for swarmd's own defaults.
+            String opts = System.getProperty("jswarm.javaOpts", "-Xmx256m -Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1");
+            if (!opts.equals("default")) {
+                pb.environment().put("JSWARM_JAVA_OPTS", opts);
+            }
             process = pb.start();
         }
 

@@ -84,17 +84,25 @@ public final class GatewayBridge {
         return cmd;
     }
 
-    /** Joins a container: {@code ifname} in its namespace with the address, and its default route through the node. */
-    public void attach(String containerNs, String ifname, String hostEnd, String addr) throws IOException {
-        Commands.run(List.of("ip", "link", "del", hostEnd), 10);  // left by an attempt that failed
-        Commands.batch(List.of("ip"), List.of(
-                "link add " + hostEnd + " type veth peer name " + ifname + " netns " + containerNs,
-                "link set " + hostEnd + " master " + NAME + " up"));
-        Commands.check(List.of("bridge", "link", "set", "dev", hostEnd, "isolated", "on"), 10);
-        Commands.batch(List.of("ip", "-n", containerNs), List.of(
+    /**
+     * What gives a container egress, run in its namespace after its overlay interfaces:
+     * {@code ifname} with the address and the default route, its peer {@code hostEnd}
+     * sent to the node's namespace ({@code nodeNs}: a pid), where {@link #enslave} puts
+     * it on the bridge.
+     */
+    public List<String> containerCommands(String ifname, String hostEnd, String addr, long nodeNs) {
+        return List.of(
+                "link add " + ifname + " type veth peer name " + hostEnd + " netns " + nodeNs,
                 "addr add " + addr + "/" + prefix + " dev " + ifname,
                 "link set " + ifname + " up",
-                "route add default via " + gateway + " dev " + ifname));
+                "route add default via " + gateway + " dev " + ifname + " onlink");
+    }
+
+    /** Puts a container's end on the bridge, isolated from the other containers' ports. */
+    public void enslave(String hostEnd) throws IOException {
+        Commands.batch(List.of("ip"), List.of(
+                "link set " + hostEnd + " master " + NAME + " up",
+                "link set dev " + hostEnd + " type bridge_slave isolated on"));
     }
 
     /** The address a container has on the bridge (after an agent restart), or null. */

@@ -84,20 +84,22 @@ public final class OverlayNetwork {
     }
 
     /**
-     * Joins a container: a veth pair with one end on the bridge and the other in the
-     * container's namespace as {@code ifname}, with the task's address and a MAC derived
-     * from it (so that peers need only the address).
+     * What joins a container, run in the container's namespace (one {@code ip -batch}
+     * with its other interfaces): a veth pair whose end {@code ifname} stays there with
+     * the task's address and a MAC derived from it (so that peers need only the address),
+     * and whose other end {@code hostEnd} goes into this network's namespace, where
+     * {@link #enslave} puts it on the bridge.
      */
-    public void attach(String containerNs, String ifname, String hostEnd, String cidr) throws IOException {
+    public List<String> containerCommands(String ifname, String hostEnd, String cidr) {
         String addr = cidr.substring(0, cidr.indexOf('/'));
-        Commands.run(List.of("ip", "-n", namespace, "link", "del", hostEnd), 10);  // left by an attempt that failed
-        Commands.batch(List.of("ip", "-n", namespace), List.of(
-                "link add " + hostEnd + " mtu " + MTU + " type veth peer name " + ifname + " netns " + containerNs,
-                "link set " + hostEnd + " master " + BRIDGE + " up"));
-        Commands.batch(List.of("ip", "-n", containerNs), List.of(
-                "link set " + ifname + " address " + mac(addr) + " mtu " + MTU,
+        return List.of(
+                "link add " + ifname + " address " + mac(addr) + " mtu " + MTU + " type veth peer name " + hostEnd + " netns " + namespace,
                 "addr add " + cidr + " dev " + ifname,
-                "link set " + ifname + " up"));
+                "link set " + ifname + " up");
+    }
+
+    public void enslave(String hostEnd) throws IOException {
+        Commands.check(List.of("ip", "-n", namespace, "link", "set", hostEnd, "master", BRIDGE, "up"), 10);
     }
 
     /**

@@ -49,6 +49,8 @@ public final class TaskNetworks implements AutoCloseable {
         return t;
     });
     private boolean completeSeen;
+    /** Counts the table updates applied: VIP rules made from older tables never replace newer ones. */
+    private long tablesVersion;
     private final io.jswarm.overlay.GatewayBridge gateway;
     /** Containers with egress and their address on the gateway bridge. */
     private final Map<String, String> egress = new HashMap<>();
@@ -61,6 +63,7 @@ public final class TaskNetworks implements AutoCloseable {
         boolean dnsUp;
         boolean dnsStarting;  // one caller opens its sockets (attach and a table update may both try)
         String rules;  // the VIP rules last applied, to skip identical ones
+        long rulesVersion;  // the tables' version they were made from
 
         Attached(String taskId, String netns, List<String> networks) {
             this.taskId = taskId;
@@ -90,24 +93,40 @@ public final class TaskNetworks implements AutoCloseable {
      */
     public void attach(Task t, String containerNs) throws IOException {
         String id = t.getMeta().getId();
+        String shortId = id.substring(0, Math.min(12, id.length()));
         List<String> ids = networkIds(t);
+        List<OverlayNetwork> nets = new ArrayList<>();
+        String gwAddr = null;
         synchronized (this) {
+            // Shared state only under the lock (networks built once, addresses handed out once);
+            // the container's own plumbing below runs in parallel with other containers'.
             awaitTables(ids);
-            for (int i = 0; i < t.getNetworksCount(); i++) {
-                NetworkAttachment a = t.getNetworks(i);
-                OverlayNetwork n = network(a.getNetworkId());
-                n.attach(containerNs, "eth" + i, "v" + id.substring(0, Math.min(12, id.length())), a.getAddresses(0));
+            for (String n : ids) {
+                nets.add(network(n));
             }
             if (ids.stream().anyMatch(n -> !tables.get(n).getNetwork().getSpec().getInternal())) {
                 // Egress, unless every network of the task is internal: one more interface, the default route.
                 if (egress.isEmpty()) {
                     gateway.ensure();
                 }
-                String addr = freeGatewayAddress();
-                gateway.attach(containerNs, "eth" + t.getNetworksCount(), "g" + id.substring(0, Math.min(12, id.length())), addr);
-                egress.put(id, addr);
+                gwAddr = freeGatewayAddress();
+                egress.put(id, gwAddr);
             }
             attached.put(id, new Attached(id, containerNs, ids));
+        }
+        List<String> inContainer = new ArrayList<>();
+        for (int i = 0; i < nets.size(); i++) {
+            inContainer.addAll(nets.get(i).containerCommands("eth" + i, "v" + shortId, t.getNetworks(i).getAddresses(0)));
+        }
+        if (gwAddr != null) {
+            inContainer.addAll(gateway.containerCommands("eth" + nets.size(), "g" + shortId, gwAddr, ProcessHandle.current().pid()));
+        }
+        io.jswarm.overlay.Commands.batch(List.of("ip", "-n", containerNs), inContainer);
+        for (OverlayNetwork n : nets) {
+            n.enslave("v" + shortId);
+        }
+        if (gwAddr != null) {
+            gateway.enslave("g" + shortId);
         }
         serve(id);
     }
@@ -168,10 +187,12 @@ public final class TaskNetworks implements AutoCloseable {
                     return Netns.call(NetworkNamespace.path(a.netns), body);
                 }
             });
+            Rules r;
             synchronized (this) {
                 a.dnsUp = true;
-                applyRules(a);
+                r = rulesFor(a);
             }
+            applyRules(r);
         } catch (IOException e) {
             LOG.warn("DNS for task {}: {}", taskId, e.getMessage());
             synchronized (this) {
@@ -284,17 +305,32 @@ public final class TaskNetworks implements AutoCloseable {
         return out;
     }
 
-    private void applyRules(Attached a) {
-        List<VipRules.Vip> v = vips(a);
-        String key = v.toString();
-        if (key.equals(a.rules)) {
-            return;
-        }
-        try {
-            VipRules.apply(a.netns, v);
-            a.rules = key;
-        } catch (IOException e) {
-            LOG.warn("VIP rules for task {}: {}", a.taskId, e.getMessage());
+    /** A container's VIP rules as of one version of the tables, to be applied outside the lock. */
+    private record Rules(Attached container, List<VipRules.Vip> vips, long version) {}
+
+    /** Under the lock: what the container's rules should be now. */
+    private Rules rulesFor(Attached a) {
+        return new Rules(a, vips(a), tablesVersion);
+    }
+
+    /**
+     * Outside the lock (iptables-restore takes tens of milliseconds: containers must not
+     * wait on each other's); per container, an older version never replaces a newer one.
+     */
+    private static void applyRules(Rules r) {
+        Attached a = r.container();
+        synchronized (a) {
+            String key = r.vips().toString();
+            if (r.version() < a.rulesVersion || key.equals(a.rules)) {
+                return;
+            }
+            try {
+                VipRules.apply(a.netns, r.vips());
+                a.rules = key;
+                a.rulesVersion = r.version();
+            } catch (IOException e) {
+                LOG.warn("VIP rules for task {}: {}", a.taskId, e.getMessage());
+            }
         }
     }
 
@@ -305,7 +341,9 @@ public final class TaskNetworks implements AutoCloseable {
 
     private void apply(NetworkTables m) {
         Set<String> changed = new HashSet<>();
+        List<Rules> rules = new ArrayList<>();
         synchronized (this) {
+            tablesVersion++;
             if (m.getComplete()) {
                 Set<String> keep = new HashSet<>();
                 m.getTablesList().forEach(t -> keep.add(t.getNetwork().getMeta().getId()));
@@ -340,7 +378,7 @@ public final class TaskNetworks implements AutoCloseable {
             }
             for (Attached a : attached.values()) {
                 if (a.dnsUp && a.networks.stream().anyMatch(changed::contains)) {
-                    applyRules(a);
+                    rules.add(rulesFor(a));
                 }
             }
             if (m.getComplete() && !completeSeen) {
@@ -348,6 +386,7 @@ public final class TaskNetworks implements AutoCloseable {
                 removeLeftovers();
             }
         }
+        rules.forEach(TaskNetworks::applyRules);
         // Re-adopted containers waiting for their tables.
         List<String> waiting = new ArrayList<>();
         synchronized (this) {
