@@ -95,7 +95,7 @@ class NetworksTest {
         try {
             b.append(exec(t, "ip", "addr")).append(exec(t, "ip", "route")).append(exec(t, "ip", "neigh"));
             String ns = InContainer.netns(t);
-            b.append(TestNetwork.out("nsenter", "--net=" + ns, "iptables-save"));
+            b.append(TestNetwork.out("nsenter", "--net=" + ns, "nft", "list", "ruleset"));
             b.append(exec(t, "ping", "-c", "1", "-W", "1", addr(running("local-database").get(0))));
             for (String n : TestNetwork.out("ip", "netns", "list").split("\n")) {
                 if (n.startsWith("jsov-")) {

@@ -305,6 +305,49 @@ public final class TaskNetworks implements AutoCloseable {
         return out;
     }
 
+    private final Map<Attached, Rules> pendingRules = new LinkedHashMap<>();
+    private final ExecutorService rulesWorker = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "agent-vip-rules");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * Rules to apply after a table change. Coalesced: while tasks start, the tables change
+     * with every task that comes up, and only each container's latest rules are worth an
+     * iptables-restore.
+     */
+    private void queueRules(List<Rules> rules) {
+        if (rules.isEmpty()) {
+            return;
+        }
+        boolean idle;
+        synchronized (pendingRules) {
+            idle = pendingRules.isEmpty();
+            for (Rules r : rules) {
+                pendingRules.put(r.container(), r);
+            }
+        }
+        if (idle) {
+            rulesWorker.execute(this::drainRules);
+        }
+    }
+
+    private void drainRules() {
+        while (true) {
+            Rules next;
+            synchronized (pendingRules) {
+                var it = pendingRules.values().iterator();
+                if (!it.hasNext()) {
+                    return;
+                }
+                next = it.next();
+                it.remove();
+            }
+            applyRules(next);
+        }
+    }
+
     /** A container's VIP rules as of one version of the tables, to be applied outside the lock. */
     private record Rules(Attached container, List<VipRules.Vip> vips, long version) {}
 
@@ -386,7 +429,7 @@ public final class TaskNetworks implements AutoCloseable {
                 removeLeftovers();
             }
         }
-        rules.forEach(TaskNetworks::applyRules);
+        queueRules(rules);
         // Re-adopted containers waiting for their tables.
         List<String> waiting = new ArrayList<>();
         synchronized (this) {
@@ -436,6 +479,7 @@ public final class TaskNetworks implements AutoCloseable {
     @Override
     public void close() {
         worker.shutdownNow();
+        rulesWorker.shutdownNow();
         dns.close();
     }
 }
