@@ -256,6 +256,19 @@ class NetworksTest {
         String gw = exec(outsider, "ip", "-4", "-o", "addr", "show", "eth1").replaceAll("(?s).*inet ([0-9.]+)/.*", "$1").trim();
         assertTrue(gw.matches("172\\.18\\.\\d+\\.\\d+"), "outsider's gateway bridge address: " + gw);
         assertTrue(exec(one("client"), "ping", "-c", "1", "-W", "1", gw).startsWith("exit "), "not through the gateway bridge");
+        // A task on both networks has an interface on each and sees the names of both.
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "both", "--network", "front", "--network", "back",
+                "--stop-grace-period", "1s", sleeper).ok();
+        await(Duration.ofSeconds(60), () -> running("both").size() == 1, "both runs");
+        Task both = one("both");
+        assertEquals(2, both.getNetworksCount());
+        String links = exec(both, "ip", "-o", "addr");
+        assertTrue(links.contains("eth0") && links.contains("eth1") && links.contains(addr(both)), links);
+        awaitResolves(both, "web", () -> Set.of(uncheckedVip("web", "front")), "web resolves from a task on both networks");
+        assertEquals(Set.of(addr(outsider)), resolve(both, "tasks.outsider"));
+        assertEquals(12, wget(both, "http://web/").length(), "front's VIP answers");
+        assertTrue(exec(both, "ping", "-c", "1", "-W", "2", addr(outsider)).contains("1 packets received"), "back's task answers");
+        cluster.swarmctl(m1, "service", "rm", "both").ok();
     }
 
     @Test
