@@ -59,7 +59,9 @@ final class Show {
 
     static String ports(Service s) {
         List<String> out = new ArrayList<>();
-        for (PortConfig p : s.getSpec().getEndpoint().getPortsList()) {
+        // As published: a port left to the cluster shows the one it chose.
+        List<PortConfig> ports = s.getEndpoint().getPortsCount() > 0 ? s.getEndpoint().getPortsList() : s.getSpec().getEndpoint().getPortsList();
+        for (PortConfig p : ports) {
             String proto = p.getProtocol().name().toLowerCase(Locale.ROOT);
             out.add("*:" + (p.getPublishedPort() == 0 ? "" : p.getPublishedPort()) + "->" + p.getTargetPort() + "/" + proto);
         }

@@ -204,6 +204,22 @@ class ControlPlaneTest {
         assertEquals(6, runningDesired(m1, "web").size());
         LocalCluster.Result dup = cluster.swarmctl(m1, "service", "create", "--name", "web", image);
         assertTrue(dup.err().contains("already in use"), dup.err());
+
+        // Published ports: one service per port, and a port left out chosen from 30000-32767.
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "pub1", "-p", "8080:80", image).ok();
+        LocalCluster.Result taken = cluster.swarmctl(m1, "service", "create", "-d", "--name", "pub2", "-p", "8080:81", image);
+        assertEquals(1, taken.exit(), taken.toString());
+        assertEquals("Error: port 8080/tcp is already published by service pub1", taken.err().strip());
+        assertTrue(services(m1).stream().noneMatch(x -> x.getSpec().getAnnotations().getName().equals("pub2")), "nothing written");
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "pub3", "-p", "80", "-p", "81/udp", image).ok();
+        String ls = cluster.swarmctl(m1, "service", "ls").ok().out();
+        assertTrue(ls.contains("*:30000->80/tcp,*:30000->81/udp (not routed yet)"), ls);
+        assertTrue(ls.contains("*:8080->80/tcp (not routed yet)"), ls);
+        cluster.swarmctl(m1, "service", "update", "-d", "--env-add", "X=1", "pub3").ok();
+        assertTrue(cluster.swarmctl(m1, "service", "ls").ok().out().contains("*:30000->80/tcp"), "an update keeps the chosen port");
+        cluster.swarmctl(m1, "service", "rm", "pub1").ok();
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "pub2", "-p", "8080:81", image).ok();  // free again at once
+        cluster.swarmctl(m1, "service", "rm", "pub2", "pub3").ok();
     }
 
     @Test

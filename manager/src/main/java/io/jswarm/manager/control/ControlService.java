@@ -356,7 +356,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
      */
     private io.jswarm.api.Endpoint endpoint(ServiceSpec spec, Service cur) {
         io.jswarm.api.Endpoint.Builder e = io.jswarm.api.Endpoint.newBuilder().setSpec(spec.getEndpoint())
-                .addAllPorts(spec.getEndpoint().getPortsList());
+                .addAllPorts(publishedPorts(spec, cur));
         if (spec.getEndpoint().getMode() == io.jswarm.api.EndpointSpec.ResolutionMode.DNSRR) {
             return e.build();
         }
@@ -380,6 +380,64 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
             e.addVirtualIps(io.jswarm.api.VirtualIP.newBuilder().setNetworkId(a.getTarget()).setAddr(vip));
         }
         return e.build();
+    }
+
+    /** Docker's range for published ports left to the cluster to choose. */
+    public static final int FIRST_DYNAMIC_PORT = 30000;
+    public static final int LAST_DYNAMIC_PORT = 32767;
+
+    /**
+     * The service's ports as published: those given, checked against the other services
+     * (one service per ingress port and protocol in the cluster), and those left out
+     * (published 0) allocated from 30000-32767, keeping the one the service had for the
+     * same target. The store's claims refuse a port taken meanwhile by another write.
+     */
+    private List<io.jswarm.api.PortConfig> publishedPorts(ServiceSpec spec, Service cur) {
+        String self = cur == null ? "" : "SERVICE/" + cur.getMeta().getId();
+        Set<String> taken = new HashSet<>();
+        for (io.jswarm.api.PortConfig p : spec.getEndpoint().getPortsList()) {
+            if (p.getPublishMode() == io.jswarm.api.PortConfig.PublishMode.INGRESS && p.getPublishedPort() != 0) {
+                String claim = io.jswarm.manager.store.Claims.port(p.getProtocol(), p.getPublishedPort());
+                String holder = store.claimHolder(claim);
+                if (holder != null && !holder.equals(self)) {
+                    Service other = holder.startsWith("SERVICE/") ? store.service(holder.substring(8)) : null;
+                    throw GrpcErrors.precondition("port " + p.getPublishedPort() + "/" + p.getProtocol().name().toLowerCase()
+                            + " is already published by service " + (other == null ? holder : other.getSpec().getAnnotations().getName()));
+                }
+                taken.add(claim);
+            }
+        }
+        List<io.jswarm.api.PortConfig> had = cur == null ? List.of() : cur.getEndpoint().getPortsList();
+        List<io.jswarm.api.PortConfig> out = new ArrayList<>();
+        for (io.jswarm.api.PortConfig p : spec.getEndpoint().getPortsList()) {
+            int next = FIRST_DYNAMIC_PORT;
+            if (p.getPublishMode() != io.jswarm.api.PortConfig.PublishMode.INGRESS || p.getPublishedPort() != 0) {
+                out.add(p);
+                continue;
+            }
+            long keep = 0;
+            for (io.jswarm.api.PortConfig h : had) {
+                String claim = io.jswarm.manager.store.Claims.port(h.getProtocol(), h.getPublishedPort());
+                if (h.getTargetPort() == p.getTargetPort() && h.getProtocol() == p.getProtocol() && h.getPublishedPort() != 0
+                        && !taken.contains(claim)) {
+                    keep = h.getPublishedPort();
+                }
+            }
+            while (keep == 0 && next <= LAST_DYNAMIC_PORT) {
+                String claim = io.jswarm.manager.store.Claims.port(p.getProtocol(), next);
+                if (store.claimHolder(claim) == null && !taken.contains(claim)) {
+                    keep = next;
+                }
+                next++;
+            }
+            if (keep == 0) {
+                throw GrpcErrors.precondition("no free port left in " + FIRST_DYNAMIC_PORT + "-" + LAST_DYNAMIC_PORT
+                        + " to publish target port " + p.getTargetPort());
+            }
+            taken.add(io.jswarm.manager.store.Claims.port(p.getProtocol(), keep));
+            out.add(p.toBuilder().setPublishedPort((int) keep).build());
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------ networks

@@ -11,7 +11,7 @@ import java.util.List;
 /**
  * What an object holds that no other object may hold at the same time: an address on a
  * network (a task's attachment while the task can still run, a service's virtual IP, a
- * network's gateway) or a VXLAN id. The store refuses a batch that would give one claim
+ * network's gateway), a VXLAN id, or a published port. The store refuses a batch that would give one claim
  * to two objects, so allocations made on different managers, or by an old and a new
  * leader, can never hand out the same address twice.
  */
@@ -25,6 +25,11 @@ public final class Claims {
 
     public static String vxlan(long vni) {
         return "vxlan/" + vni;
+    }
+
+    /** A port published in ingress mode: one service per port and protocol in the whole cluster. */
+    public static String port(io.jswarm.api.PortConfig.Protocol protocol, long published) {
+        return "port/" + protocol.name().toLowerCase(java.util.Locale.ROOT) + "/" + published;
     }
 
     public static List<String> of(StoreObject o) {
@@ -44,6 +49,11 @@ public final class Claims {
             case SERVICE -> {
                 for (VirtualIP v : o.getService().getEndpoint().getVirtualIpsList()) {
                     out.add(address(v.getNetworkId(), v.getAddr()));
+                }
+                for (io.jswarm.api.PortConfig p : o.getService().getEndpoint().getPortsList()) {
+                    if (p.getPublishMode() == io.jswarm.api.PortConfig.PublishMode.INGRESS && p.getPublishedPort() != 0) {
+                        out.add(port(p.getProtocol(), p.getPublishedPort()));
+                    }
                 }
             }
             case NETWORK -> {

@@ -216,7 +216,7 @@ public final class MemoryStore {
         for (String c : Claims.of(next)) {
             String holder = stagedClaims.containsKey(c) ? stagedClaims.get(c) : claims.get(c);
             if (holder != null && !holder.isEmpty() && !holder.equals(owner)) {
-                throw new StoreException(StoreResult.Code.ALREADY_EXISTS, describeClaim(c) + " is already taken by " + holder);
+                throw new StoreException(StoreResult.Code.ALREADY_EXISTS, describeClaim(c) + " is already taken by " + describeHolder(holder));
             }
             stagedClaims.put(c, owner);
         }
@@ -224,7 +224,22 @@ public final class MemoryStore {
 
     private static String describeClaim(String c) {
         String[] f = c.split("/");
-        return f[0].equals("ip") ? "address " + f[2] + " on network " + f[1] : "VXLAN id " + f[1];
+        return switch (f[0]) {
+            case "ip" -> "address " + f[2] + " on network " + f[1];
+            case "port" -> "published port " + f[2] + "/" + f[1];
+            default -> "VXLAN id " + f[1];
+        };
+    }
+
+    /** "service web" for a service that holds a claim; "TASK/id" and the like otherwise. */
+    private String describeHolder(String holder) {
+        if (holder.startsWith("SERVICE/")) {
+            StoreObject o = byKind.get(ObjectCase.SERVICE).get(holder.substring("SERVICE/".length()));
+            if (o != null) {
+                return "service " + o.getService().getSpec().getAnnotations().getName();
+            }
+        }
+        return holder;
     }
 
     private StoreObject current(ObjectCase kind, String id, Map<String, StoreObject> staged) {

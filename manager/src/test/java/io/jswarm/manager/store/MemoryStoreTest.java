@@ -183,4 +183,23 @@ class MemoryStoreTest {
         assertTrue(rm.getError().contains("in use by service web"), rm.getError());
         assertTrue(store.network("n1") != null);
     }
+
+    @Test
+    void aPublishedPortBelongsToOneServiceAtATime() {
+        MemoryStore store = new MemoryStore();
+        java.util.function.Function<String, Service> publishing = id -> service(id, "svc-" + id, 0).toBuilder()
+                .setEndpoint(io.jswarm.api.Endpoint.newBuilder().addPorts(io.jswarm.api.PortConfig.newBuilder()
+                        .setTargetPort(80).setPublishedPort(8080))).build();
+        assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.CREATE, publishing.apply("s1"))), 1).getCode());
+        StoreResult r = store.apply(batch(action(StoreAction.Kind.CREATE, publishing.apply("s2"))), 2);
+        assertEquals(StoreResult.Code.ALREADY_EXISTS, r.getCode());
+        assertEquals("published port 8080/tcp is already taken by service svc-s1", r.getError());
+        // The same port in UDP, or in host mode, is another matter.
+        Service udp = publishing.apply("s3").toBuilder().setEndpoint(io.jswarm.api.Endpoint.newBuilder().addPorts(io.jswarm.api.PortConfig
+                .newBuilder().setTargetPort(80).setPublishedPort(8080).setProtocol(io.jswarm.api.PortConfig.Protocol.UDP))).build();
+        assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.CREATE, udp)), 3).getCode());
+        // Removed, the port is free at once.
+        store.apply(batch(action(StoreAction.Kind.REMOVE, store.service("s1"))), 4);
+        assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.CREATE, publishing.apply("s2"))), 5).getCode());
+    }
 }
