@@ -110,23 +110,12 @@ public final class DnsServer implements AutoCloseable {
         }
     }
 
-    /** The container's networks changed (it stays listening). */
-    public void rescope(String key, Collection<String> networkIds) {
-        if (scopes.containsKey(key)) {
-            scopes.put(key, List.copyOf(networkIds));
-        }
-    }
-
     public void unlisten(String key) {
         scopes.remove(key);
         List<Channel> l = listeners.remove(key);
         if (l != null) {
             l.forEach(Channel::close);
         }
-    }
-
-    public boolean listening(String key) {
-        return listeners.containsKey(key);
     }
 
     // ------------------------------------------------------------------ answering

@@ -9,7 +9,6 @@ import io.jswarm.e2e.LocalCluster;
 import io.jswarm.e2e.LocalCluster.Member;
 import io.jswarm.e2e.SimulatedCluster;
 import io.jswarm.e2e.TestImages;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -87,16 +86,7 @@ public final class NetworkBenchmark {
     }
 
     static String run(List<String> cmd, long timeoutS) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(timeoutS, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IllegalStateException(String.join(" ", cmd) + ": timed out");
-        }
-        if (p.exitValue() != 0) {
-            throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out);
-        }
-        return out;
+        return io.jswarm.overlay.Commands.check(cmd, timeoutS);
     }
 
     static double median(double[] xs) {

@@ -12,7 +12,17 @@ public final class Commands {
     public record Result(int exit, String output) {}
 
     public static Result run(List<String> cmd, long timeoutSeconds) throws IOException {
+        return run(cmd, null, timeoutSeconds);
+    }
+
+    /** Runs with {@code input} (or nothing) on its standard input. */
+    public static Result run(List<String> cmd, String input, long timeoutSeconds) throws IOException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try (var in = p.getOutputStream()) {
+            if (input != null) {
+                in.write(input.getBytes(StandardCharsets.UTF_8));
+            }
+        }
         byte[] out;
         try {
             out = p.getInputStream().readAllBytes();
@@ -43,27 +53,12 @@ public final class Commands {
 
     /** Runs with {@code input} on its standard input and requires exit 0. */
     public static String checkWithInput(List<String> cmd, String input, long timeoutSeconds) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        try (var in = p.getOutputStream()) {
-            in.write(input.getBytes(StandardCharsets.UTF_8));
-        }
-        String out;
-        try {
-            out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(String.join(" ", cmd) + ": timed out after " + timeoutSeconds + "s");
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException(String.join(" ", cmd) + ": interrupted");
-        }
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + " failed (" + p.exitValue() + "): " + out
+        Result r = run(cmd, input, timeoutSeconds);
+        if (r.exit() != 0) {
+            throw new IOException(String.join(" ", cmd) + " failed (" + r.exit() + "): " + r.output()
                     + (input.length() < 400 ? " (input: " + input.strip().replace("\n", "; ") + ")" : ""));
         }
-        return out;
+        return r.output();
     }
 
     /** Runs and requires exit 0. */

@@ -49,10 +49,6 @@ public final class OverlayNetwork {
         return namespace;
     }
 
-    public Config config() {
-        return config;
-    }
-
     /** Builds the network on this node, or takes over what an earlier agent built (a restart). */
     public static OverlayNetwork open(String nodeTag, Config c) throws IOException {
         String ns = namespaceName(nodeTag, c.vni());

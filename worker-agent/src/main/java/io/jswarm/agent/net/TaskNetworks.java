@@ -471,11 +471,6 @@ public final class TaskNetworks implements AutoCloseable {
         }
     }
 
-    /** For tests and inspection: the names a container on these networks resolves. */
-    public NameTable names() {
-        return names;
-    }
-
     @Override
     public void close() {
         worker.shutdownNow();
