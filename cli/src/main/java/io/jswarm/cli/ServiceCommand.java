@@ -261,7 +261,7 @@ final class ServiceCommand implements Callable<Integer> {
                     out.add(t.getMeta().getId(), Show.id(t.getMeta().getId(), noTrunc),
                             format.equals("json") ? name : display, Show.image(t.getSpec().getContainer().getImage(), noTrunc),
                             hostnames.getOrDefault(t.getNodeId(), ""), Show.state(t.getDesiredState()), current,
-                            t.getStatus().getErr(), "", Show.addresses(t));
+                            t.getStatus().getErr(), Show.hostPorts(t), Show.addresses(t));
                 }
             }
             out.print(System.out);

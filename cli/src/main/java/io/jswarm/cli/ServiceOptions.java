@@ -254,7 +254,7 @@ public final class ServiceOptions {
         return b.build();
     }
 
-    /** "8080:80", "8080:80/udp", "80", or "published=8080,target=80,protocol=udp,mode=host". */
+    /** "8080:80", "8080:80/udp", "80", or "published=8080,target=80,protocol=udp,mode=host[,preserve-client-ip=true]". */
     static PortConfig parsePort(String text) {
         PortConfig.Builder p = PortConfig.newBuilder();
         try {
@@ -271,6 +271,11 @@ public final class ServiceOptions {
                         case "mode" -> p.setPublishMode(switch (parts[1]) {
                             case "ingress" -> PortConfig.PublishMode.INGRESS;
                             case "host" -> PortConfig.PublishMode.HOST;
+                            default -> throw new IllegalArgumentException();
+                        });
+                        case "preserve-client-ip" -> p.setPreserveClientIp(switch (parts[1]) {
+                            case "true" -> true;
+                            case "false" -> false;
                             default -> throw new IllegalArgumentException();
                         });
                         default -> throw new IllegalArgumentException();
@@ -294,7 +299,7 @@ public final class ServiceOptions {
             }
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid --publish " + Units.quote(text)
-                    + ": expected PUBLISHED:TARGET[/PROTOCOL] or published=N,target=N[,protocol=tcp|udp][,mode=ingress|host]");
+                    + ": expected PUBLISHED:TARGET[/PROTOCOL] or published=N,target=N[,protocol=tcp|udp][,mode=ingress|host][,preserve-client-ip=true]");
         }
         if (p.getTargetPort() < 1 || p.getTargetPort() > 65535 || p.getPublishedPort() < 0 || p.getPublishedPort() > 65535) {
             throw new IllegalArgumentException("invalid --publish " + Units.quote(text) + ": ports must be 1-65535");

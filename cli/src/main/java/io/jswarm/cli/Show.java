@@ -62,11 +62,25 @@ final class Show {
         // As published: a port left to the cluster shows the one it chose.
         List<PortConfig> ports = s.getEndpoint().getPortsCount() > 0 ? s.getEndpoint().getPortsList() : s.getSpec().getEndpoint().getPortsList();
         for (PortConfig p : ports) {
-            String proto = p.getProtocol().name().toLowerCase(Locale.ROOT);
-            out.add("*:" + (p.getPublishedPort() == 0 ? "" : p.getPublishedPort()) + "->" + p.getTargetPort() + "/" + proto);
+            // As Docker: host-mode ports show on the tasks (service ps), not on the service.
+            if (p.getPublishMode() != PortConfig.PublishMode.HOST) {
+                out.add("*:" + io.jswarm.api.PublishedPorts.show(p) + (p.getPreserveClientIp() ? " (client ip kept)" : ""));
+            }
         }
-        // Recorded, but nothing listens until the routing mesh exists: say so where they show.
-        return out.isEmpty() ? "" : String.join(",", out) + " (not routed yet)";
+        return String.join(",", out);
+    }
+
+    /** A task's host-mode ports, on the node it runs on ("*:8080->80/tcp"), while it may run. */
+    static String hostPorts(io.jswarm.api.Task t) {
+        List<String> out = new ArrayList<>();
+        if (!t.getNodeId().isEmpty() && t.getStatus().getState().getNumber() <= io.jswarm.api.TaskState.RUNNING_VALUE) {
+            for (PortConfig p : t.getEndpoint().getPortsList()) {
+                if (p.getPublishMode() == PortConfig.PublishMode.HOST) {
+                    out.add("*:" + io.jswarm.api.PublishedPorts.show(p));
+                }
+            }
+        }
+        return String.join(",", out);
     }
 
     /** A task's addresses: "NETWORK=10.0.0.5/24,..." */

@@ -45,7 +45,8 @@ public final class SwarmNode implements Closeable {
 
     /** How this node runs containers. */
     public record Containers(OciRuntime runtime, RegistryClient registry, String cgroupParent,
-            io.jswarm.agent.exec.LogWriter.Limits logLimits, List<java.net.InetSocketAddress> dnsUpstreams, String gatewaySubnet) {}
+            io.jswarm.agent.exec.LogWriter.Limits logLimits, List<java.net.InetSocketAddress> dnsUpstreams, String gatewaySubnet,
+            String meshOff) {}  // meshOff: null when this node serves published ports, or why not
 
     private final Path stateDir;
     private final LocalState state;
@@ -62,7 +63,8 @@ public final class SwarmNode implements Closeable {
     public SwarmNode(Path stateDir, LocalState state, NodeDescription description, Addresses addrs, Containers containers) {
         this.stateDir = stateDir;
         this.state = state;
-        this.description = description.toBuilder().setRuntime(containers.runtime().description()).build();
+        this.description = description.toBuilder().setRuntime(containers.runtime().description())
+                .setRoutingMesh(containers.meshOff() == null ? "on" : containers.meshOff()).build();
         this.addrs = addrs;
         this.containers = containers;
     }
@@ -88,7 +90,7 @@ public final class SwarmNode implements Closeable {
         managers.addAll(state.managers);
         ImageStore images = new ImageStore(stateDir.resolve("images"), containers.registry(), true);
         networks = new io.jswarm.agent.net.TaskNetworks(state.nodeId, addrs.advertiseRemote().host(), containers.dnsUpstreams(),
-                containers.gatewaySubnet());
+                containers.gatewaySubnet(), containers.meshOff() == null);
         executor = new Executor(stateDir, containers.runtime(), images, statuses::report, containers.cgroupParent(),
                 containers.logLimits(), networks);
         executor.recover();  // containers that outlived a previous swarmd are watched again, not restarted

@@ -104,6 +104,23 @@ public final class Swarmd implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE})")
     String gatewaySubnet;
 
+    @Option(names = "--routing-mesh", defaultValue = "on",
+            description = "on: this node serves every port published in ingress mode and the host-mode ports of its tasks"
+                    + " (nftables rules in its namespace); off: it serves none, and says so in node inspect (default: ${DEFAULT-VALUE})")
+    String routingMesh;
+
+    /** Null when the mesh runs here, or why it does not: turned off, or nftables cannot hold its rules. */
+    String routingMesh() {
+        return switch (routingMesh) {
+            case "off" -> "off (swarmd --routing-mesh off)";
+            case "on" -> {
+                String why = io.jswarm.overlay.IngressRules.probe();
+                yield why == null ? null : "off: " + why;
+            }
+            default -> throw new IllegalArgumentException("--routing-mesh " + Units.quote(routingMesh) + ": expected on or off");
+        };
+    }
+
     /** The upstream resolvers: as given, none, or this host's. */
     static List<java.net.InetSocketAddress> upstreams(List<String> given) throws java.io.IOException {
         List<java.net.InetSocketAddress> out = new ArrayList<>();
@@ -251,7 +268,7 @@ public final class Swarmd implements Callable<Integer> {
         SwarmNode node = new SwarmNode(stateDir, state,
                 description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket),
                 new SwarmNode.Containers(oci, new RegistryClient(Set.copyOf(insecureRegistries)), cgroupParent,
-                        logLimits, upstreams(dnsUpstreams), gatewaySubnet));
+                        logLimits, upstreams(dnsUpstreams), gatewaySubnet, routingMesh()));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

@@ -51,6 +51,9 @@ public final class NameTable {
     }
 
     static Map<String, List<Address>> names(NetworkTable t) {
+        if (t.getNetwork().getSpec().getIngress()) {
+            return Map.of();  // as in Docker: the routing mesh's network carries requests, not names
+        }
         Map<String, Set<String>> out = new HashMap<>();
         Map<String, List<String>> serving = new HashMap<>();
         for (NetworkEndpoint e : t.getEndpointsList()) {

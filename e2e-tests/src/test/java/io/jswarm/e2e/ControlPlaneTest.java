@@ -213,8 +213,8 @@ class ControlPlaneTest {
         assertTrue(services(m1).stream().noneMatch(x -> x.getSpec().getAnnotations().getName().equals("pub2")), "nothing written");
         cluster.swarmctl(m1, "service", "create", "-d", "--name", "pub3", "-p", "80", "-p", "81/udp", image).ok();
         String ls = cluster.swarmctl(m1, "service", "ls").ok().out();
-        assertTrue(ls.contains("*:30000->80/tcp,*:30000->81/udp (not routed yet)"), ls);
-        assertTrue(ls.contains("*:8080->80/tcp (not routed yet)"), ls);
+        assertTrue(ls.contains("*:30000->80/tcp,*:30000->81/udp"), ls);
+        assertTrue(ls.contains("*:8080->80/tcp"), ls);
         cluster.swarmctl(m1, "service", "update", "-d", "--env-add", "X=1", "pub3").ok();
         assertTrue(cluster.swarmctl(m1, "service", "ls").ok().out().contains("*:30000->80/tcp"), "an update keeps the chosen port");
         cluster.swarmctl(m1, "service", "rm", "pub1").ok();

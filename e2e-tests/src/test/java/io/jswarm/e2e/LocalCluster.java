@@ -99,6 +99,11 @@ public final class LocalCluster implements AutoCloseable {
                 cmd.addAll(List.of("--insecure-registry", r));
             }
             cmd.addAll(extraArgs);
+            if (host == null && !extraArgs.contains("--routing-mesh")) {
+                // Nodes sharing the machine's own namespace would fight over one set of
+                // published-port rules (and the machine's): the mesh runs on simulated hosts.
+                cmd.addAll(List.of("--routing-mesh", "off"));
+            }
             if (!extraArgs.contains("--dns-upstream")) {
                 // Never the machine's resolvers: a test that wants forwarding names its own stub.
                 cmd.addAll(List.of("--dns-upstream", "none"));
@@ -340,7 +345,7 @@ public final class LocalCluster implements AutoCloseable {
                 }
             }
         }
-        // Overlay networks: one namespace per node and network, named after the node id.
+        // Overlay networks: one namespace per node and network, named after the node id; the node's mesh sandbox.
         for (Member m : members.values()) {
             Path props = m.stateDir.resolve("node.properties");
             if (!Files.exists(props)) {
@@ -354,10 +359,11 @@ public final class LocalCluster implements AutoCloseable {
             if (id.isEmpty() || !Files.isDirectory(Path.of("/var/run/netns"))) {
                 continue;
             }
-            String prefix = "jsov-" + id.substring(0, Math.min(8, id.length())) + "-";
+            String tag = id.substring(0, Math.min(8, id.length()));
             try (Stream<Path> all = Files.list(Path.of("/var/run/netns"))) {
                 for (Path ns : all.toList()) {
-                    if (ns.getFileName().toString().startsWith(prefix)) {
+                    String name = ns.getFileName().toString();
+                    if (name.startsWith("jsov-" + tag + "-") || name.equals("jsing-" + tag)) {  // and the routing-mesh sandbox
                         quietly("ip", "netns", "delete", ns.getFileName().toString());
                     }
                 }

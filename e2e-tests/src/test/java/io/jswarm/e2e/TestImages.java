@@ -63,6 +63,20 @@ public final class TestImages {
         }
     }
 
+    /** A layer holding one executable file, copied from {@code source} to {@code path}. */
+    public static byte[] fileLayer(Path source, String path) throws Exception {
+        Path root = Files.createTempDirectory("jswarm-img-");
+        try {
+            Path p = root.resolve(path);
+            Files.createDirectories(p.getParent());
+            Files.copy(source, p);
+            p.toFile().setExecutable(true, false);
+            return tarGz(root);
+        } finally {
+            LocalCluster.deleteTree(root);
+        }
+    }
+
     static byte[] tarGz(Path root) throws Exception {
         Path out = Files.createTempFile("jswarm-layer-", ".tar.gz");
         try {

@@ -130,6 +130,7 @@ public final class Manager implements Closeable {
         if (leader) {
             try {
                 bootstrapIfNeeded();
+                ensureIngress();
             } catch (RuntimeException e) {
                 LOG.error("cannot initialize the cluster", e);
             }
@@ -175,6 +176,30 @@ public final class Manager implements Closeable {
                 .addActions(StoreAction.newBuilder().setKind(StoreAction.Kind.CREATE).setObject(StoreObjects.of(self)))
                 .build());
         LOG.info("initialized a new cluster {}", cluster.getMeta().getId());
+    }
+
+    /**
+     * The routing mesh's network, created by the cluster itself (as Docker's swarm init
+     * does) so that every published port has a network to travel on; also for a cluster
+     * whose state predates it.
+     */
+    private void ensureIngress() {
+        Cluster cluster = store.cluster();
+        if (cluster == null || store.ingressNetwork() != null) {
+            return;
+        }
+        if (store.networkByName(io.jswarm.manager.network.NetworkAllocator.INGRESS) != null) {
+            LOG.warn("a network named ingress exists and is not the routing mesh's: published ports cannot be routed");
+            return;
+        }
+        long now = System.currentTimeMillis();
+        io.jswarm.api.Network n = io.jswarm.manager.network.NetworkAllocator.allocate(io.jswarm.api.Network.newBuilder()
+                        .setMeta(Meta.newBuilder().setId(io.jswarm.manager.Ids.newId()).setCreatedAtMs(now).setUpdatedAtMs(now))
+                        .setSpec(io.jswarm.manager.network.NetworkAllocator.ingressSpec()),
+                cluster.getAddressPool(), store.networks(), store.nodes());
+        raft.propose(StoreBatch.newBuilder()
+                .addActions(StoreAction.newBuilder().setKind(StoreAction.Kind.CREATE).setObject(StoreObjects.of(n))).build());
+        LOG.info("created the ingress network {} ({}, VXLAN {})", n.getMeta().getId(), n.getIpam(0).getSubnet(), n.getVxlanId());
     }
 
     @Override

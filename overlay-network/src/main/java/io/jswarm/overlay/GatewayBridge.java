@@ -34,10 +34,18 @@ public final class GatewayBridge {
 
     /** The n-th container address (n from 1): the gateway is the subnet's first address. */
     public String address(int n) {
-        String[] p = subnet.substring(0, subnet.indexOf('/')).split("\\.");
-        long base = (Long.parseLong(p[0]) << 24) | (Long.parseLong(p[1]) << 16) | (Long.parseLong(p[2]) << 8) | Long.parseLong(p[3]);
-        long a = base + 1 + n;
+        long a = toLong(subnet.substring(0, subnet.indexOf('/'))) + 1 + n;
         return ((a >> 24) & 255) + "." + ((a >> 16) & 255) + "." + ((a >> 8) & 255) + "." + (a & 255);
+    }
+
+    /** Whether an address is in the bridge's subnet. */
+    public boolean holds(String addr) {
+        return (toLong(addr) >>> (32 - prefix)) == (toLong(subnet.substring(0, subnet.indexOf('/'))) >>> (32 - prefix));
+    }
+
+    private static long toLong(String a) {
+        String[] p = a.split("\\.");
+        return (Long.parseLong(p[0]) << 24) | (Long.parseLong(p[1]) << 16) | (Long.parseLong(p[2]) << 8) | Long.parseLong(p[3]);
     }
 
     /** How many container addresses the subnet holds. */
@@ -68,7 +76,9 @@ public final class GatewayBridge {
     /** A FORWARD policy of DROP (common where Docker ran) must not stop the containers' traffic. */
     private static List<List<String>> forwardRules() {
         return List.of(List.of("FORWARD", "-i", NAME, "!", "-o", NAME, "-j", "ACCEPT"),
-                List.of("FORWARD", "-o", NAME, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"));
+                List.of("FORWARD", "-o", NAME, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"),
+                // Published ports: connections DNATed to the routing mesh's sandbox or to a task.
+                List.of("FORWARD", "-o", NAME, "-m", "conntrack", "--ctstate", "DNAT", "-j", "ACCEPT"));
     }
 
     private static List<String> iptables(String op, List<String> rule) {

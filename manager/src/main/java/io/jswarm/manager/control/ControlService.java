@@ -317,10 +317,22 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
         });
     }
 
-    /** Published ports are stored, but until the routing mesh exists nothing listens on them: say so. */
-    private static void warnUnrouted(ServiceSpec spec, List<String> warnings) {
-        if (spec.getEndpoint().getPortsCount() > 0) {
-            warnings.add("published ports are recorded but not routed yet: nothing listens on them until the routing mesh is built");
+    /** Published ports are served by every node whose swarmd runs the routing mesh: name the ones that do not. */
+    private void warnUnrouted(ServiceSpec spec, List<String> warnings) {
+        if (spec.getEndpoint().getPortsCount() == 0) {
+            return;
+        }
+        List<String> off = new ArrayList<>();
+        for (io.jswarm.api.Node n : store.nodes()) {
+            String mesh = n.getDescription().getRoutingMesh();
+            if (!mesh.isEmpty() && !mesh.equals("on")) {
+                off.add(n.getDescription().getHostname());
+            }
+        }
+        if (!off.isEmpty()) {
+            java.util.Collections.sort(off);
+            warnings.add("published ports are not served on node" + (off.size() > 1 ? "s " : " ") + String.join(", ", off)
+                    + ": their swarmd runs without the routing mesh (--routing-mesh off)");
         }
     }
 
@@ -339,6 +351,9 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
         Set<String> seen = new HashSet<>();
         for (io.jswarm.api.NetworkAttachmentConfig a : spec.getTask().getNetworksList()) {
             io.jswarm.api.Network n = resolveNetwork(store, a.getTarget());
+            if (n.getSpec().getIngress()) {
+                throw GrpcErrors.invalid("a service cannot be attached to the ingress network by name: it joins it by publishing a port");
+            }
             if (!seen.add(n.getMeta().getId())) {
                 throw GrpcErrors.invalid("network " + Quote.of(n.getSpec().getAnnotations().getName()) + " is given twice");
             }
@@ -528,8 +543,11 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     private List<Service> attachedServices(String networkId) {
         List<Service> out = new ArrayList<>();
+        io.jswarm.api.Network ingress = store.ingressNetwork();
+        boolean isIngress = ingress != null && ingress.getMeta().getId().equals(networkId);
         for (Service s : store.services()) {
-            if (s.getSpec().getTask().getNetworksList().stream().anyMatch(a -> a.getTarget().equals(networkId))) {
+            if (isIngress ? !io.jswarm.api.PublishedPorts.mesh(s.getEndpoint()).isEmpty()
+                    : s.getSpec().getTask().getNetworksList().stream().anyMatch(a -> a.getTarget().equals(networkId))) {
                 out.add(s);
             }
         }
@@ -561,6 +579,9 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
         answer(out, () -> {
             io.jswarm.api.Network n = resolveNetwork(store, req.getNetworkId());
             String name = n.getSpec().getAnnotations().getName();
+            if (n.getSpec().getIngress()) {
+                throw GrpcErrors.precondition("network " + Quote.of(name) + " is the routing mesh's network: the cluster keeps it");
+            }
             List<String> users = attachedServices(n.getMeta().getId()).stream().map(s -> s.getSpec().getAnnotations().getName()).toList();
             if (!users.isEmpty()) {
                 throw GrpcErrors.precondition("network " + Quote.of(name) + " is in use by service" + (users.size() > 1 ? "s " : " ")

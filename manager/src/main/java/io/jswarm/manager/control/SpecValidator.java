@@ -308,6 +308,15 @@ public final class SpecValidator {
             if (p.getPublishedPort() < 0 || p.getPublishedPort() > 65535) {
                 throw refuse("invalid published port " + p.getPublishedPort() + ": must be 1-65535");
             }
+            if (p.getProtocol() == PortConfig.Protocol.SCTP) {
+                throw refuse("port " + p.getTargetPort() + "/sctp: the routing mesh forwards tcp and udp only");
+            }
+            if (p.getPublishMode() == PortConfig.PublishMode.HOST && p.getPublishedPort() == 0) {
+                throw refuse("target port " + p.getTargetPort() + " is published in host mode without a published port: give one (published=N)");
+            }
+            if (p.getPublishMode() == PortConfig.PublishMode.HOST && p.getPreserveClientIp()) {
+                throw refuse("preserve-client-ip is for ingress mode: a port published in host mode always keeps the client's address");
+            }
             String key = p.getProtocol() + "/" + p.getPublishedPort();
             if (p.getPublishedPort() != 0 && !published.add(key)) {
                 throw refuse("published port " + p.getPublishedPort() + "/"
@@ -358,6 +367,9 @@ public final class SpecValidator {
     public static void validate(io.jswarm.api.NetworkSpec spec) {
         validateName("network", spec.getAnnotations().getName());
         validateLabels("network label", spec.getAnnotations().getLabelsMap());
+        if (spec.getIngress()) {
+            throw refuse("the ingress network is created by the cluster itself; another one cannot be made");
+        }
         String driver = spec.getDriver();
         if (!driver.isEmpty() && !driver.equals("overlay")) {
             throw refuse("network driver " + Quote.of(driver) + " is not supported: only overlay");

@@ -357,7 +357,8 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
     private static boolean concernsNetworks(StoreObject o) {
         return switch (o.getObjectCase()) {
             case TASK -> o.getTask().getNetworksCount() > 0;
-            case SERVICE -> o.getService().getSpec().getTask().getNetworksCount() > 0 || o.getService().getEndpoint().getVirtualIpsCount() > 0;
+            case SERVICE -> o.getService().getSpec().getTask().getNetworksCount() > 0 || o.getService().getEndpoint().getVirtualIpsCount() > 0
+                    || o.getService().getEndpoint().getPortsCount() > 0;
             case NETWORK, NODE -> true;
             default -> false;
         };
@@ -391,8 +392,12 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         }
         Map<Session, java.util.Set<String>> needed = new HashMap<>();
         java.util.Set<String> all = new java.util.HashSet<>();
+        io.jswarm.api.Network ingress = store.ingressNetwork();
         for (Session s : targets) {
             java.util.Set<String> n = NetworkTableBuilder.networksOfNode(store.tasksOnNode(s.nodeId));
+            if (ingress != null) {
+                n.add(ingress.getMeta().getId());  // every node serves the routing mesh
+            }
             needed.put(s, n);
             all.addAll(n);
         }

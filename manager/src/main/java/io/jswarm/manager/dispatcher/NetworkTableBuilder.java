@@ -22,7 +22,8 @@ import java.util.Set;
 /**
  * What the nodes need to know of each overlay network, built from the store: where every
  * task address lives (for the VXLAN forwarding entries), which tasks serve (for DNS
- * answers and VIP backends), and the services' names and VIPs. Pure: the dispatcher
+ * answers and VIP backends), and the services' names and VIPs; on the ingress network
+ * also every node's routing-mesh sandbox and the ports published through the mesh. Pure: the dispatcher
  * decides when to build and whom to send to.
  */
 public final class NetworkTableBuilder {
@@ -88,7 +89,28 @@ public final class NetworkTableBuilder {
                         .setNodeAddr(host(node.getStatus().getAddr())).setServing(serving).addAllAliases(a.getAliasesList()));
             }
         }
+        for (Node node : nodes.values()) {
+            // Each node's routing-mesh sandbox: requests it forwards leave from this address.
+            for (NetworkAttachment a : node.getAttachmentsList()) {
+                NetworkTable.Builder b = out.get(a.getNetworkId());
+                if (b == null || a.getAddressesCount() == 0 || node.getStatus().getAddr().isEmpty()) {
+                    continue;
+                }
+                b.addEndpoints(NetworkEndpoint.newBuilder().setNodeId(node.getMeta().getId())
+                        .setAddr(io.jswarm.manager.network.Ipv4.withoutPrefix(a.getAddresses(0)))
+                        .setNodeAddr(host(node.getStatus().getAddr())).setServing(node.getStatus().getState() == NodeState.NODE_READY));
+            }
+        }
         for (Service s : services) {
+            var mesh = io.jswarm.api.PublishedPorts.mesh(s.getEndpoint());
+            if (!mesh.isEmpty()) {
+                for (NetworkTable.Builder b : out.values()) {
+                    if (b.getNetwork().getSpec().getIngress()) {
+                        b.addServices(NetworkService.newBuilder().setServiceId(s.getMeta().getId())
+                                .setName(s.getSpec().getAnnotations().getName()).addAllPorts(mesh));
+                    }
+                }
+            }
             for (NetworkAttachmentConfig a : s.getSpec().getTask().getNetworksList()) {
                 NetworkTable.Builder b = out.get(a.getTarget());
                 if (b == null) {

@@ -27,6 +27,8 @@ public final class NetworkAllocator {
     public static final String DEFAULT_POOL = "10.0.0.0/8";
     public static final int DEFAULT_SUBNET_SIZE = 24;
     public static final String DRIVER = "overlay";
+    /** The routing mesh's network, as Docker names it. */
+    public static final String INGRESS = "ingress";
 
     private NetworkAllocator() {}
 
@@ -57,6 +59,34 @@ public final class NetworkAllocator {
                 throw new IllegalArgumentException("address pool " + s + " is smaller than the subnet size /" + size);
             }
         }
+    }
+
+    /** The spec of the network the cluster creates for the routing mesh: a subnet from the pool like any other. */
+    public static NetworkSpec ingressSpec() {
+        return NetworkSpec.newBuilder().setAnnotations(io.jswarm.api.Annotations.newBuilder().setName(INGRESS))
+                .setDriver(DRIVER).setIngress(true).build();
+    }
+
+    /**
+     * Nodes that need their routing-mesh sandbox's address on the ingress network (every
+     * node has one, as in Docker: a request arriving anywhere leaves from it), each with
+     * the address; a node whose subnet is full is left out until one is freed.
+     */
+    public static List<Node> withIngressAddresses(Collection<Node> nodes, Network ingress, Addresses addresses) {
+        List<Node> out = new ArrayList<>();
+        String id = ingress.getMeta().getId();
+        for (Node n : nodes) {
+            if (n.getAttachmentsList().stream().anyMatch(a -> a.getNetworkId().equals(id) && a.getAddressesCount() > 0)) {
+                continue;
+            }
+            String addr = addresses.next(ingress);
+            if (addr == null) {
+                continue;
+            }
+            out.add(n.toBuilder().clearAttachments().addAttachments(io.jswarm.api.NetworkAttachment.newBuilder()
+                    .setNetworkId(id).setNetworkName(ingress.getSpec().getAnnotations().getName()).addAddresses(addr)).build());
+        }
+        return out;
     }
 
     /** The addresses nodes are reached at ("10.1.2.3:4242" or "10.1.2.3"); others (names, IPv6) are left out. */

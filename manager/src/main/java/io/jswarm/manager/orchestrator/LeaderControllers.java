@@ -212,6 +212,16 @@ public final class LeaderControllers implements StoreListener {
             networks.put(n.getMeta().getId(), n);
         }
         var addresses = new io.jswarm.manager.network.NetworkAllocator.Addresses(c -> store.claimHolder(c) != null, addressCursor);
+        io.jswarm.api.Network ingress = store.ingressNetwork();
+        if (ingress != null) {
+            List<StoreAction> na = new ArrayList<>();
+            for (Node n : io.jswarm.manager.network.NetworkAllocator.withIngressAddresses(nodes.values(), ingress, addresses)) {
+                na.add(update(StoreObjects.of(n)));
+            }
+            if (!na.isEmpty()) {
+                BatchWriter.write(raft, na);
+            }
+        }
         List<Task> scheduled = SchedulingPass.run(store.tasks(), nodes, services, networks, addresses, now);
         if (!scheduled.isEmpty()) {
             List<StoreAction> sa = new ArrayList<>(scheduled.size());

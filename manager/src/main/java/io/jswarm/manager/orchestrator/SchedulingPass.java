@@ -61,7 +61,7 @@ public final class SchedulingPass {
             if (!Tasks.holdsSlot(t)) {
                 continue;  // never started and no longer wanted: the reaper takes it
             }
-            if (s == TaskState.NEW && t.getNetworksCount() < t.getSpec().getNetworksCount()) {
+            if (s == TaskState.NEW && t.getNetworksCount() < t.getSpec().getNetworksCount() + (usesMesh(t) ? 1 : 0)) {
                 Task allocated = allocate(t, networks, addresses, now);
                 if (allocated.getStatus().getState() == TaskState.NEW) {
                     if (!allocated.getStatus().getErr().equals(t.getStatus().getErr())) {
@@ -109,10 +109,24 @@ public final class SchedulingPass {
         return out;
     }
 
-    /** The task with an address on each network of its spec, PENDING; or still NEW with the reason it cannot have one. */
+    /** A task whose service publishes ports through the routing mesh is on the ingress network too (last). */
+    static boolean usesMesh(Task t) {
+        return !io.jswarm.api.PublishedPorts.mesh(t.getEndpoint()).isEmpty();
+    }
+
+    /**
+     * The task with an address on each network of its spec (and on the ingress network
+     * when it serves the routing mesh), PENDING; or still NEW with the reason it cannot have one.
+     */
     static Task allocate(Task t, Map<String, Network> networks, NetworkAllocator.Addresses addresses, long now) {
         Task.Builder b = t.toBuilder().clearNetworks();
-        for (NetworkAttachmentConfig a : t.getSpec().getNetworksList()) {
+        List<NetworkAttachmentConfig> wanted = new ArrayList<>(t.getSpec().getNetworksList());
+        if (usesMesh(t)) {
+            Network ingress = networks.values().stream().filter(n -> n.getSpec().getIngress()).findFirst().orElse(null);
+            wanted.add(NetworkAttachmentConfig.newBuilder()
+                    .setTarget(ingress == null ? NetworkAllocator.INGRESS : ingress.getMeta().getId()).build());
+        }
+        for (NetworkAttachmentConfig a : wanted) {
             Network n = networks.get(a.getTarget());
             String addr = n == null ? null : addresses.next(n);
             if (addr == null) {

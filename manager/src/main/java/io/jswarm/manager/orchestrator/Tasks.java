@@ -21,6 +21,7 @@ public final class Tasks {
                 .setSlot(slot)
                 .setNodeId(nodeId == null ? "" : nodeId)
                 .setSpec(s.getSpec().getTask())
+                .setEndpoint(s.getEndpoint())  // its published ports, as allocated: the allocator and the agent read them here
                 .setSpecVersion(s.getSpecVersion())
                 .setAnnotations(Annotations.newBuilder().setName(slot > 0 ? name + "." + slot : name + "." + nodeId))
                 .setStatus(TaskStatus.newBuilder().setState(TaskState.NEW).setTimestampMs(now).setMessage("created"))

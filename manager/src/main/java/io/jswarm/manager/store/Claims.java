@@ -11,7 +11,7 @@ import java.util.List;
 /**
  * What an object holds that no other object may hold at the same time: an address on a
  * network (a task's attachment while the task can still run, a service's virtual IP, a
- * network's gateway), a VXLAN id, or a published port. The store refuses a batch that would give one claim
+ * network's gateway, a node's routing-mesh sandbox), a VXLAN id, or a published port. The store refuses a batch that would give one claim
  * to two objects, so allocations made on different managers, or by an old and a new
  * leader, can never hand out the same address twice.
  */
@@ -43,6 +43,13 @@ public final class Claims {
                         for (String addr : a.getAddressesList()) {
                             out.add(address(a.getNetworkId(), addr));
                         }
+                    }
+                }
+            }
+            case NODE -> {
+                for (NetworkAttachment a : o.getNode().getAttachmentsList()) {
+                    for (String addr : a.getAddressesList()) {
+                        out.add(address(a.getNetworkId(), addr));
                     }
                 }
             }

@@ -545,6 +545,16 @@ public final class MemoryStore {
         return o == null ? null : o.getNetwork();
     }
 
+    /** The routing mesh's network, or null before the leader has created it. */
+    public io.jswarm.api.Network ingressNetwork() {
+        for (io.jswarm.api.Network n : networks()) {
+            if (n.getSpec().getIngress()) {
+                return n;
+            }
+        }
+        return null;
+    }
+
     public io.jswarm.api.Network networkByName(String name) {
         lock.readLock().lock();
         try {

@@ -4,6 +4,7 @@ import io.jswarm.overlay.Commands;
 import io.jswarm.overlay.NetworkNamespace;
 import io.jswarm.agent.image.Image;
 import io.jswarm.agent.image.ImageStore;
+import io.jswarm.agent.net.TaskNetworks;
 import io.jswarm.api.ContainerStatus;
 import io.jswarm.api.Task;
 import io.jswarm.api.TaskState;
@@ -220,7 +221,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             Files.createDirectories(ctx.dir.resolve("work"));
             mountOverlay(ctx, image);
             Path ns = NetworkNamespace.create(netns);
-            if (t.getNetworksCount() > 0) {
+            if (TaskNetworks.takesPart(t)) {
                 if (networks == null) {
                     throw new IOException("this node runs no overlay networks");
                 }
@@ -373,6 +374,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         }
         String signal = ctx.task.getSpec().getContainer().getStopSignal();
         signal = signal.isEmpty() ? "TERM" : signal.replaceFirst("^SIG", "");
+        if (networks != null && TaskNetworks.takesPart(ctx.task)) {
+            networks.withdraw(ctx.id);  // no new connection reaches it from anywhere once it is told to stop
+        }
         try {
             Commands.run(runtime.cmd("kill", ctx.id, signal), 20);
             long deadline = System.currentTimeMillis() + graceMs(ctx);
@@ -476,7 +480,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             if (isMounted(ctx.rootfs())) {
                 io.jswarm.agent.image.Posix.umount(ctx.rootfs().toString());
             }
-            if (networks != null && ctx.task.getNetworksCount() > 0) {
+            if (networks != null && TaskNetworks.takesPart(ctx.task)) {
                 networks.detach(ctx.id);  // its DNS sockets first: they would keep the namespace alive
             }
             NetworkNamespace.delete(NetworkNamespace.name(ctx.id));
@@ -496,6 +500,8 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                 .setContainer(ContainerStatus.newBuilder().setContainerId(ctx.id).setPid(pid)).build());
         if (ctx.health != null) {
             health.watch(ctx.id, ctx.health);
+        } else if (networks != null) {
+            networks.serving(ctx.id, true);
         }
     }
 
@@ -506,6 +512,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             return;
         }
         setStatus(ctx, ctx.status.toBuilder().setHealth(verdict).build());
+        if (networks != null) {
+            networks.serving(id, verdict.equals("healthy"));
+        }
         if (verdict.equals("unhealthy")) {
             ctx.unhealthy = true;
             LOG.info("task {} is unhealthy: stopping it", id);
@@ -577,8 +586,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                         OciRuntime.State rs = runtime.state(ctx.id);
                         String st = rs == null ? null : rs.status();
                         int pid = "running".equals(st) ? rs.pid() : 0;
-                        if (pid > 0 && networks != null && t.getNetworksCount() > 0) {
-                            networks.readopt(t, NetworkNamespace.name(ctx.id));  // its interfaces are in place
+                        if (pid > 0 && networks != null && TaskNetworks.takesPart(t)) {
+                            // its interfaces are in place
+                            networks.readopt(t, NetworkNamespace.name(ctx.id), ctx.health == null || "healthy".equals(s.getHealth()));
                         }
                         if (pid > 0 && s.getState() != TaskState.RUNNING) {
                             reportRunning(ctx, pid);

@@ -72,11 +72,40 @@ public final class TaskNetworks implements AutoCloseable {
         }
     }
 
-    public TaskNetworks(String nodeId, String nodeAddr, List<java.net.InetSocketAddress> upstreams, String gatewaySubnet) {
+    /** Whether this node serves published ports (swarmd --routing-mesh). */
+    private final boolean meshOn;
+    private final String nodeId;
+    /** This node's tasks with ports served on the node itself (host mode, kept client addresses). */
+    private final Map<String, MeshPorts.Local> locals = new HashMap<>();
+    /** The routing-mesh sandbox while ports are published through the mesh: its address on the gateway bridge. */
+    private String sandboxGw;
+    private final java.util.concurrent.atomic.AtomicBoolean meshQueued = new java.util.concurrent.atomic.AtomicBoolean();
+    private String meshApplied;  // the rules last applied, to skip identical ones
+
+    public TaskNetworks(String nodeId, String nodeAddr, List<java.net.InetSocketAddress> upstreams, String gatewaySubnet, boolean meshOn) {
         this.gateway = new io.jswarm.overlay.GatewayBridge(gatewaySubnet);
+        this.nodeId = nodeId;
         this.nodeTag = nodeId.substring(0, Math.min(8, nodeId.length()));
         this.nodeAddr = nodeAddr;
+        this.meshOn = meshOn;
         this.dns = new DnsServer(names, upstreams);
+        if (meshOn) {
+            // An earlier agent's sandbox is rebuilt from the tables, not adopted: its address may differ.
+            try {
+                NetworkNamespace.delete(sandboxNs());
+            } catch (IOException e) {
+                LOG.warn("removing the earlier routing-mesh sandbox: {}", e.getMessage());
+            }
+        }
+    }
+
+    private String sandboxNs() {
+        return "jsing-" + nodeTag;
+    }
+
+    /** Whether a task has any part here: overlay networks, or ports served on this node (which need the gateway bridge). */
+    public static boolean takesPart(Task t) {
+        return t.getNetworksCount() > 0 || !io.jswarm.api.PublishedPorts.local(t.getEndpoint()).isEmpty();
     }
 
     static List<String> networkIds(Task t) {
@@ -93,18 +122,46 @@ public final class TaskNetworks implements AutoCloseable {
      */
     public void attach(Task t, String containerNs) throws IOException {
         String id = t.getMeta().getId();
+        List<String> ids = new ArrayList<>();
+        List<String> addrs = new ArrayList<>();
+        List<io.jswarm.api.PortConfig> localPorts = meshOn ? io.jswarm.api.PublishedPorts.local(t.getEndpoint()) : List.of();
+        synchronized (this) {
+            awaitTables(networkIds(t));
+            for (NetworkAttachment a : t.getNetworksList()) {
+                if (meshOn || !tables.get(a.getNetworkId()).getNetwork().getSpec().getIngress()) {
+                    ids.add(a.getNetworkId());
+                    addrs.add(a.getAddresses(0));
+                }
+            }
+        }
+        String gwAddr = plumb(id, containerNs, ids, addrs, !localPorts.isEmpty());
+        if (!localPorts.isEmpty()) {
+            synchronized (this) {
+                locals.put(id, new MeshPorts.Local(id, localPorts, gwAddr, false));
+            }
+        }
+        if (!ids.isEmpty()) {
+            serve(id);
+        }
+    }
+
+    /**
+     * Joins a namespace (a container's, or the routing-mesh sandbox) to overlay networks
+     * (eth0, eth1, ... with the addresses given) and, unless all of them are internal or
+     * {@code egress} asks for it anyway, to the gateway bridge (the next ethN, the default
+     * route). Returns its address on the gateway bridge, or null.
+     */
+    private String plumb(String id, String ns, List<String> ids, List<String> addrs, boolean egressAnyway) throws IOException {
         String shortId = id.substring(0, Math.min(12, id.length()));
-        List<String> ids = networkIds(t);
         List<OverlayNetwork> nets = new ArrayList<>();
         String gwAddr = null;
         synchronized (this) {
             // Shared state only under the lock (networks built once, addresses handed out once);
-            // the container's own plumbing below runs in parallel with other containers'.
-            awaitTables(ids);
+            // the namespace's own plumbing below runs in parallel with other containers'.
             for (String n : ids) {
                 nets.add(network(n));
             }
-            if (ids.stream().anyMatch(n -> !tables.get(n).getNetwork().getSpec().getInternal())) {
+            if (egressAnyway || ids.stream().anyMatch(n -> !tables.get(n).getNetwork().getSpec().getInternal())) {
                 // Egress, unless every network of the task is internal: one more interface, the default route.
                 if (egress.isEmpty()) {
                     gateway.ensure();
@@ -112,37 +169,50 @@ public final class TaskNetworks implements AutoCloseable {
                 gwAddr = freeGatewayAddress();
                 egress.put(id, gwAddr);
             }
-            attached.put(id, new Attached(id, containerNs, ids));
+            attached.put(id, new Attached(id, ns, ids));
         }
         List<String> inContainer = new ArrayList<>();
         for (int i = 0; i < nets.size(); i++) {
-            inContainer.addAll(nets.get(i).containerCommands("eth" + i, "v" + shortId, t.getNetworks(i).getAddresses(0)));
+            inContainer.addAll(nets.get(i).containerCommands("eth" + i, "v" + shortId, addrs.get(i)));
         }
         if (gwAddr != null) {
             inContainer.addAll(gateway.containerCommands("eth" + nets.size(), "g" + shortId, gwAddr, ProcessHandle.current().pid()));
         }
-        io.jswarm.overlay.Commands.batch(List.of("ip", "-n", containerNs), inContainer);
+        io.jswarm.overlay.Commands.batch(List.of("ip", "-n", ns), inContainer);
         for (OverlayNetwork n : nets) {
             n.enslave("v" + shortId);
         }
         if (gwAddr != null) {
             gateway.enslave("g" + shortId);
         }
-        serve(id);
+        return gwAddr;
     }
 
     /** A container that outlived an agent restart: its interfaces are in place; DNS and rules come back with the tables. */
-    public synchronized void readopt(Task t, String containerNs) {
+    public synchronized void readopt(Task t, String containerNs, boolean serving) {
         String id = t.getMeta().getId();
+        List<String> ids = networkIds(t);
         try {
-            String addr = io.jswarm.overlay.GatewayBridge.addressIn(containerNs, "eth" + t.getNetworksCount());
+            // The gateway interface follows the overlay ones; on a node without the mesh the ingress one was left out.
+            String addr = null;
+            for (int i = ids.size(); i >= Math.max(0, ids.size() - 1) && addr == null; i--) {
+                String a = io.jswarm.overlay.GatewayBridge.addressIn(containerNs, "eth" + i);
+                addr = a != null && gateway.holds(a) ? a : null;
+            }
             if (addr != null) {
                 egress.put(id, addr);  // keeps its address: a new container must not get it
+                List<io.jswarm.api.PortConfig> localPorts = io.jswarm.api.PublishedPorts.local(t.getEndpoint());
+                if (meshOn && !localPorts.isEmpty()) {
+                    locals.put(id, new MeshPorts.Local(id, localPorts, addr, serving));
+                }
             }
         } catch (IOException e) {
             LOG.warn("reading the gateway address of task {}: {}", id, e.getMessage());
         }
-        attached.put(id, new Attached(id, containerNs, networkIds(t)));
+        if (!meshOn) {
+            ids.removeIf(n -> tables.containsKey(n) && tables.get(n).getNetwork().getSpec().getIngress());
+        }
+        attached.put(id, new Attached(id, containerNs, ids));
         if (tables.keySet().containsAll(networkIds(t))) {
             worker.execute(() -> serve(id));
         }
@@ -152,6 +222,9 @@ public final class TaskNetworks implements AutoCloseable {
     public void detach(String taskId) {
         dns.unlisten(taskId);
         synchronized (this) {
+            if (locals.remove(taskId) != null) {
+                queueMesh();
+            }
             Attached a = attached.remove(taskId);
             if (a != null) {
                 for (String n : a.networks) {
@@ -172,6 +245,10 @@ public final class TaskNetworks implements AutoCloseable {
                 return;
             }
             a.dnsStarting = true;
+            if (!meshOn) {
+                // Re-adopted before the tables came: only now is it known which network is the ingress one.
+                a.networks.removeIf(n -> tables.containsKey(n) && tables.get(n).getNetwork().getSpec().getIngress());
+            }
             for (String n : a.networks) {
                 try {
                     network(n);  // re-adopted containers: the network was built by the earlier agent
@@ -200,6 +277,165 @@ public final class TaskNetworks implements AutoCloseable {
             }
         }
     }
+
+    // ------------------------------------------------------------------ the routing mesh
+
+    /** A local task with ports served on this node started, turned healthy or unhealthy: its rules follow. */
+    public void serving(String taskId, boolean serving) {
+        synchronized (this) {
+            MeshPorts.Local l = locals.get(taskId);
+            if (l == null || l.serving() == serving) {
+                return;
+            }
+            locals.put(taskId, l.withServing(serving));
+        }
+        queueMesh();
+    }
+
+    /**
+     * Before a task is stopped: no new connection goes to it. Its rules on this node are
+     * changed at once; for the others, this waits (at most 2 s) until the managers' tables,
+     * sent to every node together, say it no longer serves, and a little more for the other
+     * nodes to apply them. Requests in flight finish; new ones go to the other tasks.
+     */
+    public void withdraw(String taskId) {
+        serving(taskId, false);
+        if (!sync(2_000)) {
+            return;
+        }
+        long deadline = System.currentTimeMillis() + 2_000;
+        synchronized (this) {
+            while (servesInTables(taskId)) {
+                long left = deadline - System.currentTimeMillis();
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+        try {
+            Thread.sleep(WITHDRAW_MARGIN_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** How long other nodes get to apply a table that withdrew a task (they apply it within tens of ms). */
+    static final long WITHDRAW_MARGIN_MS = 150;
+
+    private boolean servesInTables(String taskId) {
+        for (NetworkTable t : tables.values()) {
+            for (NetworkEndpoint e : t.getEndpointsList()) {
+                if (e.getServing() && e.getTaskId().equals(taskId)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Waits until the work queued before (table updates, rules) is done. */
+    private boolean sync(long timeoutMs) {
+        try {
+            worker.submit(() -> { }).get(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private void queueMesh() {
+        if (meshOn && meshQueued.compareAndSet(false, true)) {
+            worker.execute(() -> {
+                meshQueued.set(false);
+                refreshMesh();
+            });
+        }
+    }
+
+    /**
+     * On the networks thread: the sandbox built or removed as ports come and go through the
+     * mesh, and both tables of rules replaced when what they would hold changed.
+     */
+    private void refreshMesh() {
+        if (!meshOn) {
+            return;
+        }
+        NetworkTable ingress;
+        List<MeshPorts.Local> local;
+        synchronized (this) {
+            ingress = tables.values().stream().filter(t -> t.getNetwork().getSpec().getIngress()).findFirst().orElse(null);
+            local = List.copyOf(locals.values());
+        }
+        try {
+            List<io.jswarm.overlay.IngressRules.Port> sandboxPorts = MeshPorts.sandbox(ingress);
+            String own = MeshPorts.ownAddress(ingress, nodeId);
+            if (sandboxPorts.isEmpty() || own == null) {
+                removeSandbox();
+                sandboxPorts = List.of();
+            } else if (sandboxGw == null) {
+                buildSandbox(ingress, own);
+            }
+            List<io.jswarm.overlay.IngressRules.Port> nodePorts = MeshPorts.node(ingress, sandboxGw, local);
+            String key = sandboxPorts + "|" + nodePorts;
+            if (key.equals(meshApplied)) {
+                return;
+            }
+            if (!sandboxPorts.isEmpty()) {
+                io.jswarm.overlay.IngressRules.applySandbox(sandboxNs(), sandboxPorts, "eth1", "eth0");
+            }
+            if (nodePorts.isEmpty()) {
+                io.jswarm.overlay.IngressRules.removeNode();
+            } else {
+                io.jswarm.overlay.IngressRules.applyNode(nodePorts, io.jswarm.overlay.GatewayBridge.NAME, gateway.subnet());
+            }
+            meshApplied = key;
+        } catch (IOException e) {
+            meshApplied = null;
+            LOG.warn("routing mesh rules: {}", e.getMessage());
+        }
+    }
+
+    /** The sandbox: a namespace on the ingress network (eth0, the node's ingress address) and the gateway bridge (eth1). */
+    private void buildSandbox(NetworkTable ingress, String own) throws IOException {
+        String ns = sandboxNs();
+        NetworkNamespace.delete(ns);
+        NetworkNamespace.create(ns);
+        String id = ingress.getNetwork().getMeta().getId();
+        String prefix = ingress.getNetwork().getIpam(0).getSubnet().substring(ingress.getNetwork().getIpam(0).getSubnet().indexOf('/'));
+        try {
+            sandboxGw = plumb(SANDBOX, ns, List.of(id), List.of(own + prefix), true);
+            io.jswarm.overlay.Commands.check(List.of("ip", "-n", ns, "link", "set", "lo", "up"), 10);
+            LOG.info("routing mesh sandbox {} up: {} on ingress, {} on the gateway bridge", ns, own, sandboxGw);
+        } catch (IOException e) {
+            detach(SANDBOX);
+            NetworkNamespace.delete(ns);
+            sandboxGw = null;
+            throw e;
+        }
+    }
+
+    private void removeSandbox() throws IOException {
+        synchronized (this) {
+            if (!attached.containsKey(SANDBOX)) {
+                return;
+            }
+        }
+        io.jswarm.overlay.IngressRules.removeNode();
+        detach(SANDBOX);
+        NetworkNamespace.delete(sandboxNs());
+        sandboxGw = null;
+        meshApplied = null;
+        LOG.info("routing mesh sandbox {} removed: no port is published through the mesh", sandboxNs());
+    }
+
+    /** The sandbox's key among the attached namespaces (never a task id: those are hex). */
+    static final String SANDBOX = "ingress-sandbox";
 
     private String freeGatewayAddress() throws IOException {
         java.util.Collection<String> used = egress.values();
@@ -430,11 +666,15 @@ public final class TaskNetworks implements AutoCloseable {
             }
         }
         queueRules(rules);
+        if (changed.stream().anyMatch(id -> tables.get(id).getNetwork().getSpec().getIngress())
+                || m.getComplete() || !m.getRemovedList().isEmpty()) {
+            refreshMesh();
+        }
         // Re-adopted containers waiting for their tables.
         List<String> waiting = new ArrayList<>();
         synchronized (this) {
             for (Attached a : attached.values()) {
-                if (!a.dnsUp && !a.dnsStarting && tables.keySet().containsAll(a.networks)) {
+                if (!a.dnsUp && !a.dnsStarting && !a.taskId.equals(SANDBOX) && tables.keySet().containsAll(a.networks)) {
                     waiting.add(a.taskId);
                 }
             }
