@@ -108,4 +108,22 @@ class NetworkAllocatorTest {
         IllegalArgumentException x = assertThrows(IllegalArgumentException.class, e);
         assertTrue(x.getMessage().contains(part), x.getMessage());
     }
+
+    @Test
+    void everyNodeGetsOneIngressAddressThatItKeeps() {
+        Network ingress = NetworkAllocator.allocate(Network.newBuilder().setMeta(Meta.newBuilder().setId("ing"))
+                .setSpec(NetworkAllocator.ingressSpec()), AddressPool.getDefaultInstance(), List.of(), List.of());
+        assertEquals("10.0.0.0/24", ingress.getIpam(0).getSubnet());
+        // The gateway (.1) is the network's, .2 a task's.
+        Set<String> claimed = new HashSet<>(Set.of(Claims.address("ing", "10.0.0.1"), Claims.address("ing", "10.0.0.2")));
+        var addresses = new NetworkAllocator.Addresses(claimed::contains);
+        Node a = node("192.168.1.1:4242").toBuilder().setMeta(Meta.newBuilder().setId("a")).build();
+        Node b = node("192.168.1.2:4242").toBuilder().setMeta(Meta.newBuilder().setId("b")).build();
+        List<Node> given = NetworkAllocator.withIngressAddresses(List.of(a, b), ingress, addresses);
+        assertEquals(List.of("10.0.0.3/24", "10.0.0.4/24"), given.stream().map(n -> n.getAttachments(0).getAddresses(0)).toList());
+        assertEquals("ing", given.get(0).getAttachments(0).getNetworkId());
+        // Held as claims of the nodes, and not given again.
+        assertEquals(List.of(Claims.address("ing", "10.0.0.3/24")), Claims.of(io.jswarm.manager.store.StoreObjects.of(given.get(0))));
+        assertEquals(List.of(), NetworkAllocator.withIngressAddresses(given, ingress, new NetworkAllocator.Addresses(c -> false)));
+    }
 }
