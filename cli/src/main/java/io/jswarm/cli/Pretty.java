@@ -172,7 +172,11 @@ final class Pretty {
                 .line(" ", "Architecture", d.getPlatform().getArchitecture());
         p.head("", "Resources").line(" ", "CPUs", cpus(d.getResources().getNanoCpus()))
                 .line(" ", "Memory", bytes(d.getResources().getMemoryBytes()));
-        p.line("", "Engine Version", d.getVersion()).line("", "Runtime", d.getRuntime());
+        p.line("", "Engine Version", d.getVersion()).line("", "Runtime", d.getRuntime())
+                .line("", "Routing mesh", d.getRoutingMesh().isEmpty() ? "unknown (an older swarmd)" : d.getRoutingMesh());
+        for (var a : n.getAttachmentsList()) {
+            p.line("", "Ingress Address", String.join(", ", a.getAddressesList()));
+        }
         return p.sb.toString();
     }
 }
