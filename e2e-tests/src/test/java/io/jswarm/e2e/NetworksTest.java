@@ -421,7 +421,9 @@ class NetworksTest {
                 }
             }, "network " + n + " can be removed once its tasks are gone");
         }
-        assertEquals("", cluster.swarmctl(m1, "network", "ls", "-q").ok().out().trim());
+        String left = cluster.swarmctl(m1, "network", "ls").ok().out();
+        assertEquals(2, left.strip().lines().count(), "only the cluster's own ingress network is left: " + left);
+        assertTrue(left.contains(" ingress "), left);
         await(Duration.ofSeconds(30), () -> {
             try {
                 return leftovers().isEmpty();
