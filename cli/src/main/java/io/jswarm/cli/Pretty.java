@@ -100,6 +100,20 @@ final class Pretty {
                         .line("  ", "ReadOnly", m.getReadOnly()).line("  ", "Type", m.getType().name().toLowerCase());
             }
         }
+        if (c.getSecretsCount() > 0) {
+            p.head("", "Secrets");
+            for (var r : c.getSecretsList()) {
+                p.line(" ", "Target", r.getTarget()).line("  ", "Source", r.getSecretName())
+                        .line("  ", "Owner", r.getUid() + ":" + r.getGid() + " mode 0" + Integer.toOctalString(r.getMode()));
+            }
+        }
+        if (c.getConfigsCount() > 0) {
+            p.head("", "Configs");
+            for (var r : c.getConfigsList()) {
+                p.line(" ", "Target", r.getTarget()).line("  ", "Source", r.getConfigName())
+                        .line("  ", "Owner", r.getUid() + ":" + r.getGid() + " mode 0" + Integer.toOctalString(r.getMode()));
+            }
+        }
         var res = spec.getTask().getResources();
         if (res.hasLimits() || res.hasReservations()) {
             p.head("", "Resources");

@@ -47,6 +47,10 @@ final class ServiceCommand implements Callable<Integer> {
         @Option(names = {"-p", "--publish"}, description = "Publish a port") List<String> publish = new ArrayList<>();
         @Option(names = "--network", description = "Network attachments") List<String> networks = new ArrayList<>();
         @Option(names = "--mount", description = "Attach a filesystem mount") List<String> mounts = new ArrayList<>();
+        @Option(names = "--secret", description = "Give the service a secret: NAME or source=NAME,target=PATH,uid=U,gid=G,mode=0400")
+        List<String> secrets = new ArrayList<>();
+        @Option(names = "--config", description = "Give the service a config: NAME or source=NAME,target=PATH,uid=U,gid=G,mode=0444")
+        List<String> configs = new ArrayList<>();
         @Option(names = {"-q", "--quiet"}, description = "Suppress progress output") boolean quiet;
         @Option(names = {"-d", "--detach"}, description = "Exit immediately instead of waiting for the service to converge") boolean detach;
         @Parameters(arity = "0..*", paramLabel = "IMAGE [COMMAND] [ARG...]") List<String> args = new ArrayList<>();
@@ -97,6 +101,12 @@ final class ServiceCommand implements Callable<Integer> {
             }
             for (String n : networks) {
                 b.getTaskBuilder().addNetworks(ServiceOptions.parseNetwork("--network", n));
+            }
+            for (String f : secrets) {
+                c.addSecrets(ServiceOptions.parseSecret("--secret", f));
+            }
+            for (String f : configs) {
+                c.addConfigs(ServiceOptions.parseConfig("--config", f));
             }
             // Docker's defaults: one task at a time (0 would mean all at once).
             b.getUpdateBuilder().setParallelism(1);
@@ -301,6 +311,10 @@ final class ServiceCommand implements Callable<Integer> {
         @Option(names = "--publish-rm", description = "Remove a published port by its target port") List<String> publishRm = new ArrayList<>();
         @Option(names = "--network-add", description = "Add a network") List<String> networkAdd = new ArrayList<>();
         @Option(names = "--network-rm", description = "Remove a network") List<String> networkRm = new ArrayList<>();
+        @Option(names = "--secret-add", description = "Add a secret (as --secret)") List<String> secretAdd = new ArrayList<>();
+        @Option(names = "--secret-rm", description = "Remove a secret by its name") List<String> secretRm = new ArrayList<>();
+        @Option(names = "--config-add", description = "Add a config (as --config)") List<String> configAdd = new ArrayList<>();
+        @Option(names = "--config-rm", description = "Remove a config by its name") List<String> configRm = new ArrayList<>();
         @Option(names = "--mount-add", description = "Add or update a mount on a service") List<String> mountAdd = new ArrayList<>();
         @Option(names = "--mount-rm", description = "Remove a mount by its target path") List<String> mountRm = new ArrayList<>();
         @Option(names = "--force", description = "Force update even if no changes require it") boolean force;
@@ -410,6 +424,26 @@ final class ServiceCommand implements Callable<Integer> {
             }
             for (String n : networkAdd) {
                 task.addNetworks(ServiceOptions.parseNetwork("--network-add", n));
+            }
+            for (String n : secretRm) {
+                var refs = new ArrayList<>(c.getSecretsList());
+                if (!refs.removeIf(r -> r.getSecretName().equals(n) || r.getSecretId().equals(n))) {
+                    throw new IllegalArgumentException("--secret-rm " + Units.quote(n) + ": the service has no such secret");
+                }
+                c.clearSecrets().addAllSecrets(refs);
+            }
+            for (String f : secretAdd) {
+                c.addSecrets(ServiceOptions.parseSecret("--secret-add", f));
+            }
+            for (String n : configRm) {
+                var refs = new ArrayList<>(c.getConfigsList());
+                if (!refs.removeIf(r -> r.getConfigName().equals(n) || r.getConfigId().equals(n))) {
+                    throw new IllegalArgumentException("--config-rm " + Units.quote(n) + ": the service has no such config");
+                }
+                c.clearConfigs().addAllConfigs(refs);
+            }
+            for (String f : configAdd) {
+                c.addConfigs(ServiceOptions.parseConfig("--config-add", f));
             }
             for (String target : mountRm) {
                 var mounts = new ArrayList<>(c.getMountsList());

@@ -254,6 +254,71 @@ public final class ServiceOptions {
         return b.build();
     }
 
+    /** A --secret or --config value: "NAME" or "source=NAME[,target=PATH][,uid=U][,gid=G][,mode=OCTAL]". */
+    record FileRef(String source, String target, int uid, int gid, Integer mode) {}
+
+    static FileRef parseFileRef(String flag, String text) {
+        String usage = "invalid " + flag + " " + Units.quote(text) + ": ";
+        if (!text.contains("=")) {
+            if (text.isEmpty()) {
+                throw new IllegalArgumentException(usage + "a name is required");
+            }
+            return new FileRef(text, "", 0, 0, null);
+        }
+        String source = "";
+        String target = "";
+        int uid = 0;
+        int gid = 0;
+        Integer mode = null;
+        for (String part : text.split(",", -1)) {
+            String[] kv = part.split("=", 2);
+            if (kv.length != 2 || kv[1].isEmpty()) {
+                throw new IllegalArgumentException(usage + "expected NAME or source=NAME[,target=PATH,uid=U,gid=G,mode=0400]");
+            }
+            try {
+                switch (kv[0]) {
+                    case "source", "src" -> source = kv[1];
+                    case "target", "dst", "destination" -> target = kv[1];
+                    case "uid" -> uid = Integer.parseUnsignedInt(kv[1]);
+                    case "gid" -> gid = Integer.parseUnsignedInt(kv[1]);
+                    case "mode" -> {
+                        mode = Integer.parseInt(kv[1], 8);
+                        if (mode < 0 || mode > 0777) {
+                            throw new NumberFormatException();
+                        }
+                    }
+                    default -> throw new IllegalArgumentException(usage + "unknown field " + Units.quote(kv[0])
+                            + " (expected source, target, uid, gid or mode)");
+                }
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(usage + kv[0] + " must be " + (kv[0].equals("mode") ? "an octal file mode such as 0400"
+                        : "a non-negative number"));
+            }
+        }
+        if (source.isEmpty()) {
+            throw new IllegalArgumentException(usage + "source=NAME is required");
+        }
+        return new FileRef(source, target, uid, gid, mode);
+    }
+
+    static io.jswarm.api.SecretReference parseSecret(String flag, String text) {
+        FileRef f = parseFileRef(flag, text);
+        var b = io.jswarm.api.SecretReference.newBuilder().setSecretName(f.source()).setTarget(f.target()).setUid(f.uid()).setGid(f.gid());
+        if (f.mode() != null) {
+            b.setMode(f.mode());
+        }
+        return b.build();
+    }
+
+    static io.jswarm.api.ConfigReference parseConfig(String flag, String text) {
+        FileRef f = parseFileRef(flag, text);
+        var b = io.jswarm.api.ConfigReference.newBuilder().setConfigName(f.source()).setTarget(f.target()).setUid(f.uid()).setGid(f.gid());
+        if (f.mode() != null) {
+            b.setMode(f.mode());
+        }
+        return b.build();
+    }
+
     /** "8080:80", "8080:80/udp", "80", or "published=8080,target=80,protocol=udp,mode=host[,preserve-client-ip=true]". */
     static PortConfig parsePort(String text) {
         PortConfig.Builder p = PortConfig.newBuilder();

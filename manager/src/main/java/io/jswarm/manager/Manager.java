@@ -162,6 +162,7 @@ public final class Manager implements Closeable {
                 .setRaftGroupId(config.groupUuid())
                 .setRootSecret(com.google.protobuf.ByteString.copyFrom(secret))
                 .setAddressPool(bootstrap.addressPool())
+                .setDataKey(com.google.protobuf.ByteString.copyFrom(io.jswarm.manager.secrets.SecretSeal.newKey()))
                 .build();
         Node self = Node.newBuilder()
                 .setMeta(Meta.newBuilder().setId(config.nodeId()).setCreatedAtMs(now).setUpdatedAtMs(now))

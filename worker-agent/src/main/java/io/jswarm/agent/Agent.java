@@ -256,6 +256,7 @@ public final class Agent implements Closeable {
     }
 
     private void apply(Assignments a) {
+        runner.files(a);
         if (a.getType() == Assignments.Type.COMPLETE) {
             runner.complete(a.getUpdatedList());
         } else {

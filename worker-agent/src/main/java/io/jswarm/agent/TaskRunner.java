@@ -12,6 +12,9 @@ public interface TaskRunner {
     /** Changes: new or updated tasks, and ids no longer assigned. */
     void update(List<Task> updated, List<String> removed);
 
+    /** The secrets and configs that come with an assignment message, before its tasks. */
+    default void files(io.jswarm.api.dispatcher.Assignments assignments) {}
+
     /** The overlay network tables of this node's tasks (the whole set, or changes). */
     default void networks(io.jswarm.api.dispatcher.NetworkTables tables) {}
 

@@ -36,12 +36,14 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
     private final RaftNode raft;
     private final io.jswarm.manager.Manager.ImageResolver images;
     private final EventLog events;
+    private final SecretsAndConfigs files;
 
     public ControlService(MemoryStore store, RaftNode raft, io.jswarm.manager.Manager.ImageResolver images, EventLog events) {
         this.store = store;
         this.raft = raft;
         this.images = images;
         this.events = events;
+        this.files = new SecretsAndConfigs(store, raft);
     }
 
     @Override
@@ -129,29 +131,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     /** Finds a service by id, name or unique id prefix. */
     public static Service resolveService(MemoryStore store, String ref) {
-        if (ref.isEmpty()) {
-            throw GrpcErrors.invalid("service name or id is required");
-        }
-        Service s = store.service(ref);
-        if (s == null) {
-            s = store.serviceByName(ref);
-        }
-        if (s == null) {
-            List<Service> matches = new ArrayList<>();
-            for (Service c : store.services()) {
-                if (c.getMeta().getId().startsWith(ref)) {
-                    matches.add(c);
-                }
-            }
-            if (matches.size() > 1) {
-                throw GrpcErrors.invalid("service id prefix " + Quote.of(ref) + " is ambiguous");
-            }
-            s = matches.isEmpty() ? null : matches.get(0);
-        }
-        if (s == null) {
-            throw GrpcErrors.notFound("service " + Quote.of(ref) + " not found");
-        }
-        return s;
+        return References.find("service", ref, store::service, store::serviceByName, store.services(), c -> c.getMeta().getId());
     }
 
     private static ServiceSpec withDefaults(ServiceSpec spec) {
@@ -182,6 +162,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                         "service name \"" + spec.getAnnotations().getName() + "\" is already in use");
             }
             spec = resolveNetworks(spec);
+            spec = files.resolve(spec);
             List<String> warnings = new ArrayList<>();
             spec = pinImage(spec, warnings);
             warnUnrouted(spec, warnings);
@@ -255,6 +236,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 next = withDefaults(req.getSpec());
                 SpecValidator.validate(next);
                 next = resolveNetworks(next);
+                next = files.resolve(next);
             }
             List<String> warnings = new ArrayList<>();
             if (!req.getRollback() && !next.getTask().getContainer().getImage().equals(cur.getSpec().getTask().getContainer().getImage())) {
@@ -459,29 +441,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     /** Finds a network by id, name or unique id prefix. */
     public static io.jswarm.api.Network resolveNetwork(MemoryStore store, String ref) {
-        if (ref.isEmpty()) {
-            throw GrpcErrors.invalid("network name or id is required");
-        }
-        io.jswarm.api.Network n = store.network(ref);
-        if (n == null) {
-            n = store.networkByName(ref);
-        }
-        if (n == null) {
-            List<io.jswarm.api.Network> matches = new ArrayList<>();
-            for (io.jswarm.api.Network c : store.networks()) {
-                if (c.getMeta().getId().startsWith(ref)) {
-                    matches.add(c);
-                }
-            }
-            if (matches.size() > 1) {
-                throw GrpcErrors.invalid("network id prefix " + Quote.of(ref) + " is ambiguous");
-            }
-            n = matches.isEmpty() ? null : matches.get(0);
-        }
-        if (n == null) {
-            throw GrpcErrors.notFound("network " + Quote.of(ref) + " not found");
-        }
-        return n;
+        return References.find("network", ref, store::network, store::networkByName, store.networks(), c -> c.getMeta().getId());
     }
 
     @Override
@@ -752,6 +712,70 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
         });
     }
 
+    // ------------------------------------------------------------------ secrets and configs
+
+    @Override
+    public void createSecret(CreateSecretRequest req, StreamObserver<CreateSecretResponse> out) {
+        answer(out, () -> CreateSecretResponse.newBuilder().setSecret(files.createSecret(req.getSpec())).build());
+    }
+
+    @Override
+    public void getSecret(GetSecretRequest req, StreamObserver<GetSecretResponse> out) {
+        read(out, () -> {
+            io.jswarm.api.Secret s = files.secret(req.getSecretId());
+            return GetSecretResponse.newBuilder().setSecret(SecretsAndConfigs.withoutData(s))
+                    .addAllServices(files.users(s.getMeta().getId())).build();
+        });
+    }
+
+    @Override
+    public void listSecrets(ListSecretsRequest req, StreamObserver<ListSecretsResponse> out) {
+        read(out, () -> ListSecretsResponse.newBuilder()
+                .addAllSecrets(store.secrets().stream().map(SecretsAndConfigs::withoutData).toList()).build());
+    }
+
+    @Override
+    public void removeSecret(RemoveSecretRequest req, StreamObserver<RemoveSecretResponse> out) {
+        answer(out, () -> {
+            files.removeSecret(req.getSecretId());
+            return RemoveSecretResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void createConfig(CreateConfigRequest req, StreamObserver<CreateConfigResponse> out) {
+        answer(out, () -> CreateConfigResponse.newBuilder().setConfig(files.createConfig(req.getSpec())).build());
+    }
+
+    @Override
+    public void getConfig(GetConfigRequest req, StreamObserver<GetConfigResponse> out) {
+        read(out, () -> {
+            io.jswarm.api.Config c = files.config(req.getConfigId());
+            return GetConfigResponse.newBuilder().setConfig(c).addAllServices(files.users(c.getMeta().getId())).build();
+        });
+    }
+
+    @Override
+    public void listConfigs(ListConfigsRequest req, StreamObserver<ListConfigsResponse> out) {
+        read(out, () -> {
+            ListConfigsResponse.Builder b = ListConfigsResponse.newBuilder();
+            for (io.jswarm.api.Config c : store.configs()) {
+                io.jswarm.api.Config.Builder cb = c.toBuilder();
+                cb.getSpecBuilder().clearData();
+                b.addConfigs(cb);
+            }
+            return b.build();
+        });
+    }
+
+    @Override
+    public void removeConfig(RemoveConfigRequest req, StreamObserver<RemoveConfigResponse> out) {
+        answer(out, () -> {
+            files.removeConfig(req.getConfigId());
+            return RemoveConfigResponse.getDefaultInstance();
+        });
+    }
+
     // ------------------------------------------------------------------ cluster
 
     private Cluster cluster() {
@@ -764,7 +788,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void getCluster(GetClusterRequest req, StreamObserver<GetClusterResponse> out) {
-        read(out, () -> GetClusterResponse.newBuilder().setCluster(cluster()).build());
+        read(out, () -> GetClusterResponse.newBuilder().setCluster(cluster().toBuilder().clearDataKey()).build());
     }
 
     @Override
@@ -795,7 +819,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
             long version = req.getClusterVersion() != 0 ? req.getClusterVersion() : cur.getMeta().getVersion();
             b.setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(System.currentTimeMillis()));
             write(StoreAction.Kind.UPDATE, StoreObjects.of(b.build()));
-            return UpdateClusterResponse.newBuilder().setCluster(cluster()).build();
+            return UpdateClusterResponse.newBuilder().setCluster(cluster().toBuilder().clearDataKey()).build();
         });
     }
 }

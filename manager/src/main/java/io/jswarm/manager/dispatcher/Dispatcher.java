@@ -62,6 +62,8 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         boolean closed;
         /** The network tables this node was last sent (sender thread only). */
         final Map<String, NetworkTable> networks = new HashMap<>();
+        /** The secrets and configs this node holds, as last sent (sender thread only). */
+        final java.util.Set<String> files = new java.util.HashSet<>();
 
         Session(String id, String nodeId, StreamObserver<SessionMessage> out) {
             this.id = id;
@@ -225,6 +227,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                     a.addUpdated(t);
                 }
             }
+            addFiles(s, a, true);
             s.send(SessionMessage.newBuilder().setSessionId(sessionId).setHeartbeatPeriodMs(heartbeatPeriodMs())
                     .addAllManagers(managers()).setNode(store.node(req.getNodeId())).setAssignments(a).build());
             sendNetworks(List.of(s), true);
@@ -340,6 +343,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             for (Map.Entry<String, Assignments.Builder> e : perNode.entrySet()) {
                 Session s = sessions.get(e.getKey());
                 if (s != null) {
+                    addFiles(s, e.getValue(), false);
                     s.send(SessionMessage.newBuilder().setSessionId(s.id).setAssignments(e.getValue()).build());
                 }
             }
@@ -351,6 +355,61 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                 }
             }
         });
+    }
+
+    /**
+     * Adds to a node's assignments the secrets and configs its tasks need now that it does
+     * not hold yet (opened from their sealed form only here, for this node), and tells it
+     * to drop the ones no task there needs any more. Sender thread only.
+     */
+    private void addFiles(Session s, Assignments.Builder a, boolean complete) {
+        java.util.Set<String> needed = new java.util.LinkedHashSet<>();
+        java.util.Set<String> secretIds = new java.util.HashSet<>();
+        for (Task t : store.tasksOnNode(s.nodeId)) {
+            int state = t.getStatus().getState().getNumber();
+            if (state < TaskState.ASSIGNED_VALUE || state > TaskState.RUNNING_VALUE
+                    || t.getDesiredState().getNumber() > TaskState.RUNNING_VALUE) {
+                continue;
+            }
+            for (var r : t.getSpec().getContainer().getSecretsList()) {
+                needed.add(r.getSecretId());
+                secretIds.add(r.getSecretId());
+            }
+            for (var r : t.getSpec().getContainer().getConfigsList()) {
+                needed.add(r.getConfigId());
+            }
+        }
+        if (complete) {
+            s.files.clear();
+        }
+        for (String id : needed) {
+            if (s.files.contains(id)) {
+                continue;
+            }
+            TaskFileData.Builder f = TaskFileData.newBuilder().setId(id).setSecret(secretIds.contains(id));
+            if (f.getSecret()) {
+                io.jswarm.api.Secret secret = store.secret(id);
+                if (secret == null) {
+                    continue;  // removed meanwhile: its task fails to prepare and says so
+                }
+                f.setData(com.google.protobuf.ByteString.copyFrom(
+                        io.jswarm.manager.control.SecretsAndConfigs.open(store.cluster(), secret)));
+            } else {
+                io.jswarm.api.Config config = store.config(id);
+                if (config == null) {
+                    continue;
+                }
+                f.setData(config.getSpec().getData());
+            }
+            a.addFiles(f);
+            s.files.add(id);
+        }
+        for (String id : List.copyOf(s.files)) {
+            if (!needed.contains(id)) {
+                a.addRemovedFiles(id);
+                s.files.remove(id);
+            }
+        }
     }
 
     /** Changes that can alter a network table: tasks and services on networks, networks, nodes (state, address). */

@@ -181,6 +181,8 @@ public final class MemoryStore {
                     checkClaims(key, current, null, stagedClaims);
                     if (kind == ObjectCase.NETWORK) {
                         checkUnused(current.getNetwork(), staged);
+                    } else if (kind == ObjectCase.SECRET || kind == ObjectCase.CONFIG) {
+                        checkFileUnused(current, staged);
                     }
                     staged.put(key, null);
                     out.add(a.toBuilder().setObject(current).build());
@@ -264,12 +266,23 @@ public final class MemoryStore {
         return new ArrayList<>(out.values());
     }
 
-    /** A service names only networks that exist; networks' subnets never overlap. */
+    /** A service names only networks, secrets and configs that exist; networks' subnets never overlap. */
     private void checkReferences(StoreObject o, Map<String, StoreObject> staged) {
         if (o.hasService()) {
             for (var n : o.getService().getSpec().getTask().getNetworksList()) {
                 if (current(ObjectCase.NETWORK, n.getTarget(), staged) == null) {
                     throw new StoreException(StoreResult.Code.NOT_FOUND, "network " + n.getTarget() + " not found");
+                }
+            }
+            var c = o.getService().getSpec().getTask().getContainer();
+            for (var r : c.getSecretsList()) {
+                if (current(ObjectCase.SECRET, r.getSecretId(), staged) == null) {
+                    throw new StoreException(StoreResult.Code.NOT_FOUND, "secret " + r.getSecretName() + " not found");
+                }
+            }
+            for (var r : c.getConfigsList()) {
+                if (current(ObjectCase.CONFIG, r.getConfigId(), staged) == null) {
+                    throw new StoreException(StoreResult.Code.NOT_FOUND, "config " + r.getConfigName() + " not found");
                 }
             }
         } else if (o.hasNetwork()) {
@@ -309,6 +322,21 @@ public final class MemoryStore {
         }
         if (!users.isEmpty()) {
             throw new StoreException(StoreResult.Code.CONFLICT, "network " + net.getSpec().getAnnotations().getName()
+                    + " is in use by service" + (users.size() > 1 ? "s " : " ") + String.join(", ", users));
+        }
+    }
+
+    /** A secret or config is removed only when no service uses it. */
+    private void checkFileUnused(StoreObject file, Map<String, StoreObject> staged) {
+        String id = StoreObjects.id(file);
+        List<String> users = new ArrayList<>();
+        for (StoreObject o : all(ObjectCase.SERVICE, staged)) {
+            if (StoreObjects.usesFile(o.getService(), id)) {
+                users.add(o.getService().getSpec().getAnnotations().getName());
+            }
+        }
+        if (!users.isEmpty()) {
+            throw new StoreException(StoreResult.Code.CONFLICT, StoreObjects.kind(file) + " " + StoreObjects.uniqueName(file)
                     + " is in use by service" + (users.size() > 1 ? "s " : " ") + String.join(", ", users));
         }
     }
@@ -560,6 +588,35 @@ public final class MemoryStore {
         try {
             String id = idByName.get(ObjectCase.NETWORK).get(name);
             return id == null ? null : byKind.get(ObjectCase.NETWORK).get(id).getNetwork();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public List<io.jswarm.api.Secret> secrets() {
+        return values(ObjectCase.SECRET, StoreObject::getSecret);
+    }
+
+    public io.jswarm.api.Secret secret(String id) {
+        StoreObject o = get(ObjectCase.SECRET, id);
+        return o == null ? null : o.getSecret();
+    }
+
+    public List<io.jswarm.api.Config> configs() {
+        return values(ObjectCase.CONFIG, StoreObject::getConfig);
+    }
+
+    public io.jswarm.api.Config config(String id) {
+        StoreObject o = get(ObjectCase.CONFIG, id);
+        return o == null ? null : o.getConfig();
+    }
+
+    /** The object of a kind whose names are unique, by name, or null. */
+    public StoreObject byName(ObjectCase kind, String name) {
+        lock.readLock().lock();
+        try {
+            String id = idByName.get(kind).get(name);
+            return id == null ? null : byKind.get(kind).get(id);
         } finally {
             lock.readLock().unlock();
         }

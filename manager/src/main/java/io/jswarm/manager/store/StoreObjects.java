@@ -68,6 +68,21 @@ public final class StoreObjects {
         return StoreObject.newBuilder().setNetwork(n).build();
     }
 
+    public static StoreObject of(io.jswarm.api.Secret s) {
+        return StoreObject.newBuilder().setSecret(s).build();
+    }
+
+    public static StoreObject of(io.jswarm.api.Config c) {
+        return StoreObject.newBuilder().setConfig(c).build();
+    }
+
+    /** Whether the service's tasks use the secret or config with this id. */
+    public static boolean usesFile(io.jswarm.api.Service s, String id) {
+        var c = s.getSpec().getTask().getContainer();
+        return c.getSecretsList().stream().anyMatch(r -> r.getSecretId().equals(id))
+                || c.getConfigsList().stream().anyMatch(r -> r.getConfigId().equals(id));
+    }
+
     public static StoreObject of(io.jswarm.api.Cluster c) {
         return StoreObject.newBuilder().setCluster(c).build();
     }

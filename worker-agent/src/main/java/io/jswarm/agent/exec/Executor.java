@@ -54,6 +54,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     private final String cgroupParent;
     private final LogWriter logWriter;
     private final io.jswarm.agent.net.TaskNetworks networks;
+    private final TaskFiles files;
     private final Map<String, TaskContext> tasks = new ConcurrentHashMap<>();
     private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "executor");
@@ -110,6 +111,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         this.tasksDir = Files.createDirectories(stateDir.resolve("tasks"));
         this.volumesDir = Files.createDirectories(stateDir.resolve("volumes"));
         this.runtime = runtime;
+        // Beside the runtime's state (a tmpfs such as /run on most machines), never under stateDir.
+        Path rtRoot = Path.of(runtime.root()).toAbsolutePath().normalize();
+        this.files = new TaskFiles(rtRoot.resolveSibling(rtRoot.getFileName() + "-files"));
         this.images = images;
         this.sink = sink;
         this.health = new HealthChecker(runtime, this::healthChanged);
@@ -172,6 +176,11 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         for (Task t : updated) {
             assign(t);
         }
+    }
+
+    @Override
+    public void files(io.jswarm.api.dispatcher.Assignments assignments) {
+        files.apply(assignments);
     }
 
     @Override
@@ -242,9 +251,11 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                     throw new IOException("invalid mount config: bind source path does not exist: " + m.getSource());
                 }
             }
+            List<io.jswarm.api.Mount> mounts = new ArrayList<>(t.getSpec().getContainer().getMountsList());
+            mounts.addAll(files.prepare(ctx.id, t.getSpec().getContainer()));
             Bundle.write(ctx.bundle(), new Bundle.Spec(process, user[0], user[1], hostname,
                     t.getSpec().getContainer().getReadOnly(), ns, cgroupParent + "/" + ctx.id, t.getSpec().getResources(),
-                    t.getSpec().getContainer().getMountsList(), volumesDir));
+                    mounts, volumesDir));
         } catch (IOException | RuntimeException e) {
             LOG.info("task {} rejected: {}", ctx.id, e.getMessage());
             cleanup(ctx, false);
@@ -480,6 +491,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             if (isMounted(ctx.rootfs())) {
                 io.jswarm.agent.image.Posix.umount(ctx.rootfs().toString());
             }
+            if (TaskFiles.uses(ctx.task.getSpec().getContainer())) {
+                files.release(ctx.id);  // the container is gone: its secrets go with it
+            }
             if (networks != null && TaskNetworks.takesPart(ctx.task)) {
                 networks.detach(ctx.id);  // its DNS sockets first: they would keep the namespace alive
             }
@@ -618,6 +632,13 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                 }
             }
         }
+        Set<String> live = new java.util.HashSet<>();
+        tasks.forEach((id, ctx) -> {
+            if (!ctx.finished) {
+                live.add(id);
+            }
+        });
+        files.releaseAllBut(live);  // secrets of tasks an earlier agent left behind
     }
 
     /** For tests: what the executor last reported for a task. */

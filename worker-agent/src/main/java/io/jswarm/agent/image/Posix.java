@@ -6,7 +6,7 @@ import jnr.ffi.LibraryLoader;
 import jnr.posix.POSIX;
 import jnr.posix.POSIXFactory;
 
-/** The few system calls the JDK lacks: mknod, lchown, lsetxattr, mount. */
+/** The few system calls the JDK lacks: mknod, lchown, chmod, lsetxattr, mount. */
 public final class Posix {
     /** From libc: lsetxattr for overlayfs' trusted.overlay.* attributes (the JDK only does user.*), and mknod. */
     public interface LibC {
@@ -55,6 +55,14 @@ public final class Posix {
     public static void mountOverlay(String target, String options) throws IOException {
         if (LIBC.mount("overlay", target, "overlay", 0, options) != 0) {
             throw new IOException("mount overlay on " + target + ": errno " + POSIX.errno());
+        }
+    }
+
+    /** A tmpfs that nothing on it can be run from, set-uid through or opened as a device. */
+    public static void mountTmpfs(String target, String options) throws IOException {
+        long nosuidNodevNoexec = 2 | 4 | 8;
+        if (LIBC.mount("tmpfs", target, "tmpfs", nosuidNodevNoexec, options) != 0) {
+            throw new IOException("mount tmpfs on " + target + ": errno " + POSIX.errno());
         }
     }
 
