@@ -49,6 +49,7 @@ public final class SwarmNode implements Closeable {
             String meshOff) {}  // meshOff: null when this node serves published ports, or why not
 
     private final Path stateDir;
+    private final long snapshotInterval;
     private final LocalState state;
     private final NodeDescription description;
     private final Addresses addrs;
@@ -60,7 +61,10 @@ public final class SwarmNode implements Closeable {
     private Agent agent;
     private volatile boolean roleChangeRunning;
 
-    public SwarmNode(Path stateDir, LocalState state, NodeDescription description, Addresses addrs, Containers containers) {
+    /** @param snapshotInterval Raft log entries between snapshots, when this node is a manager */
+    public SwarmNode(Path stateDir, LocalState state, NodeDescription description, Addresses addrs, Containers containers,
+            long snapshotInterval) {
+        this.snapshotInterval = snapshotInterval;
         this.stateDir = stateDir;
         this.state = state;
         this.description = description.toBuilder().setRuntime(containers.runtime().description())
@@ -103,7 +107,7 @@ public final class SwarmNode implements Closeable {
         Manager.Config cfg = new Manager.Config(state.nodeId, stateDir.toFile(), addrs.listenRaft().host(),
                 addrs.listenRaft().port(), addrs.advertiseRaft().toString(), addrs.listenRemote().host(),
                 addrs.listenRemote().port(), addrs.advertiseRemote().toString(), addrs.controlSocket(), state.raftGroup,
-                peers(state.raftMembers), joining);
+                peers(state.raftMembers), joining, snapshotInterval);
         manager = new Manager(cfg, bootstrap);
         manager.resolveImagesWith(this::resolveImage);
         manager.start();

@@ -83,6 +83,21 @@ public final class Swarmd implements Callable<Integer> {
             description = "Log files kept per task, the current one included (default: ${DEFAULT-VALUE})")
     String logMaxFiles;
 
+    @Option(names = "--snapshot-interval", description = "Raft log entries between snapshots of the managers' state (default: "
+            + io.jswarm.manager.Manager.Config.DEFAULT_SNAPSHOT_INTERVAL + ")")
+    String snapshotInterval;
+
+    private long snapshotInterval() {
+        if (snapshotInterval == null) {
+            return io.jswarm.manager.Manager.Config.DEFAULT_SNAPSHOT_INTERVAL;
+        }
+        long n = Units.parseNonNegative("--snapshot-interval", snapshotInterval);
+        if (n < 1) {
+            throw new IllegalArgumentException("--snapshot-interval must be at least 1 entry");
+        }
+        return n;
+    }
+
     @Option(names = "--heartbeat-period", defaultValue = "5s",
             description = "Agent heartbeat period, when initializing a cluster (default: ${DEFAULT-VALUE})")
     String heartbeatPeriod;
@@ -221,6 +236,9 @@ public final class Swarmd implements Callable<Integer> {
             throw new IllegalArgumentException("invalid value \"" + logMaxFiles + "\" for --log-max-files: expected 1 to 1000");
         }
         LogWriter.Limits logLimits = new LogWriter.Limits(Units.parseBytes("--log-max-size", logMaxSize), (int) maxFiles);
+        // Every flag is checked before anything is written.
+        String meshOff = routingMesh();
+        long snapshots = snapshotInterval();
         OciRuntime oci = OciRuntime.probe(runtime, runtimeRoot);
         System.err.println("swarmd: OCI runtime " + oci.description());
         Files.createDirectories(stateDir);
@@ -268,7 +286,7 @@ public final class Swarmd implements Callable<Integer> {
         SwarmNode node = new SwarmNode(stateDir, state,
                 description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket),
                 new SwarmNode.Containers(oci, new RegistryClient(Set.copyOf(insecureRegistries)), cgroupParent,
-                        logLimits, upstreams(dnsUpstreams), gatewaySubnet, routingMesh()));
+                        logLimits, upstreams(dnsUpstreams), gatewaySubnet, meshOff), snapshots);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

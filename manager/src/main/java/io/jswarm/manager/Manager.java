@@ -55,7 +55,10 @@ public final class Manager implements Closeable {
     /** Where this manager listens and who it is. */
     public record Config(String nodeId, File stateDir, String raftHost, int raftPort, String advertiseRaft,
             String remoteHost, int remotePort, String advertiseRemote, Path controlSocket, String groupUuid,
-            List<RaftPeer> peers, boolean joining) {}
+            List<RaftPeer> peers, boolean joining, long snapshotInterval) {
+        /** Raft log entries between snapshots, unless swarmd is told otherwise (--snapshot-interval). */
+        public static final long DEFAULT_SNAPSHOT_INTERVAL = 20_000;
+    }
 
     /** Present only on the node that initializes a new cluster. */
     public record Bootstrap(NodeDescription description, long heartbeatMs, io.jswarm.api.AddressPool addressPool) {}
@@ -78,7 +81,7 @@ public final class Manager implements Closeable {
         this.config = config;
         this.bootstrap = bootstrap;
         this.raft = new RaftNode(config.nodeId(), config.raftHost(), config.raftPort(), new File(config.stateDir(), "raft"),
-                config.groupUuid(), config.peers(), config.joining(), store);
+                config.groupUuid(), config.peers(), config.joining(), store, config.snapshotInterval());
         this.dispatcher = new Dispatcher(store, raft);
         store.addListener(eventLog);
         this.controllers = new LeaderControllers(store, raft, dispatcher);

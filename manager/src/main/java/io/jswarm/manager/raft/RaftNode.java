@@ -126,7 +126,7 @@ public final class RaftNode implements Closeable {
      *                elections in a group that does not count it yet
      */
     public RaftNode(String nodeId, String raftHost, int raftPort, File storageDir, String groupUuid,
-            List<RaftPeer> peers, boolean joining, MemoryStore store) throws IOException {
+            List<RaftPeer> peers, boolean joining, MemoryStore store, long snapshotInterval) throws IOException {
         this.nodeId = nodeId;
         this.selfId = RaftPeerId.valueOf(nodeId);
         this.store = store;
@@ -164,7 +164,7 @@ public final class RaftNode implements Closeable {
         // catching up. Retry soon, at a bounded rate.
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(props, "1ms,10, 100ms,20, 300ms,100000000");
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
-        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, 20_000);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, snapshotInterval);
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(props, 2);
         RaftClientConfigKeys.Rpc.setRequestTimeout(props, TimeDuration.valueOf(ATTEMPT_MS, TimeUnit.MILLISECONDS));
 

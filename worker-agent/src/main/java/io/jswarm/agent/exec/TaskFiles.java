@@ -24,6 +24,7 @@ import java.util.stream.Stream;
  * directory, so nothing of a secret is ever under it.
  */
 public final class TaskFiles {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TaskFiles.class);
     private final Map<String, byte[]> data = new ConcurrentHashMap<>();
     private final Path root;
 
@@ -37,13 +38,27 @@ public final class TaskFiles {
         if (a.getType() == Assignments.Type.COMPLETE) {
             Set<String> keep = new java.util.HashSet<>();
             a.getFilesList().forEach(f -> keep.add(f.getId()));
-            data.keySet().retainAll(keep);
+            for (String id : List.copyOf(data.keySet())) {
+                if (!keep.contains(id)) {
+                    drop(id);
+                }
+            }
         }
         for (TaskFileData f : a.getFilesList()) {
-            data.put(f.getId(), f.getData().toByteArray());
+            if (data.put(f.getId(), f.getData().toByteArray()) == null) {
+                // Ids and sizes only, never the data: what a node holds can be told from its log.
+                LOG.info("holding {} {} ({} bytes, in memory) for this node's tasks", f.getSecret() ? "secret" : "config", f.getId(),
+                        f.getData().size());
+            }
         }
         for (String id : a.getRemovedFilesList()) {
-            data.remove(id);
+            drop(id);
+        }
+    }
+
+    private void drop(String id) {
+        if (data.remove(id) != null) {
+            LOG.info("dropped {}: no task on this node uses it any more", id);
         }
     }
 
