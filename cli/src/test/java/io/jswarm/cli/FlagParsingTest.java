@@ -36,6 +36,27 @@ class FlagParsingTest {
     }
 
     @Test
+    void secretsAndConfigs() {
+        var s = ServiceOptions.parseSecret("--secret", "db_pw");
+        assertEquals("db_pw", s.getSecretName());
+        assertTrue(!s.hasMode() && s.getTarget().isEmpty(), "defaults are the managers' to fill in");
+        s = ServiceOptions.parseSecret("--secret", "source=db_pw,target=pw,uid=1000,gid=50,mode=0400");
+        assertEquals("pw", s.getTarget());
+        assertEquals(1000, s.getUid());
+        assertEquals(50, s.getGid());
+        assertEquals(0400, s.getMode());
+        var c = ServiceOptions.parseConfig("--config", "src=conf,target=/etc/app.conf");
+        assertEquals("conf", c.getConfigName());
+        assertEquals("/etc/app.conf", c.getTarget());
+        for (String bad : new String[] {"", "target=x", "source=a,mode=999", "source=a,mode=rw", "source=a,uid=-1", "source=a,colour=red",
+            "source=a,target="}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ServiceOptions.parseSecret("--secret", bad),
+                    bad);
+            assertTrue(e.getMessage().startsWith("invalid --secret"), e.getMessage());
+        }
+    }
+
+    @Test
     void portsAndMounts() {
         PortConfig p = ServiceOptions.parsePort("8080:80/udp");
         assertEquals(8080, p.getPublishedPort());

@@ -185,6 +185,35 @@ class MemoryStoreTest {
     }
 
     @Test
+    void servicesNameOnlyExistingSecretsAndConfigsAndOnesInUseStay() {
+        MemoryStore store = new MemoryStore();
+        io.jswarm.api.Secret secret = io.jswarm.api.Secret.newBuilder().setMeta(Meta.newBuilder().setId("x1"))
+                .setSpec(io.jswarm.api.SecretSpec.newBuilder().setAnnotations(Annotations.newBuilder().setName("db_pw"))).build();
+        io.jswarm.api.Config config = io.jswarm.api.Config.newBuilder().setMeta(Meta.newBuilder().setId("c1"))
+                .setSpec(io.jswarm.api.ConfigSpec.newBuilder().setAnnotations(Annotations.newBuilder().setName("conf"))).build();
+        store.apply(batch(create(StoreObjects.of(secret)), create(StoreObjects.of(config))), 1);
+        java.util.function.BiFunction<String, String, Service> using = (secretId, configId) -> service("s1", "web", 0).toBuilder()
+                .setSpec(ServiceSpec.newBuilder().setAnnotations(Annotations.newBuilder().setName("web"))
+                        .setTask(io.jswarm.api.TaskSpec.newBuilder().setContainer(io.jswarm.api.ContainerSpec.newBuilder()
+                                .addSecrets(io.jswarm.api.SecretReference.newBuilder().setSecretId(secretId).setSecretName("db_pw"))
+                                .addConfigs(io.jswarm.api.ConfigReference.newBuilder().setConfigId(configId).setConfigName("conf")))))
+                .build();
+        assertEquals(StoreResult.Code.NOT_FOUND, store.apply(batch(action(StoreAction.Kind.CREATE, using.apply("x9", "c1"))), 2).getCode());
+        assertEquals(StoreResult.Code.NOT_FOUND, store.apply(batch(action(StoreAction.Kind.CREATE, using.apply("x1", "c9"))), 3).getCode());
+        assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.CREATE, using.apply("x1", "c1"))), 4).getCode());
+        for (var o : List.of(StoreObjects.of(store.secret("x1")), StoreObjects.of(store.config("c1")))) {
+            StoreResult rm = store.apply(batch(StoreAction.newBuilder().setKind(StoreAction.Kind.REMOVE).setObject(o).build()), 5);
+            assertEquals(StoreResult.Code.CONFLICT, rm.getCode());
+            assertTrue(rm.getError().contains("in use by service web"), rm.getError());
+        }
+        // Removing the service and the secret in one batch is fine: the batch leaves no user.
+        StoreResult both = store.apply(batch(action(StoreAction.Kind.REMOVE, store.service("s1")),
+                StoreAction.newBuilder().setKind(StoreAction.Kind.REMOVE).setObject(StoreObjects.of(store.secret("x1"))).build()), 6);
+        assertEquals(StoreResult.Code.OK, both.getCode(), both.getError());
+        assertNull(store.secret("x1"));
+    }
+
+    @Test
     void aPublishedPortBelongsToOneServiceAtATime() {
         MemoryStore store = new MemoryStore();
         java.util.function.Function<String, Service> publishing = id -> service(id, "svc-" + id, 0).toBuilder()
