@@ -325,16 +325,7 @@ class NetworksTest {
         Task onW1 = running("web").stream().filter(t -> t.getNodeId().equals(w1Id)).findFirst().orElseThrow();
         Set<String> before = addrs(running("web"));
         Set<String> containersBefore = new TreeSet<>(cluster.containers());
-        // swarmd takes 3-4 s to start here: with 1 s heartbeats w1 would be marked DOWN (3
-        // periods) and its tasks replaced before it is back. A 5 s period, as by default.
-        cluster.swarmctl(m1, "cluster", "update", "--heartbeat-period", "5s").ok();
-        try {
-            w1.kill();
-            w1.start();
-            await(Duration.ofSeconds(60), () -> SimulatedCluster.ready(m1) == 3, "w1 is back");
-        } finally {
-            cluster.swarmctl(m1, "cluster", "update", "--heartbeat-period", "1s").ok();
-        }
+        sim.restartWorker(w1);
         assertEquals(before, addrs(running("web")), "the same tasks, the same addresses");
         awaitResolves(onW1, "web", () -> Set.of(uncheckedVip("web", "front")), "a re-adopted container resolves again");
         assertEquals(exec(running("web").stream().filter(t -> !t.getNodeId().equals(w1Id)).findFirst().orElseThrow(), "hostname").trim(),

@@ -82,6 +82,31 @@ public final class SimulatedCluster implements AutoCloseable {
         return w1;
     }
 
+    /**
+     * kill -9 of a worker's swarmd and a restart, returning once every node is READY again.
+     * swarmd takes 3-4 s to start here: with the tests' 1 s heartbeats the node would be
+     * marked DOWN (3 periods) and its tasks replaced before it is back, so the period is 5 s
+     * (the default) meanwhile, then 1 s again.
+     */
+    public void restartWorker(Member w) throws Exception {
+        long nodes = LocalCluster.nodes(m1).size();
+        cluster.swarmctl(m1, "cluster", "update", "--heartbeat-period", "5s").ok();
+        try {
+            w.kill();
+            // The node still counts as READY until its heartbeats are missed: back means a new session.
+            long sessions = sessionsOpened(w);
+            w.start();
+            LocalCluster.await(Duration.ofSeconds(60), () -> sessionsOpened(w) > sessions && ready(m1) == nodes, w.name + " is back");
+        } finally {
+            cluster.swarmctl(m1, "cluster", "update", "--heartbeat-period", "1s").ok();
+        }
+    }
+
+    /** How many sessions the node's agent has opened, by its log. */
+    static long sessionsOpened(Member m) {
+        return m.logText().lines().filter(l -> l.contains("open with manager")).count();
+    }
+
     public static long ready(Member via) {
         try {
             return LocalCluster.nodes(via).stream().filter(n -> n.getStatus().getState() == NodeState.NODE_READY).count();
