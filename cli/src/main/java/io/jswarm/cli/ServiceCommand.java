@@ -165,25 +165,30 @@ final class ServiceCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             try (ControlClient cc = Swarmctl.client()) {
-                ListServicesResponse r = cc.stub().listServices(ListServicesRequest.getDefaultInstance());
-                Map<String, ServiceReplicaStatus> st = new HashMap<>();
-                for (ServiceReplicaStatus s : r.getStatusesList()) {
-                    st.put(s.getServiceId(), s);
-                }
-                List<Service> services = new ArrayList<>(r.getServicesList());
-                services.sort(Comparator.comparing(s -> s.getSpec().getAnnotations().getName()));
-                Listing out = new Listing(format, quiet, new String[] {"ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS", "UPDATE"},
-                        new String[] {"ID", "Name", "Mode", "Replicas", "Image", "Ports", "UpdateStatus"});
-                for (Service s : services) {
-                    ServiceReplicaStatus rs = st.get(s.getMeta().getId());
-                    out.add(s.getMeta().getId(), Show.id(s.getMeta().getId(), false), s.getSpec().getAnnotations().getName(),
-                            s.getSpec().hasGlobal() ? "global" : "replicated",
-                            rs.getRunningTasks() + "/" + rs.getDesiredTasks(),
-                            Show.image(s.getSpec().getTask().getContainer().getImage(), false), Show.ports(s), updateStatus(s));
-                }
-                out.print(System.out);
+                print(cc.stub().listServices(ListServicesRequest.getDefaultInstance()), s -> true, format, quiet);
             }
             return 0;
+        }
+
+        /** The table (or JSON lines, or ids) of the services that {@code which} keeps; how many there were. */
+        static int print(ListServicesResponse r, java.util.function.Predicate<Service> which, String format, boolean quiet) {
+            Map<String, ServiceReplicaStatus> st = new HashMap<>();
+            for (ServiceReplicaStatus s : r.getStatusesList()) {
+                st.put(s.getServiceId(), s);
+            }
+            List<Service> services = new ArrayList<>(r.getServicesList().stream().filter(which).toList());
+            services.sort(Comparator.comparing(s -> s.getSpec().getAnnotations().getName()));
+            Listing out = new Listing(format, quiet, new String[] {"ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS", "UPDATE"},
+                    new String[] {"ID", "Name", "Mode", "Replicas", "Image", "Ports", "UpdateStatus"});
+            for (Service s : services) {
+                ServiceReplicaStatus rs = st.get(s.getMeta().getId());
+                out.add(s.getMeta().getId(), Show.id(s.getMeta().getId(), false), s.getSpec().getAnnotations().getName(),
+                        s.getSpec().hasGlobal() ? "global" : "replicated",
+                        rs.getRunningTasks() + "/" + rs.getDesiredTasks(),
+                        Show.image(s.getSpec().getTask().getContainer().getImage(), false), Show.ports(s), updateStatus(s));
+            }
+            out.print(System.out);
+            return services.size();
         }
     }
 
@@ -231,7 +236,7 @@ final class ServiceCommand implements Callable<Integer> {
             return 0;
         }
 
-        private void print(List<Task> tasks, Map<String, String> hostnames, List<String> names, List<String> ids) {
+        void print(List<Task> tasks, Map<String, String> hostnames, List<String> names, List<String> ids) {
             // Group by service and slot; the current task first, then its predecessors, newest first.
             Map<String, List<Task>> slots = new LinkedHashMap<>();
             List<Task> sorted = new ArrayList<>(tasks);

@@ -11,7 +11,7 @@ import picocli.CommandLine.ScopeType;
 /** swarmctl: drives a cluster through a manager's Control API. */
 @Command(name = "swarmctl", mixinStandardHelpOptions = true, version = "swarmctl " + LocalNode.VERSION,
         description = "Manage a jswarm cluster.",
-        subcommands = {ServiceCommand.class, TaskCommand.class, NodeCommand.class, NetworkCommand.class, SecretCommand.class, SecretCommand.ConfigCommand.class, ClusterCommand.class, EventsCommand.class})
+        subcommands = {ServiceCommand.class, StackCommand.class, TaskCommand.class, NodeCommand.class, NetworkCommand.class, SecretCommand.class, SecretCommand.ConfigCommand.class, ClusterCommand.class, EventsCommand.class})
 public final class Swarmctl implements Callable<Integer> {
     static final String DEFAULT_SOCKET = "/var/lib/jswarm/swarmd.sock";
 

@@ -164,7 +164,9 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
             spec = resolveNetworks(spec);
             spec = files.resolve(spec);
             List<String> warnings = new ArrayList<>();
-            spec = pinImage(spec, warnings);
+            if (!req.getKeepImageTag()) {
+                spec = pinImage(spec, warnings);
+            }
             warnUnrouted(spec, warnings);
             Meta meta = newMeta();
             for (int attempt = 0; ; attempt++) {
@@ -239,7 +241,8 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 next = files.resolve(next);
             }
             List<String> warnings = new ArrayList<>();
-            if (!req.getRollback() && !next.getTask().getContainer().getImage().equals(cur.getSpec().getTask().getContainer().getImage())) {
+            if (!req.getRollback() && !req.getKeepImageTag()
+                    && !next.getTask().getContainer().getImage().equals(cur.getSpec().getTask().getContainer().getImage())) {
                 next = pinImage(next, warnings);
             }
             warnUnrouted(next, warnings);
@@ -254,17 +257,23 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                         + " changed since it was read (read version " + req.getServiceVersion() + ", now "
                         + cur.getMeta().getVersion() + ")");
             }
+            UpdateStatus.State was = cur.getUpdateStatus().getState();
+            boolean paused = was == UpdateStatus.State.PAUSED || was == UpdateStatus.State.ROLLBACK_PAUSED;
+            if (!req.getRollback() && next.equals(cur.getSpec()) && !paused) {
+                // Nothing to change (a stack deployed again): no write, no new version, and the
+                // previous spec stays the one a rollback returns to.
+                return UpdateServiceResponse.newBuilder().setService(cur).addAllWarnings(warnings).setUnchanged(true).build();
+            }
             long version = req.getServiceVersion() != 0 ? req.getServiceVersion() : cur.getMeta().getVersion();
             Service.Builder b = cur.toBuilder().setSpec(next).setPreviousSpec(cur.getSpec());
             long now = System.currentTimeMillis();
-            UpdateStatus.State was = cur.getUpdateStatus().getState();
             if (!cur.getSpec().getTask().equals(next.getTask())) {
                 // The task template changed: the rolling updater replaces the tasks.
                 b.setSpecVersion(cur.getSpecVersion() + 1);
                 b.setUpdateStatus(UpdateStatus.newBuilder().setStartedAtMs(now)
                         .setState(req.getRollback() ? UpdateStatus.State.ROLLBACK_STARTED : UpdateStatus.State.UPDATING)
                         .setMessage(req.getRollback() ? "manually requested rollback" : "update in progress"));
-            } else if ((was == UpdateStatus.State.PAUSED || was == UpdateStatus.State.ROLLBACK_PAUSED) && !req.getScale()) {
+            } else if (paused && !req.getScale()) {
                 // A paused update resumes on the next update; its earlier failures no longer count.
                 b.setUpdateStatus(UpdateStatus.newBuilder().setStartedAtMs(now)
                         .setState(was == UpdateStatus.State.PAUSED ? UpdateStatus.State.UPDATING : UpdateStatus.State.ROLLBACK_STARTED)
@@ -716,7 +725,10 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void createSecret(CreateSecretRequest req, StreamObserver<CreateSecretResponse> out) {
-        answer(out, () -> CreateSecretResponse.newBuilder().setSecret(files.createSecret(req.getSpec())).build());
+        answer(out, () -> {
+            var c = files.createSecret(req.getSpec(), req.getReuseIdentical());
+            return CreateSecretResponse.newBuilder().setSecret(c.object()).setExisted(c.existed()).build();
+        });
     }
 
     @Override
@@ -744,7 +756,10 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void createConfig(CreateConfigRequest req, StreamObserver<CreateConfigResponse> out) {
-        answer(out, () -> CreateConfigResponse.newBuilder().setConfig(files.createConfig(req.getSpec())).build());
+        answer(out, () -> {
+            var c = files.createConfig(req.getSpec(), req.getReuseIdentical());
+            return CreateConfigResponse.newBuilder().setConfig(c.object()).setExisted(c.existed()).build();
+        });
     }
 
     @Override

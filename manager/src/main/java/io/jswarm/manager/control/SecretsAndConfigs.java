@@ -104,25 +104,57 @@ public final class SecretsAndConfigs {
         return b.build();
     }
 
-    public Secret createSecret(SecretSpec spec) {
+    /** A secret as created, or (reuse) the one that already held this name, data and labels. */
+    public record Created<T>(T object, boolean existed) {}
+
+    public Created<Secret> createSecret(SecretSpec spec, boolean reuseIdentical) {
         validate("secret", spec.getAnnotations(), spec.getData());
-        checkNameFree(ObjectCase.SECRET, spec.getAnnotations().getName());
         byte[] key = dataKey();
+        if (reuseIdentical) {
+            StoreObject o = store.byName(ObjectCase.SECRET, spec.getAnnotations().getName());
+            if (o != null) {
+                // Compared by the fingerprint under the data key: the stored data is never opened for this.
+                boolean same = o.getSecret().getDataMac().equals(ByteString.copyFrom(SecretSeal.fingerprint(key, spec.getData().toByteArray())));
+                return new Created<>(withoutData(reused("secret", o.getSecret().getSpec().getAnnotations(), spec.getAnnotations(), same,
+                        o.getSecret())), true);
+            }
+        }
+        checkNameFree(ObjectCase.SECRET, spec.getAnnotations().getName());
         Meta meta = newMeta();
         byte[] data = spec.getData().toByteArray();
         Secret s = Secret.newBuilder().setMeta(meta).setSpec(spec.toBuilder().clearData())
                 .setSealedData(ByteString.copyFrom(SecretSeal.seal(key, meta.getId(), data)))
                 .setSize(data.length).setDataMac(ByteString.copyFrom(SecretSeal.fingerprint(key, data))).build();
         create(StoreObjects.of(s));
-        return withoutData(store.secret(meta.getId()));
+        return new Created<>(withoutData(store.secret(meta.getId())), false);
     }
 
-    public Config createConfig(ConfigSpec spec) {
+    /** The object that holds the name already, if it is what was asked for; else why it cannot be changed. */
+    private static <T> T reused(String kind, io.jswarm.api.Annotations had, io.jswarm.api.Annotations asked, boolean sameData, T existing) {
+        if (!sameData) {
+            throw GrpcErrors.precondition(kind + " " + Quote.of(had.getName()) + " exists with other data, and " + kind
+                    + "s cannot be changed: give the new version another name (and remove the old one once no service uses it)");
+        }
+        if (!had.getLabelsMap().equals(asked.getLabelsMap())) {
+            throw GrpcErrors.precondition(kind + " " + Quote.of(had.getName()) + " exists with other labels, and " + kind
+                    + "s cannot be changed");
+        }
+        return existing;
+    }
+
+    public Created<Config> createConfig(ConfigSpec spec, boolean reuseIdentical) {
         validate("config", spec.getAnnotations(), spec.getData());
+        if (reuseIdentical) {
+            StoreObject o = store.byName(ObjectCase.CONFIG, spec.getAnnotations().getName());
+            if (o != null) {
+                return new Created<>(reused("config", o.getConfig().getSpec().getAnnotations(), spec.getAnnotations(),
+                        o.getConfig().getSpec().getData().equals(spec.getData()), o.getConfig()), true);
+            }
+        }
         checkNameFree(ObjectCase.CONFIG, spec.getAnnotations().getName());
         Meta meta = newMeta();
         create(StoreObjects.of(Config.newBuilder().setMeta(meta).setSpec(spec).build()));
-        return store.config(meta.getId());
+        return new Created<>(store.config(meta.getId()), false);
     }
 
     /** The data of a secret, for the dispatcher only (to a node whose task uses it). */
