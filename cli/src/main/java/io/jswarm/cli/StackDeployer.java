@@ -142,8 +142,12 @@ final class StackDeployer {
             }
         } catch (RuntimeException ex) {
             List<String> left = pending.stream().map(k -> "service " + stack.services().get(k).getAnnotations().getName()).toList();
+            if (done.isEmpty()) {
+                throw new IllegalArgumentException("stack " + stack.name() + " was not deployed: " + step + ": " + Swarmctl.describe(ex)
+                        + "; nothing was changed", ex);
+            }
             throw new IllegalArgumentException("stack " + stack.name() + " was deployed in part: " + step + ": "
-                    + Swarmctl.describe(ex) + "; deployed: " + (done.isEmpty() ? "nothing" : String.join(", ", done))
+                    + Swarmctl.describe(ex) + "; deployed: " + String.join(", ", done)
                     + (left.isEmpty() ? "" : "; not deployed: " + String.join(", ", left))
                     + "; run stack deploy again to finish", ex);
         }
