@@ -295,15 +295,21 @@ public final class StackConverter {
         if (svc.get("read_only") != null) {
             c.setReadOnly(svc.get("read_only").bool());
         }
-        if (svc.get("pids_limit") != null) {
-            task.getResourcesBuilder().getLimitsBuilder().setPids(svc.get("pids_limit").integer(0, SpecValidator.MAX_PIDS));
-        }
         healthcheck(svc.get("healthcheck"), c);
         mounts(svc, c);
         fileRefs(svc, c);
         networks(key, svc.get("networks"), task);
         ports(svc.get("ports"), b.getEndpointBuilder());
         deploy(svc.get("deploy"), b);
+        ComposeNode pids = svc.get("pids_limit");
+        if (pids != null) {
+            long v = pids.integer(0, SpecValidator.MAX_PIDS);
+            var limits = task.getResourcesBuilder().getLimitsBuilder();
+            if (limits.getPids() != 0 && limits.getPids() != v) {
+                throw pids.error("pids_limit and deploy.resources.limits.pids give different values (" + v + ", " + limits.getPids() + ")");
+            }
+            limits.setPids(v);
+        }
         return b.build();
     }
 
