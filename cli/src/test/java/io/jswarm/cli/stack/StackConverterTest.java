@@ -432,7 +432,7 @@ class StackConverterTest {
         assertEquals("app.yml:6: services.web.deploy.placement.constraints[0]: invalid constraint \"zone\": expected KEY==VALUE or KEY!=VALUE, e.g. node.labels.zone==a",
                 refused(svc + "    deploy:\n      placement:\n        constraints: [zone]\n"));
         assertEquals("app.yml:4: services.web.command: unterminated single quote in \"echo 'hi\"", refused(svc + "    command: echo 'hi\n"));
-        assertEquals("app.yml:5: networks.n.driver: network driver \"bridge\" is not supported: jswarm's networks are overlay networks",
+        assertEquals("app.yml:6: networks.n.driver: network driver \"bridge\" is not supported: jswarm's networks are overlay networks",
                 refused(svc + "networks:\n  n:\n    driver: bridge\n"));
         // What the managers' own validator refuses is refused here, before anything is sent.
         assertTrue(refused(svc + "    stop_signal: SIGFOO\n").startsWith("app.yml:2: services.web: "));
