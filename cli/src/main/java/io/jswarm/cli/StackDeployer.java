@@ -88,22 +88,14 @@ final class StackDeployer {
         String step = "";
         try {
             for (Stack.FileObject f : stack.secrets()) {
-                if (!f.external()) {
-                    step = "secret " + f.name();
-                    var r = cc.stub().createSecret(CreateSecretRequest.newBuilder().setReuseIdentical(true).setSpec(SecretSpec.newBuilder()
-                            .setAnnotations(Annotations.newBuilder().setName(f.name()).putAllLabels(f.labels()))
-                            .setData(ByteString.copyFrom(f.data()))).build());
-                    made(r.getExisted(), "secret", f.name());
-                }
+                step = "secret " + f.name();
+                createFile("secret", f, (a, data) -> cc.stub().createSecret(CreateSecretRequest.newBuilder().setReuseIdentical(true)
+                        .setSpec(SecretSpec.newBuilder().setAnnotations(a).setData(data)).build()).getExisted());
             }
             for (Stack.FileObject f : stack.configs()) {
-                if (!f.external()) {
-                    step = "config " + f.name();
-                    var r = cc.stub().createConfig(CreateConfigRequest.newBuilder().setReuseIdentical(true).setSpec(ConfigSpec.newBuilder()
-                            .setAnnotations(Annotations.newBuilder().setName(f.name()).putAllLabels(f.labels()))
-                            .setData(ByteString.copyFrom(f.data()))).build());
-                    made(r.getExisted(), "config", f.name());
-                }
+                step = "config " + f.name();
+                createFile("config", f, (a, data) -> cc.stub().createConfig(CreateConfigRequest.newBuilder().setReuseIdentical(true)
+                        .setSpec(ConfigSpec.newBuilder().setAnnotations(a).setData(data)).build()).getExisted());
             }
             for (Stack.Network n : stack.networks()) {
                 if (!n.external() && network(n.name()) == null) {
@@ -166,6 +158,15 @@ final class StackDeployer {
                     throw new IllegalArgumentException("stack " + stack.name() + " did not converge: service " + w[1] + ": " + e.getMessage());
                 }
             }
+        }
+    }
+
+    /** Creates a secret or config of the stack (the call says whether an identical one was there already). */
+    private void createFile(String kind, Stack.FileObject f, java.util.function.BiPredicate<Annotations, ByteString> create) {
+        if (!f.external()) {
+            boolean existed = create.test(Annotations.newBuilder().setName(f.name()).putAllLabels(f.labels()).build(),
+                    ByteString.copyFrom(f.data()));
+            made(existed, kind, f.name());
         }
     }
 

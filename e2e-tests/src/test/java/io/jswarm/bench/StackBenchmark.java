@@ -37,7 +37,8 @@ public final class StackBenchmark {
                 yml.append("  s").append(i).append(":\n    image: ").append(sim.image)
                         .append("\n    networks: [net]\n    stop_grace_period: 0s\n    deploy:\n      replicas: ").append(replicas).append('\n');
             }
-            yml.append("networks:\n  net:\n");
+            // A /21: 500 task addresses and 50 virtual IPs do not fit the default /24.
+            yml.append("networks:\n  net:\n    ipam:\n      config:\n        - subnet: 10.200.0.0/21\n");
             Path file = dir.resolve("bench.yml");
             Files.writeString(file, yml);
             // The image on every node first: the figures are about orchestration and containers, not pulls.
@@ -60,7 +61,7 @@ public final class StackBenchmark {
                 awaitEmpty(cluster, m1);
 
                 long t1 = System.nanoTime();
-                cluster.swarmctl(m1, "network", "create", "loop_net").ok();
+                cluster.swarmctl(m1, "network", "create", "--subnet", "10.200.0.0/21", "loop_net").ok();
                 for (int i = 0; i < services; i++) {
                     cluster.swarmctl(m1, "service", "create", "-d", "--name", "loop_s" + i, "--replicas", String.valueOf(replicas),
                             "--network", "loop_net", "--stop-grace-period", "0s", sim.image).ok();

@@ -151,4 +151,42 @@ class ExecutorTest {
         assertTrue(reported.get(id).getErr().contains("not found"), reported.get(id).getErr());
         assertEquals(null, executor.runtime().status(id));
     }
+
+    /**
+     * A runtime that takes 7 s to start a container (as runc does when hundreds start at
+     * once on two cores): the task is still reported RUNNING once its pid file appears,
+     * after the starting thread has stopped watching (5 s). Before, such a task stayed
+     * STARTING for good.
+     */
+    @Test
+    void aContainerSlowToStartIsReportedRunningWhenItRuns() throws Exception {
+        Path dir = Files.createTempDirectory("jswarm-exec-slow-");
+        Path slow = dir.resolve("slow-runc");
+        Files.writeString(slow, "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = run ] && sleep 7 && break; done\nexec runc \"$@\"\n");
+        slow.toFile().setExecutable(true);
+        String cgroup = CGROUP_PARENT + "-slow";
+        Map<String, TaskStatus> seen = new ConcurrentHashMap<>();
+        OciRuntime rt = OciRuntime.probe(slow.toString(), dir.resolve("runc").toString());
+        Executor ex = new Executor(dir, rt, new ImageStore(dir.resolve("images"), new RegistryClient(Set.of(registry.addr)), true),
+                seen::put, cgroup, LogWriter.Limits.DEFAULT);
+        String id = "5xectest0000000000000005";
+        try {
+            long t0 = System.currentTimeMillis();
+            ex.assign(task(id, ContainerSpec.newBuilder().setImage(image), ResourceRequirements.getDefaultInstance()));
+            LocalCluster.await(Duration.ofSeconds(60), () -> seen.containsKey(id) && seen.get(id).getState() == TaskState.RUNNING,
+                    "the slow container is reported RUNNING", () -> String.valueOf(seen.get(id)));
+            assertTrue(System.currentTimeMillis() - t0 >= 7_000, "it took the runtime's 7 s");
+            assertTrue(seen.get(id).getContainer().getPid() > 0);
+        } finally {
+            ex.assign(task(id, ContainerSpec.newBuilder().setImage(image), ResourceRequirements.getDefaultInstance()).toBuilder()
+                    .setDesiredState(TaskState.SHUTDOWN).build());
+            LocalCluster.await(Duration.ofSeconds(60), () -> seen.get(id) != null && seen.get(id).getState() == TaskState.SHUTDOWN,
+                    "the slow container stops");
+            ex.remove(id);
+            LocalCluster.await(Duration.ofSeconds(30), () -> ex.taskIds().isEmpty(), "the task is removed");
+            ex.close();
+            LocalCluster.removeCgroups(cgroup);
+            LocalCluster.deleteTree(dir);
+        }
+    }
 }

@@ -290,21 +290,11 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         try {
             launch(ctx);
             // runc writes the pid file once the container's process runs: no need to ask it.
-            long deadline = System.currentTimeMillis() + 30_000;
-            int pid = 0;
-            Path pidFile = ctx.dir.resolve("pid");
-            while (System.currentTimeMillis() < deadline && !Files.exists(ctx.dir.resolve("exit"))) {
-                if (Files.exists(pidFile)) {
-                    String text = Files.readString(pidFile).trim();
-                    if (text.matches("\\d+")) {
-                        pid = Integer.parseInt(text);
-                        break;
-                    }
-                }
+            // Watched closely for a while here; after that the monitor's rounds pick it up
+            // (hundreds of containers starting at once on a small machine can take minutes).
+            long deadline = System.currentTimeMillis() + 5_000;
+            while (System.currentTimeMillis() < deadline && !Files.exists(ctx.dir.resolve("exit")) && !startedRunning(ctx)) {
                 Thread.sleep(10);
-            }
-            if (pid > 0) {
-                reportRunning(ctx, pid);
             }
             // Otherwise the process already exited (or never started): checkExits reports it.
         } catch (IOException e) {
@@ -425,6 +415,11 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         }
         Path exit = ctx.dir.resolve("exit");
         if (!Files.exists(exit)) {
+            try {
+                startedRunning(ctx);
+            } catch (IOException e) {
+                LOG.warn("reading the pid of task {}: {}", ctx.id, e.toString());
+            }
             return;
         }
         try {
@@ -507,6 +502,27 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     }
 
     // ------------------------------------------------------------------ status and persistence
+
+    /**
+     * Reports a starting task RUNNING once the runtime has written its pid file; true when
+     * it runs (now or before). Called by the starting thread and by the monitor, once each
+     * reports at most.
+     */
+    private synchronized boolean startedRunning(TaskContext ctx) throws IOException {
+        if (ctx.status.getState() != TaskState.STARTING) {
+            return ctx.status.getState() == TaskState.RUNNING;
+        }
+        Path pidFile = ctx.dir.resolve("pid");
+        if (!Files.exists(pidFile)) {
+            return false;
+        }
+        String text = Files.readString(pidFile).trim();
+        if (!text.matches("\\d+")) {
+            return false;
+        }
+        reportRunning(ctx, Integer.parseInt(text));
+        return true;
+    }
 
     private void reportRunning(TaskContext ctx, int pid) {
         setStatus(ctx, TaskStatus.newBuilder().setState(TaskState.RUNNING).setTimestampMs(System.currentTimeMillis())
