@@ -76,13 +76,16 @@ final class StackDeployer {
         return s != null && s.getSpec().getAnnotations().getName().equals(name) ? s : null;
     }
 
+    /** A service the deploy created or changed, to wait for. */
+    private record Wait(String id, String name, Convergence.Mode mode) {}
+
     /** What one deploy did, for the message when it stops part-way. */
     private final List<String> done = new ArrayList<>();
 
     void deploy(Stack stack, boolean prune, ResolveImage resolve, boolean detach, boolean quiet) throws InterruptedException {
         Map<String, Service> current = new LinkedHashMap<>();
         check(stack, current);
-        List<String[]> waits = new ArrayList<>();  // service id, name, mode
+        List<Wait> waits = new ArrayList<>();
         long since = System.currentTimeMillis();
         List<String> pending = new ArrayList<>(stack.services().keySet());
         String step = "";
@@ -115,7 +118,7 @@ final class StackDeployer {
                     var r = cc.stub().createService(CreateServiceRequest.newBuilder().setSpec(spec)
                             .setKeepImageTag(resolve == ResolveImage.NEVER).build());
                     r.getWarningsList().forEach(w -> System.err.println("Warning: " + w));
-                    waits.add(new String[] {r.getService().getMeta().getId(), name, "create"});
+                    waits.add(new Wait(r.getService().getMeta().getId(), name, Convergence.Mode.CREATE));
                 } else {
                     ServiceSpec next = resolve == ResolveImage.CHANGED ? keepPinned(spec, cur) : spec;
                     var r = cc.stub().updateService(UpdateServiceRequest.newBuilder().setServiceId(cur.getMeta().getId())
@@ -126,7 +129,7 @@ final class StackDeployer {
                         out.println("Service " + name + " is unchanged");
                     } else {
                         out.println("Updating service " + name + " (id: " + cur.getMeta().getId() + ")");
-                        waits.add(new String[] {r.getService().getMeta().getId(), name, "update"});
+                        waits.add(new Wait(r.getService().getMeta().getId(), name, Convergence.Mode.UPDATE));
                     }
                 }
                 done.add("service " + name);
@@ -147,15 +150,14 @@ final class StackDeployer {
             prune(stack);
         }
         if (!detach) {
-            for (String[] w : waits) {
+            for (Wait w : waits) {
                 if (!quiet) {
-                    out.println(w[1] + ":");
+                    out.println(w.name() + ":");
                 }
                 try {
-                    Convergence.await(cc, w[0], since, w[2].equals("create") ? Convergence.Mode.CREATE : Convergence.Mode.UPDATE,
-                            quiet ? new PrintStream(java.io.OutputStream.nullOutputStream()) : out);
+                    Convergence.await(cc, w.id(), since, w.mode(), quiet ? new PrintStream(java.io.OutputStream.nullOutputStream()) : out);
                 } catch (IllegalStateException | IllegalArgumentException e) {
-                    throw new IllegalArgumentException("stack " + stack.name() + " did not converge: service " + w[1] + ": " + e.getMessage());
+                    throw new IllegalArgumentException("stack " + stack.name() + " did not converge: service " + w.name() + ": " + e.getMessage());
                 }
             }
         }
