@@ -7,7 +7,6 @@ import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
-import java.security.MessageDigest;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
@@ -178,10 +177,8 @@ public final class ClusterCa {
      */
     public static String digest(X509Certificate c) {
         try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(c.getEncoded());
-            String s = new BigInteger(1, h).toString(36);
-            return "0".repeat(Math.max(0, 50 - s.length())) + s;
-        } catch (GeneralSecurityException e) {
+            return io.jswarm.manager.JoinTokens.digest(c.getEncoded());
+        } catch (java.security.cert.CertificateEncodingException e) {
             throw new IllegalStateException(e);
         }
     }
