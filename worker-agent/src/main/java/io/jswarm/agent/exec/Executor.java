@@ -505,8 +505,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
 
     /**
      * Reports a starting task RUNNING once the runtime has written its pid file; true when
-     * it runs (now or before). Called by the starting thread and by the monitor, once each
-     * reports at most.
+     * it runs (now or before). Called by the starting thread and by the monitor: whichever
+     * sees the pid file first reports, under the executor's lock, and the other finds the
+     * task RUNNING.
      */
     private synchronized boolean startedRunning(TaskContext ctx) throws IOException {
         if (ctx.status.getState() != TaskState.STARTING) {
