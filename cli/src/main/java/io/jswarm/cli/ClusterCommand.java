@@ -29,7 +29,7 @@ final class ClusterCommand implements Callable<Integer> {
         public Integer call() {
             try (ControlClient cc = Swarmctl.client()) {
                 // Secrets stay out of the printout: tokens come from join-token only.
-                System.out.println(Show.json(get(cc).toBuilder().clearRootSecret().clearJoinTokens()));
+                System.out.println(Show.json(get(cc).toBuilder().clearRootCaKeySealed().clearJoinTokens()));
             }
             return 0;
         }
@@ -39,10 +39,13 @@ final class ClusterCommand implements Callable<Integer> {
     static final class Update implements Callable<Integer> {
         @Option(names = "--heartbeat-period", description = "Agent heartbeat period") String heartbeat;
         @Option(names = "--task-history-limit", description = "Task history retention limit per slot") String historyLimit;
+        @Option(names = "--cert-expiry", description = "Validity of node certificates issued from now on (default 90 days;"
+                + " at least 30s); nodes renew theirs when half of it is left") String certExpiry;
 
         @Override
         public Integer call() {
             Long hb = heartbeat == null ? null : Units.parseDurationMs("--heartbeat-period", heartbeat);
+            Long expiry = certExpiry == null ? null : Units.parseDurationMs("--cert-expiry", certExpiry);
             Long limit = historyLimit == null ? null : Units.parseNonNegative("--task-history-limit", historyLimit);
             try (ControlClient cc = Swarmctl.client()) {
                 Cluster c = get(cc);
@@ -52,6 +55,9 @@ final class ClusterCommand implements Callable<Integer> {
                 }
                 if (limit != null) {
                     spec.getOrchestrationBuilder().setTaskHistoryRetentionLimit(limit);
+                }
+                if (expiry != null) {
+                    spec.getCaConfigBuilder().setNodeCertExpiry(Durations.ofMillis(expiry));
                 }
                 cc.stub().updateCluster(UpdateClusterRequest.newBuilder().setClusterVersion(c.getMeta().getVersion())
                         .setSpec(spec).build());

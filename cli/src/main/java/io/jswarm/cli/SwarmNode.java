@@ -1,7 +1,6 @@
 package io.jswarm.cli;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import io.jswarm.agent.Agent;
 import io.jswarm.agent.StatusQueue;
@@ -51,6 +50,8 @@ public final class SwarmNode implements Closeable {
     private final Path stateDir;
     private final long snapshotInterval;
     private final LocalState state;
+    private final io.jswarm.tls.NodeTls tls;
+    private CertificateRenewal renewal;
     private final NodeDescription description;
     private final Addresses addrs;
     private final Containers containers;
@@ -62,9 +63,10 @@ public final class SwarmNode implements Closeable {
     private volatile boolean roleChangeRunning;
 
     /** @param snapshotInterval Raft log entries between snapshots, when this node is a manager */
-    public SwarmNode(Path stateDir, LocalState state, NodeDescription description, Addresses addrs, Containers containers,
-            long snapshotInterval) {
+    public SwarmNode(Path stateDir, LocalState state, io.jswarm.tls.NodeTls tls, NodeDescription description, Addresses addrs,
+            Containers containers, long snapshotInterval) {
         this.snapshotInterval = snapshotInterval;
+        this.tls = tls;
         this.stateDir = stateDir;
         this.state = state;
         this.description = description.toBuilder().setRuntime(containers.runtime().description())
@@ -99,15 +101,17 @@ public final class SwarmNode implements Closeable {
                 containers.logLimits(), networks);
         executor.recover();  // containers that outlived a previous swarmd are watched again, not restarted
         agent = new Agent(state.nodeId, description, addrs.advertiseRemote().toString(), managers, this::nodeChanged,
-                executor, statuses);
+                executor, statuses, tls.channelCredentials());
         agent.start();
+        renewal = new CertificateRenewal(stateDir, tls, agent::managers);
+        renewal.start();
     }
 
     private void startManager(Manager.Bootstrap bootstrap, boolean joining) throws IOException {
         Manager.Config cfg = new Manager.Config(state.nodeId, stateDir.toFile(), addrs.listenRaft().host(),
                 addrs.listenRaft().port(), addrs.advertiseRaft().toString(), addrs.listenRemote().host(),
                 addrs.listenRemote().port(), addrs.advertiseRemote().toString(), addrs.controlSocket(), state.raftGroup,
-                peers(state.raftMembers), joining, snapshotInterval);
+                peers(state.raftMembers), joining, snapshotInterval, tls);
         manager = new Manager(cfg, bootstrap);
         manager.resolveImagesWith(this::resolveImage);
         manager.start();
@@ -125,6 +129,7 @@ public final class SwarmNode implements Closeable {
     /** The session told us how the cluster sees this node: act on a role change. */
     private void nodeChanged(Node node, List<ManagerPeer> managers) {
         boolean wantManager = node.getSpec().getDesiredRole() == NodeRole.MANAGER;
+        renewal.wantRole(wantManager ? io.jswarm.tls.NodeIdentity.MANAGER : io.jswarm.tls.NodeIdentity.WORKER);
         synchronized (this) {
             if (roleChangeRunning) {
                 return;
@@ -146,6 +151,9 @@ public final class SwarmNode implements Closeable {
     private void promote(List<ManagerPeer> managers) {
         try {
             LOG.info("this node was promoted: starting its manager");
+            if (!tls.identity().manager()) {
+                renewal.renew();  // a manager's certificate first: Raft and the Raft join need it
+            }
             List<String> members = new ArrayList<>();
             for (ManagerPeer p : managers) {
                 if (!p.getRaftAddr().isEmpty()) {
@@ -162,7 +170,7 @@ public final class SwarmNode implements Closeable {
                 io.jswarm.agent.FileTrees.delete(stateDir.resolve("raft"));
                 startManager(null, true);
             }
-            addRaftMember(managers.stream().map(ManagerPeer::getAddr).toList(), "", state.nodeId, addrs.advertiseRaft());
+            addRaftMember(managers.stream().map(ManagerPeer::getAddr).toList(), tls, state.nodeId, addrs.advertiseRaft());
             state.save(stateDir);
         } catch (Exception e) {
             LOG.error("promotion failed: {}", e.toString());
@@ -190,16 +198,19 @@ public final class SwarmNode implements Closeable {
         }
     }
 
-    /** Asks the managers (any; the leader does the change) to add this node to the Raft group. */
-    static void addRaftMember(List<String> managerAddrs, String token, String nodeId, HostPort raftAddr) throws IOException {
+    /**
+     * Asks the managers (any; the leader does the change) to add this node to the Raft
+     * group; its manager certificate says who it is and that it may.
+     */
+    static void addRaftMember(List<String> managerAddrs, io.jswarm.tls.NodeTls tls, String nodeId, HostPort raftAddr) throws IOException {
         long deadline = System.currentTimeMillis() + 60_000;
         String last = "no manager address known";
         while (System.currentTimeMillis() < deadline) {
             for (String addr : managerAddrs) {
-                ManagedChannel ch = ManagedChannelBuilder.forTarget(addr).usePlaintext().build();
+                ManagedChannel ch = io.grpc.Grpc.newChannelBuilder(addr, tls.channelCredentials()).build();
                 try {
                     MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
-                            .addRaftMember(AddRaftMemberRequest.newBuilder().setToken(token).setNodeId(nodeId)
+                            .addRaftMember(AddRaftMemberRequest.newBuilder().setNodeId(nodeId)
                                     .setRaftAddr(raftAddr.toString()).build());
                     return;
                 } catch (StatusRuntimeException e) {
@@ -223,6 +234,9 @@ public final class SwarmNode implements Closeable {
 
     @Override
     public synchronized void close() throws IOException {
+        if (renewal != null) {
+            renewal.close();
+        }
         if (agent != null) {
             agent.close();
         }

@@ -1,16 +1,14 @@
 package io.jswarm.cli;
 
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
-import io.grpc.StatusRuntimeException;
 import io.jswarm.api.NodeDescription;
 import io.jswarm.api.NodeRole;
 import io.jswarm.api.dispatcher.JoinRequest;
 import io.jswarm.api.dispatcher.JoinResponse;
-import io.jswarm.api.dispatcher.MembershipGrpc;
 import io.jswarm.api.dispatcher.RaftMember;
 import io.jswarm.manager.Ids;
 import io.jswarm.manager.Manager;
+import io.jswarm.manager.ca.ClusterCa;
+import io.jswarm.tls.NodeTls;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -25,7 +23,6 @@ import io.jswarm.agent.exec.OciRuntime;
 import io.jswarm.agent.image.RegistryClient;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import io.jswarm.agent.exec.LogWriter;
@@ -62,6 +59,16 @@ public final class Swarmd implements Callable<Integer> {
 
     @Option(names = "--join-token", description = "Join token (from swarmctl cluster join-token)")
     String joinToken;
+
+    @Option(names = "--cert-expiry", defaultValue = "2160h",
+            description = "When initializing a cluster: validity of node certificates, at least 30s (default: ${DEFAULT-VALUE}, 90 days)")
+    String certExpiry;
+
+    @Option(names = "--external-ca-cert", description = "When initializing a cluster: its root CA certificate (PEM) instead of a new one")
+    Path externalCaCert;
+
+    @Option(names = "--external-ca-key", description = "When initializing a cluster: the private key (PEM) of --external-ca-cert")
+    Path externalCaKey;
 
     @Option(names = "--insecure-registry", description = "Registry (HOST:PORT) reached over plain HTTP; repeatable")
     List<String> insecureRegistries = new ArrayList<>();
@@ -221,6 +228,18 @@ public final class Swarmd implements Callable<Integer> {
             if (joinToken == null) {
                 throw new IllegalArgumentException("--join-addr needs --join-token");
             }
+            io.jswarm.manager.JoinTokens.caDigest(joinToken);
+            if (externalCaCert != null || externalCaKey != null) {
+                throw new IllegalArgumentException("--external-ca-cert/--external-ca-key are for initializing a cluster,"
+                        + " not joining one (the cluster's CA issues this node's certificate)");
+            }
+        }
+        long certExpiryMs = Units.parseDurationMs("--cert-expiry", certExpiry);
+        if (certExpiryMs < 30_000) {
+            throw new IllegalArgumentException("--cert-expiry must be at least 30s");
+        }
+        if ((externalCaCert == null) != (externalCaKey == null)) {
+            throw new IllegalArgumentException("--external-ca-cert and --external-ca-key go together");
         }
         if (hostname == null) {
             hostname = InetAddress.getLocalHost().getHostName();
@@ -248,17 +267,30 @@ public final class Swarmd implements Callable<Integer> {
         LocalState state = LocalState.load(stateDir);
         Manager.Bootstrap bootstrap = null;
         boolean joiningManager = false;
+        NodeTls tls;
         if (state == null) {
             state = new LocalState();
             if (joinAddr == null) {
-                // A new cluster: this node is its first manager.
+                // A new cluster: this node is its first manager, and its CA issues this node's
+                // certificate before anything listens.
+                ClusterCa ca = externalCaCert != null ? externalCa() : null;
                 state.nodeId = Ids.newId();
+                state.clusterId = Ids.newId();
+                if (ca == null) {
+                    ca = ClusterCa.create(state.clusterId);
+                }
                 state.role = "manager";
                 state.raftGroup = UUID.randomUUID().toString();
                 state.raftMembers = List.of(state.nodeId + "=" + raftAdvertise);
-                bootstrap = new Manager.Bootstrap(description, heartbeatMs, pool);
+                java.security.KeyPair key = io.jswarm.tls.Csr.newKeyPair();
+                tls = new NodeTls(key.getPrivate(), ca.issue(state.nodeId, io.jswarm.tls.NodeIdentity.MANAGER, state.clusterId,
+                        key.getPublic(), java.time.Duration.ofMillis(certExpiryMs)), List.of(ca.certificate()));
+                bootstrap = new Manager.Bootstrap(description, heartbeatMs, pool, state.clusterId, ca, certExpiryMs);
             } else {
-                JoinResponse r = join(description, advertise, raftAdvertise);
+                Joining.Joined joined = Joining.join(joinAddr, joinToken, JoinRequest.newBuilder().setDescription(description)
+                        .setAddr(advertise.toString()).setRaftAddr(raftAdvertise.toString()));
+                JoinResponse r = joined.response();
+                tls = joined.tls();
                 state.nodeId = r.getNodeId();
                 state.role = r.getRole() == NodeRole.MANAGER ? "manager" : "worker";
                 state.clusterId = r.getClusterId();
@@ -278,12 +310,23 @@ public final class Swarmd implements Callable<Integer> {
                 state.raftMembers = members;
                 state.managers = managers;
             }
+            tls.save(stateDir);
             state.save(stateDir);
-        } else if (joinAddr != null) {
-            System.err.println("swarmd: " + stateDir + " already holds node " + state.nodeId + "; ignoring --join-addr");
+        } else {
+            if (joinAddr != null) {
+                System.err.println("swarmd: " + stateDir + " already holds node " + state.nodeId + "; ignoring --join-addr");
+            }
+            if (externalCaCert != null) {
+                System.err.println("swarmd: " + stateDir + " already holds node " + state.nodeId + "; ignoring --external-ca-cert");
+            }
+            if (!NodeTls.present(stateDir)) {
+                throw new IllegalArgumentException(stateDir + " holds node " + state.nodeId + " but no certificates (it was made"
+                        + " by a jswarm without TLS): remove the state directory and join the node again");
+            }
+            tls = NodeTls.load(stateDir);
         }
 
-        SwarmNode node = new SwarmNode(stateDir, state,
+        SwarmNode node = new SwarmNode(stateDir, state, tls,
                 description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket),
                 new SwarmNode.Containers(oci, new RegistryClient(Set.copyOf(insecureRegistries)), cgroupParent,
                         logLimits, upstreams(dnsUpstreams), gatewaySubnet, meshOff), snapshots);
@@ -298,7 +341,7 @@ public final class Swarmd implements Callable<Integer> {
         }));
         node.start(bootstrap, joiningManager);
         if (joiningManager) {
-            SwarmNode.addRaftMember(List.of(joinAddr), joinToken, state.nodeId, raftAdvertise);
+            SwarmNode.addRaftMember(List.of(joinAddr), tls, state.nodeId, raftAdvertise);
         }
         System.err.println("swarmd: node " + state.nodeId + " (" + hostname + ") running as " + state.role
                 + (state.role.equals("manager") ? ", control socket " + socket : ""));
@@ -306,17 +349,15 @@ public final class Swarmd implements Callable<Integer> {
         return 0;
     }
 
-    private JoinResponse join(NodeDescription description, HostPort advertise, HostPort raftAdvertise) throws Exception {
-        ManagedChannel ch = ManagedChannelBuilder.forTarget(joinAddr).usePlaintext().build();
+    /** The CA of --external-ca-cert/--external-ca-key, checked before anything is written. */
+    private ClusterCa externalCa() throws java.io.IOException {
         try {
-            return MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
-                    .join(JoinRequest.newBuilder().setToken(joinToken).setDescription(description)
-                            .setAddr(advertise.toString()).setRaftAddr(raftAdvertise.toString()).build());
-        } catch (StatusRuntimeException e) {
-            String why = e.getStatus().getDescription() != null ? e.getStatus().getDescription() : e.getStatus().getCode().toString();
-            throw new IllegalArgumentException("cannot join the cluster at " + joinAddr + ": " + why);
-        } finally {
-            ch.shutdownNow();
+            return ClusterCa.fromPem(Files.readString(externalCaCert), Files.readString(externalCaKey));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--external-ca-cert " + externalCaCert + ", --external-ca-key " + externalCaKey
+                    + ": " + e.getMessage());
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IllegalArgumentException("no such file: " + e.getFile());
         }
     }
 

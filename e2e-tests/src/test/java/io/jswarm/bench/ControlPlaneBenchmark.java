@@ -58,20 +58,19 @@ public final class ControlPlaneBenchmark {
                 cluster.swarmctl(m1, "node", "update", "--availability", "drain", m).ok();
             }
             // Simulated workers run no tasks: they only use the real protocol to register.
-            ManagedChannel ch = ManagedChannelBuilder.forTarget(m1.addr()).usePlaintext().build();
             for (int i = 0; i < agents; i++) {
                 NodeDescription d = NodeDescription.newBuilder().setHostname("bench-" + i)
                         .setPlatform(Platform.newBuilder().setOs("linux").setArchitecture("amd64"))
                         .setResources(Resources.newBuilder().setNanoCpus(8_000_000_000L).setMemoryBytes(32L << 30)).build();
-                JoinResponse r = MembershipGrpc.newBlockingStub(ch).join(JoinRequest.newBuilder().setToken(workerToken)
-                        .setDescription(d).setAddr("127.0.0.1:1").build());
+                // Joined as swarmd joins: the root checked against the token, a certificate for a key of its own.
+                io.jswarm.cli.Joining.Joined j = io.jswarm.cli.Joining.join(m1.addr(), workerToken,
+                        JoinRequest.newBuilder().setDescription(d).setAddr("127.0.0.1:1"));
                 io.jswarm.agent.StatusQueue statuses = new io.jswarm.agent.StatusQueue();
-                Agent a = new Agent(r.getNodeId(), d, "127.0.0.1:1", List.of(m1.addr(), m2.addr(), m3.addr()), (n, m) -> {},
-                        new SimulatedTasks(statuses), statuses);
+                Agent a = new Agent(j.response().getNodeId(), d, "127.0.0.1:1", List.of(m1.addr(), m2.addr(), m3.addr()), (n, m) -> {},
+                        new SimulatedTasks(statuses), statuses, j.tls().channelCredentials());
                 a.start();
                 fleet.add(a);
             }
-            ch.shutdownNow();
             LocalCluster.await(Duration.ofSeconds(120), () -> ready(m1) == 3 + agents, agents + " agents are ready");
 
             double[] create = new double[runs];

@@ -255,17 +255,58 @@ public final class FaultScenarios implements AutoCloseable {
     }
 
     /** Lines of the managers' logs reporting nodes down, by node hostname, from the given log offsets. */
-    private Map<String, Integer> downMarks(Map<Member, Integer> from) {
-        Map<String, Integer> out = new HashMap<>();
+    /**
+     * Counts the nodes other than {@code cut} that a manager marked down since the offsets,
+     * and for each says what the leader's and the node's own logs said in the seconds
+     * before: a failure in CI must tell why without the logs, which go with the run.
+     */
+    private void countDownMarks(Round r, Map<Member, Integer> from, String cut) {
+        r.count("healthy nodes marked down", 0);
         for (Member m : managers) {
             String text = m.logText();
             int off = Math.min(from.getOrDefault(m, 0), text.length());
             Matcher mt = DOWN_LINE.matcher(text.substring(off));
             while (mt.find()) {
-                out.merge(mt.group(1), 1, Integer::sum);
+                if (mt.group(1).equals(cut)) {
+                    continue;
+                }
+                r.count("healthy nodes marked down", 1);
+                int lineStart = text.lastIndexOf('\n', off + mt.start()) + 1;
+                String stamp = text.substring(lineStart, Math.min(text.length(), lineStart + 28)).split(" ")[0];
+                StringBuilder why = new StringBuilder(m.name + ": " + mt.group() + " at " + stamp);
+                Member downed = cluster.members().stream().filter(x -> x.name.equals(mt.group(1))).findFirst().orElse(null);
+                for (Member src : downed == null ? List.of(m) : List.of(m, downed)) {
+                    for (String line : linesBefore(src.logText(), stamp, 6_000)) {
+                        why.append("\n    ").append(src.name).append(" | ").append(line);
+                    }
+                }
+                r.notes.add(why.toString());
             }
         }
-        return out;
+    }
+
+    /** The lines of a swarmd log stamped within {@code ms} before (and 1 s after) the stamp. */
+    private static List<String> linesBefore(String text, String stamp, long ms) {
+        List<String> out = new ArrayList<>();
+        java.time.format.DateTimeFormatter f = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSZ");
+        long at;
+        try {
+            at = java.time.OffsetDateTime.parse(stamp, f).toInstant().toEpochMilli();
+        } catch (RuntimeException e) {
+            return out;
+        }
+        for (String line : text.split("\n")) {
+            String head = line.split(" ", 2)[0];
+            try {
+                long t = java.time.OffsetDateTime.parse(head, f).toInstant().toEpochMilli();
+                if (t >= at - ms && t <= at + 1_000) {
+                    out.add(line.length() > 240 ? line.substring(0, 240) : line);
+                }
+            } catch (RuntimeException e) {
+                // a continuation line (a stack trace): no stamp of its own
+            }
+        }
+        return out.size() > 40 ? out.subList(out.size() - 40, out.size()) : out;
     }
 
     private Map<Member, Integer> logOffsets() {
@@ -400,9 +441,7 @@ public final class FaultScenarios implements AutoCloseable {
         } else {
             r.count("acknowledged writes lost", writes.stream().filter(w -> w.ok() && !all.contains(w.name())).count());
         }
-        Map<String, Integer> down = downMarks(logs);
-        down.remove(cut.name);
-        r.count("healthy nodes marked down", down.values().stream().mapToInt(Integer::intValue).sum());
+        countDownMarks(r, logs, cut.name);
         return r;
     }
 
@@ -463,9 +502,7 @@ public final class FaultScenarios implements AutoCloseable {
             }
             sleep(100);
         }
-        Map<String, Integer> down = downMarks(logs);
-        down.remove(cut.name);
-        r.count("healthy nodes marked down", down.values().stream().mapToInt(Integer::intValue).sum());
+        countDownMarks(r, logs, cut.name);
         containerChecks(r, 60_000);
         removeService(svc);
         return r;
@@ -634,7 +671,7 @@ public final class FaultScenarios implements AutoCloseable {
         started.removeAll(before);
         r.count("containers started again after the restart", started.size());
         containerChecks(r, 30_000);
-        r.count("healthy nodes marked down", downMarks(logs).values().stream().mapToInt(Integer::intValue).sum());
+        countDownMarks(r, logs, null);
         removeService(svc);
         return r;
     }

@@ -173,7 +173,7 @@ public final class LocalCluster implements AutoCloseable {
 
     /** The first manager, on a simulated host (null: on 127.0.0.1). */
     public Member init(String name, TestNetwork.Host host, String... args) throws Exception {
-        Member m = new Member(name, host);
+        Member m = members.containsKey(name) ? members.get(name) : new Member(name, host);
         List<String> a = new ArrayList<>(List.of(args));
         m.extraArgs = a;
         members.put(name, m);
@@ -204,6 +204,25 @@ public final class LocalCluster implements AutoCloseable {
         return m;
     }
 
+    /** A member on 127.0.0.1 with its ports chosen but not started: for a test that needs them first. */
+    public Member prepare(String name) throws IOException {
+        Member m = new Member(name, null);
+        members.put(name, m);
+        return m;
+    }
+
+    /** Runs a command to its end (at most two minutes); its exit code and output. */
+    public static Result run(List<String> cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(String.join(" ", cmd) + " did not finish");
+        }
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
     public Member member(String name) {
         return members.get(name);
     }
@@ -216,15 +235,7 @@ public final class LocalCluster implements AutoCloseable {
     public Result swarmctl(Member via, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("bin/swarmctl").toString(), "--socket", via.socket().toString()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).start();
-        // Read both streams fully; the outputs are small.
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("swarmctl " + String.join(" ", args) + " did not finish");
-        }
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+        return run(cmd);
     }
 
     /** Starts bin/swarmctl with its output going to files: for long-running or large output (logs -f). */

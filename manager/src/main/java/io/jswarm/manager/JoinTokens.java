@@ -2,20 +2,24 @@ package io.jswarm.manager;
 
 import io.jswarm.api.Cluster;
 import io.jswarm.api.NodeRole;
+import io.jswarm.tls.Pem;
 import java.math.BigInteger;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
 
 /**
- * Join tokens: {@code SWMTKN-1-<cluster digest>-<secret>}. The digest part identifies the
- * cluster (a joiner told the wrong address learns so clearly); the secret decides the role.
+ * Join tokens, as SwarmKit's: {@code SWMTKN-1-<digest of the root CA certificate>-<secret>}.
+ * The digest lets a joining node check the CA a manager shows it before it sends the token
+ * (a man in the middle has another CA); the secret decides the role.
  */
 public final class JoinTokens {
     private JoinTokens() {}
 
-    public static String digest(byte[] rootSecret) {
+    public static String digest(byte[] der) {
         try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(rootSecret);
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(der);
             String s = new BigInteger(1, h).toString(36);
             return "0".repeat(Math.max(0, 50 - s.length())) + s;
         } catch (NoSuchAlgorithmException e) {
@@ -23,17 +27,31 @@ public final class JoinTokens {
         }
     }
 
-    public static String newToken(byte[] rootSecret) {
-        return "SWMTKN-1-" + digest(rootSecret) + "-" + Ids.random(25);
+    /** The digest of a root certificate, as tokens carry it. */
+    public static String digest(X509Certificate root) {
+        try {
+            return digest(root.getEncoded());
+        } catch (CertificateEncodingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static String newToken(X509Certificate root) {
+        return "SWMTKN-1-" + digest(root) + "-" + Ids.random(25);
+    }
+
+    /** The CA digest a token carries; IllegalArgumentException when it is not a token. */
+    public static String caDigest(String token) {
+        String[] parts = token.split("-");
+        if (parts.length != 4 || !parts[0].equals("SWMTKN") || !parts[1].equals("1") || parts[2].length() != 50) {
+            throw new IllegalArgumentException("invalid join token: expected SWMTKN-1-<digest>-<secret>");
+        }
+        return parts[2];
     }
 
     /** The role a token grants in this cluster; IllegalArgumentException names what is wrong. */
     public static NodeRole roleFor(Cluster cluster, String token) {
-        String[] parts = token.split("-");
-        if (parts.length != 4 || !parts[0].equals("SWMTKN") || !parts[1].equals("1")) {
-            throw new IllegalArgumentException("invalid join token: expected SWMTKN-1-<digest>-<secret>");
-        }
-        if (!parts[2].equals(digest(cluster.getRootSecret().toByteArray()))) {
+        if (!caDigest(token).equals(digest(Pem.certificate(cluster.getRootCaPem())))) {
             throw new IllegalArgumentException("invalid join token: it belongs to a different cluster");
         }
         if (token.equals(cluster.getJoinTokens().getManager())) {

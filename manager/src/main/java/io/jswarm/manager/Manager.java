@@ -37,7 +37,6 @@ import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.protocol.RaftPeer;
@@ -55,13 +54,18 @@ public final class Manager implements Closeable {
     /** Where this manager listens and who it is. */
     public record Config(String nodeId, File stateDir, String raftHost, int raftPort, String advertiseRaft,
             String remoteHost, int remotePort, String advertiseRemote, Path controlSocket, String groupUuid,
-            List<RaftPeer> peers, boolean joining, long snapshotInterval) {
+            List<RaftPeer> peers, boolean joining, long snapshotInterval, io.jswarm.tls.NodeTls tls) {
         /** Raft log entries between snapshots, unless swarmd is told otherwise (--snapshot-interval). */
         public static final long DEFAULT_SNAPSHOT_INTERVAL = 20_000;
     }
 
-    /** Present only on the node that initializes a new cluster. */
-    public record Bootstrap(NodeDescription description, long heartbeatMs, io.jswarm.api.AddressPool addressPool) {}
+    /**
+     * Present only on the node that initializes a new cluster: the cluster id and root CA
+     * were made (or given) by swarmd before anything started, as this node's own
+     * certificate comes from them.
+     */
+    public record Bootstrap(NodeDescription description, long heartbeatMs, io.jswarm.api.AddressPool addressPool,
+            String clusterId, io.jswarm.manager.ca.ClusterCa ca, long certExpiryMs) {}
 
     private final Config config;
     private final Bootstrap bootstrap;
@@ -80,12 +84,14 @@ public final class Manager implements Closeable {
     public Manager(Config config, Bootstrap bootstrap) throws IOException {
         this.config = config;
         this.bootstrap = bootstrap;
+        var managersOnly = java.util.Set.of(io.jswarm.tls.NodeIdentity.MANAGER);
         this.raft = new RaftNode(config.nodeId(), config.raftHost(), config.raftPort(), new File(config.stateDir(), "raft"),
-                config.groupUuid(), config.peers(), config.joining(), store, config.snapshotInterval());
+                config.groupUuid(), config.peers(), config.joining(), store, config.snapshotInterval(),
+                new org.apache.ratis.grpc.GrpcTlsConfig(config.tls().keyManager(), config.tls().trustManager(managersOnly, id -> false), true));
         this.dispatcher = new Dispatcher(store, raft);
         store.addListener(eventLog);
         this.controllers = new LeaderControllers(store, raft, dispatcher);
-        this.logBroker = new io.jswarm.manager.logs.LogBroker(store, dispatcher, config.nodeId());
+        this.logBroker = new io.jswarm.manager.logs.LogBroker(store, dispatcher, config.nodeId(), config.tls().channelCredentials());
     }
 
     /** Pins image tags to digests when services are created or updated. */
@@ -108,11 +114,17 @@ public final class Manager implements Closeable {
     public void start() throws IOException {
         raft.onLeadershipChange(this::leadershipChanged);
         raft.start();
-        remoteServer = NettyServerBuilder.forAddress(new InetSocketAddress(config.remoteHost(), config.remotePort()))
+        // Mutual TLS: nodes of the cluster (managers and workers) present their certificates;
+        // a joining node has none yet and may only fetch the root and join with a token.
+        var nodes = java.util.Set.of(io.jswarm.tls.NodeIdentity.MANAGER, io.jswarm.tls.NodeIdentity.WORKER);
+        remoteServer = NettyServerBuilder.forAddress(new InetSocketAddress(config.remoteHost(), config.remotePort()),
+                        config.tls().serverCredentials(nodes, id -> false))
                 .channelType(NioServerSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
+                .intercept(new io.jswarm.manager.ca.Callers(this::removed))
                 .addService(new MembershipService(store, raft))
                 .addService(dispatcher)
-                .addService(logBroker)            // followers pass service logs on to the leader
+                // followers pass service logs on to the leader
+                .addService(io.grpc.ServerInterceptors.intercept(logBroker, io.jswarm.manager.ca.Callers.managersOnly()))
                 .addService(logBroker.publisher)  // agents publish task logs
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .maxInboundMessageSize(64 << 20)
@@ -127,6 +139,11 @@ public final class Manager implements Closeable {
                 .build().start();
         LOG.info("manager {} listening: remote API {}:{}, Raft {}:{}, control {}", config.nodeId(), config.remoteHost(),
                 config.remotePort(), config.raftHost(), config.raftPort(), config.controlSocket());
+    }
+
+    /** A node of the cluster no longer in it (node rm): its certificate is refused from then on. */
+    private boolean removed(String nodeId) {
+        return store.cluster() != null && store.node(nodeId) == null;
     }
 
     private void leadershipChanged(boolean leader) {
@@ -153,19 +170,21 @@ public final class Manager implements Closeable {
             return;
         }
         long now = System.currentTimeMillis();
-        byte[] secret = new byte[32];
-        new SecureRandom().nextBytes(secret);
+        byte[] dataKey = io.jswarm.manager.secrets.SecretSeal.newKey();
+        java.security.cert.X509Certificate root = bootstrap.ca().certificate();
         Cluster cluster = Cluster.newBuilder()
-                .setMeta(Meta.newBuilder().setId(Ids.newId()).setCreatedAtMs(now).setUpdatedAtMs(now))
+                .setMeta(Meta.newBuilder().setId(bootstrap.clusterId()).setCreatedAtMs(now).setUpdatedAtMs(now))
                 .setSpec(ClusterSpec.newBuilder().setAnnotations(Annotations.newBuilder().setName("default"))
                         .setOrchestration(OrchestrationConfig.newBuilder().setTaskHistoryRetentionLimit(TaskReaper.DEFAULT_RETENTION))
-                        .setDispatcher(DispatcherConfig.newBuilder().setHeartbeatPeriod(Durations.ofMillis(bootstrap.heartbeatMs()))))
-                .setJoinTokens(JoinTokens.newBuilder().setWorker(io.jswarm.manager.JoinTokens.newToken(secret))
-                        .setManager(io.jswarm.manager.JoinTokens.newToken(secret)))
+                        .setDispatcher(DispatcherConfig.newBuilder().setHeartbeatPeriod(Durations.ofMillis(bootstrap.heartbeatMs())))
+                        .setCaConfig(io.jswarm.api.CaConfig.newBuilder().setNodeCertExpiry(Durations.ofMillis(bootstrap.certExpiryMs()))))
+                .setJoinTokens(JoinTokens.newBuilder().setWorker(io.jswarm.manager.JoinTokens.newToken(root))
+                        .setManager(io.jswarm.manager.JoinTokens.newToken(root)))
                 .setRaftGroupId(config.groupUuid())
-                .setRootSecret(com.google.protobuf.ByteString.copyFrom(secret))
                 .setAddressPool(bootstrap.addressPool())
-                .setDataKey(com.google.protobuf.ByteString.copyFrom(io.jswarm.manager.secrets.SecretSeal.newKey()))
+                .setDataKey(com.google.protobuf.ByteString.copyFrom(dataKey))
+                .setRootCaPem(io.jswarm.tls.Pem.of(root))
+                .setRootCaKeySealed(com.google.protobuf.ByteString.copyFrom(bootstrap.ca().sealedKey(dataKey)))
                 .build();
         Node self = Node.newBuilder()
                 .setMeta(Meta.newBuilder().setId(config.nodeId()).setCreatedAtMs(now).setUpdatedAtMs(now))

@@ -2,7 +2,6 @@ package io.jswarm.agent;
 
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import io.jswarm.api.Node;
 import io.jswarm.api.NodeDescription;
@@ -43,6 +42,7 @@ public final class Agent implements Closeable {
     private final TaskRunner runner;
     private final StatusQueue statuses;
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final io.grpc.ChannelCredentials credentials;
     /** Heartbeats only: nothing else runs on this thread, and a heartbeat never blocks it. */
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "agent-heartbeat");
@@ -62,10 +62,13 @@ public final class Agent implements Closeable {
     /**
      * @param managerAddrs remote API addresses to try, in order
      * @param nodeListener told of this node's record as the cluster sees it (role changes)
+     * @param credentials  this node's mutual-TLS credentials (its certificate says who it is)
      */
     public Agent(String nodeId, NodeDescription description, String addr, List<String> managerAddrs,
-            BiConsumer<Node, List<ManagerPeer>> nodeListener, TaskRunner runner, StatusQueue statuses) {
+            BiConsumer<Node, List<ManagerPeer>> nodeListener, TaskRunner runner, StatusQueue statuses,
+            io.grpc.ChannelCredentials credentials) {
         this.nodeId = nodeId;
+        this.credentials = credentials;
         this.description = description;
         this.addr = addr;
         this.managers.addAll(managerAddrs);
@@ -91,7 +94,7 @@ public final class Agent implements Closeable {
     }
 
     private ManagedChannel channel(String target) {
-        return channels.computeIfAbsent(target, t -> ManagedChannelBuilder.forTarget(t).usePlaintext()
+        return channels.computeIfAbsent(target, t -> io.grpc.Grpc.newChannelBuilder(t, credentials)
                 .maxInboundMessageSize(64 << 20).build());
     }
 

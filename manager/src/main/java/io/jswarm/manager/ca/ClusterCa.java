@@ -1,17 +1,20 @@
 package io.jswarm.manager.ca;
 
+import io.jswarm.api.Cluster;
+import io.jswarm.manager.secrets.SecretSeal;
+import io.jswarm.tls.Csr;
+import io.jswarm.tls.NodeIdentity;
+import io.jswarm.tls.Pem;
 import java.io.IOException;
-import java.io.StringReader;
-import java.io.StringWriter;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
+import java.security.Signature;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
@@ -29,33 +32,26 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.openssl.PEMKeyPair;
-import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * The cluster's root certificate authority, as SwarmKit's: an ECDSA P-256 key and a
- * self-signed root, and the node certificates it issues (CN = node id, OU = the node's
- * role, O = the cluster id), usable for both ends of a mutual-TLS connection. Keys come
- * from the JDK; certificates are built with Bouncy Castle's X.509 builders.
- *
- * <p>Not used on any connection yet: issue 13 wires it into joining and every
- * node-to-node connection (see the README's Status).
+ * self-signed root (or an external CA given at init), and the node certificates it issues
+ * (CN = node id, OU = the node's role, O = the cluster id), usable for both ends of a
+ * mutual-TLS connection. Keys come from the JDK; certificates are built with Bouncy
+ * Castle's X.509 builders. The leader holds it; its key is stored sealed under the
+ * cluster's data key.
  */
 public final class ClusterCa {
-    public static final String MANAGER_OU = "swarm-manager";
-    public static final String WORKER_OU = "swarm-worker";
     /** SwarmKit's root CA name. */
     public static final String ROOT_CN = "swarm-ca";
     /** The root's life (SwarmKit: 20 years); node certificates' default is 90 days. */
     public static final Duration ROOT_VALIDITY = Duration.ofDays(20 * 365);
     public static final Duration NODE_VALIDITY = Duration.ofDays(90);
-    private static final String SIGNATURE = "SHA256withECDSA";
+    /** The associated data the CA key is sealed with. */
+    private static final String SEAL_ID = "cluster root CA key";
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final X509Certificate cert;
@@ -74,19 +70,9 @@ public final class ClusterCa {
         return key;
     }
 
-    public static KeyPair newKeyPair() {
-        try {
-            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-            g.initialize(new ECGenParameterSpec("secp256r1"), RANDOM);
-            return g.generateKeyPair();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("the JDK cannot make P-256 keys", e);
-        }
-    }
-
     /** A new root for a new cluster. */
     public static ClusterCa create(String clusterId) {
-        KeyPair kp = newKeyPair();
+        KeyPair kp = Csr.newKeyPair();
         X500Name name = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, clusterId).addRDN(BCStyle.CN, ROOT_CN).build();
         Instant now = Instant.now();
         try {
@@ -102,44 +88,72 @@ public final class ClusterCa {
         }
     }
 
-    /** The CA as stored: its certificate and key in PEM. */
+    /**
+     * A CA given as PEM (swarmd --external-ca-cert/--external-ca-key, or as stored):
+     * IllegalArgumentException names what is wrong with it.
+     */
     public static ClusterCa fromPem(String certPem, String keyPem) {
-        X509Certificate c = certificateFromPem(certPem);
-        try (PEMParser p = new PEMParser(new StringReader(keyPem))) {
-            Object o = p.readObject();
-            JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
-            PrivateKey k = o instanceof PEMKeyPair kp ? conv.getPrivateKey(kp.getPrivateKeyInfo())
-                    : o instanceof PrivateKeyInfo info ? conv.getPrivateKey(info) : null;
-            if (k == null) {
-                throw new IllegalArgumentException("the CA key is not a PEM private key");
-            }
-            return new ClusterCa(c, k);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("the CA key cannot be read: " + e.getMessage(), e);
+        X509Certificate c = Pem.certificate(certPem);
+        PrivateKey k = Pem.privateKey(keyPem);
+        if (c.getBasicConstraints() < 0) {
+            throw new IllegalArgumentException("the CA certificate is not a CA (its basic constraints say so)");
         }
+        try {
+            c.checkValidity();
+            Signature s = Signature.getInstance(algorithm(k));
+            s.initSign(k);
+            byte[] probe = "jswarm".getBytes(StandardCharsets.UTF_8);
+            s.update(probe);
+            byte[] sig = s.sign();
+            s.initVerify(c.getPublicKey());
+            s.update(probe);
+            if (!s.verify(sig)) {
+                throw new IllegalArgumentException("the CA key does not belong to the CA certificate");
+            }
+        } catch (GeneralSecurityException e) {
+            throw new IllegalArgumentException("the CA key does not belong to the CA certificate, or the certificate"
+                    + " is not valid now: " + e.getMessage());
+        }
+        return new ClusterCa(c, k);
+    }
+
+    /** The CA of a cluster object, its key opened with the data key. */
+    public static ClusterCa of(Cluster cluster) {
+        if (cluster.getRootCaPem().isEmpty()) {
+            throw new IllegalStateException("the cluster has no root CA");
+        }
+        byte[] keyPem = SecretSeal.open(cluster.getDataKey().toByteArray(), SEAL_ID, cluster.getRootCaKeySealed().toByteArray());
+        return fromPem(cluster.getRootCaPem(), new String(keyPem, StandardCharsets.UTF_8));
+    }
+
+    /** The key as the cluster object stores it. */
+    public byte[] sealedKey(byte[] dataKey) {
+        return SecretSeal.seal(dataKey, SEAL_ID, Pem.of(key).getBytes(StandardCharsets.UTF_8));
     }
 
     /**
      * A node's certificate for its public key: CN = node id, OU = role, O = cluster id, the
      * node id and role also as DNS names (as SwarmKit), for client and server use.
      */
-    public X509Certificate issue(String nodeId, String ou, String clusterId, PublicKey nodeKey, Duration validity) {
-        if (!ou.equals(MANAGER_OU) && !ou.equals(WORKER_OU)) {
-            throw new IllegalArgumentException("unknown role " + ou);
+    public X509Certificate issue(String nodeId, String role, String clusterId, PublicKey nodeKey, Duration validity) {
+        if (!role.equals(NodeIdentity.MANAGER) && !role.equals(NodeIdentity.WORKER)) {
+            throw new IllegalArgumentException("unknown role " + role);
         }
-        X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, clusterId).addRDN(BCStyle.OU, ou)
+        X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, clusterId).addRDN(BCStyle.OU, role)
                 .addRDN(BCStyle.CN, nodeId).build();
         Instant now = Instant.now();
+        // Never past the root's own end: a chain is only as valid as its root.
+        Instant end = now.plus(validity).isAfter(cert.getNotAfter().toInstant()) ? cert.getNotAfter().toInstant() : now.plus(validity);
         try {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(cert, serial(), Date.from(now.minus(Duration.ofMinutes(5))),
-                    Date.from(now.plus(validity)), subject, nodeKey)
+            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(cert, serial(), Date.from(now.minusMillis(io.jswarm.tls.NodeTls.BACKDATE_MS)),
+                    Date.from(end), subject, nodeKey)
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment))
                     .addExtension(Extension.extendedKeyUsage, false,
                             new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}))
                     .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-                        new GeneralName(GeneralName.dNSName, nodeId), new GeneralName(GeneralName.dNSName, ou)}))
+                        new GeneralName(GeneralName.dNSName, nodeId), new GeneralName(GeneralName.dNSName, role)}))
                     .addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(cert))
                     .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(nodeKey));
             return sign(b, key);
@@ -148,26 +162,17 @@ public final class ClusterCa {
         }
     }
 
+    private static String algorithm(PrivateKey k) {
+        return k.getAlgorithm().equals("RSA") ? "SHA256withRSA" : "SHA256withECDSA";
+    }
+
     private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey signer) throws GeneralSecurityException, OperatorCreationException {
-        ContentSigner s = new JcaContentSignerBuilder(SIGNATURE).build(signer);
+        ContentSigner s = new JcaContentSignerBuilder(algorithm(signer)).build(signer);
         return new JcaX509CertificateConverter().getCertificate(b.build(s));
     }
 
     private static BigInteger serial() {
         return new BigInteger(128, RANDOM);
-    }
-
-    /** What a node certificate says of its holder. */
-    public record Identity(String nodeId, String role, String clusterId) {}
-
-    public static Identity identity(X509Certificate c) {
-        X500Name n = X500Name.getInstance(c.getSubjectX500Principal().getEncoded());
-        return new Identity(rdn(n, BCStyle.CN), rdn(n, BCStyle.OU), rdn(n, BCStyle.O));
-    }
-
-    private static String rdn(X500Name n, org.bouncycastle.asn1.ASN1ObjectIdentifier type) {
-        var rdns = n.getRDNs(type);
-        return rdns.length == 0 ? "" : rdns[0].getFirst().getValue().toString();
     }
 
     /**
@@ -176,33 +181,6 @@ public final class ClusterCa {
      * shown before it sends anything secret.
      */
     public static String digest(X509Certificate c) {
-        try {
-            return io.jswarm.manager.JoinTokens.digest(c.getEncoded());
-        } catch (java.security.cert.CertificateEncodingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    public static String toPem(Object certOrKey) {
-        StringWriter w = new StringWriter();
-        try (JcaPEMWriter p = new JcaPEMWriter(w)) {
-            // Keys as PKCS#8 ("PRIVATE KEY"), which every TLS library reads.
-            p.writeObject(certOrKey instanceof PrivateKey k ? new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(k, null) : certOrKey);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return w.toString();
-    }
-
-    public static X509Certificate certificateFromPem(String pem) {
-        try (PEMParser p = new PEMParser(new StringReader(pem))) {
-            Object o = p.readObject();
-            if (!(o instanceof org.bouncycastle.cert.X509CertificateHolder h)) {
-                throw new IllegalArgumentException("not a PEM certificate");
-            }
-            return new JcaX509CertificateConverter().getCertificate(h);
-        } catch (IOException | GeneralSecurityException e) {
-            throw new IllegalArgumentException("the certificate cannot be read: " + e.getMessage(), e);
-        }
+        return io.jswarm.manager.JoinTokens.digest(c);
     }
 }

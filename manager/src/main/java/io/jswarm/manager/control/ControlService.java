@@ -803,7 +803,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void getCluster(GetClusterRequest req, StreamObserver<GetClusterResponse> out) {
-        read(out, () -> GetClusterResponse.newBuilder().setCluster(cluster().toBuilder().clearDataKey()).build());
+        read(out, () -> GetClusterResponse.newBuilder().setCluster(cluster().toBuilder().clearDataKey().clearRootCaKeySealed()).build());
     }
 
     @Override
@@ -823,18 +823,27 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                     && io.jswarm.manager.Durations.millis(spec.getDispatcher().getHeartbeatPeriod()) < 100) {
                 throw GrpcErrors.invalid("heartbeat period must be at least 100ms");
             }
+            SpecValidator.duration("certificate expiry", spec.getCaConfig().hasNodeCertExpiry(),
+                    spec.getCaConfig().getNodeCertExpiry(), 0);
+            if (spec.getCaConfig().hasNodeCertExpiry()) {
+                long ms = io.jswarm.manager.Durations.millis(spec.getCaConfig().getNodeCertExpiry());
+                // Docker's minimum is an hour; 30 s lets a test watch certificates renew.
+                if (ms < 30_000 || ms > 20L * 365 * 86_400_000) {
+                    throw GrpcErrors.invalid("certificate expiry must be between 30s and 20 years");
+                }
+            }
             Cluster.Builder b = cur.toBuilder().setSpec(spec);
-            byte[] secret = cur.getRootSecret().toByteArray();
+            java.security.cert.X509Certificate root = io.jswarm.tls.Pem.certificate(cur.getRootCaPem());
             if (req.getRotateWorkerToken()) {
-                b.getJoinTokensBuilder().setWorker(JoinTokens.newToken(secret));
+                b.getJoinTokensBuilder().setWorker(JoinTokens.newToken(root));
             }
             if (req.getRotateManagerToken()) {
-                b.getJoinTokensBuilder().setManager(JoinTokens.newToken(secret));
+                b.getJoinTokensBuilder().setManager(JoinTokens.newToken(root));
             }
             long version = req.getClusterVersion() != 0 ? req.getClusterVersion() : cur.getMeta().getVersion();
             b.setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(System.currentTimeMillis()));
             write(StoreAction.Kind.UPDATE, StoreObjects.of(b.build()));
-            return UpdateClusterResponse.newBuilder().setCluster(cluster().toBuilder().clearDataKey()).build();
+            return UpdateClusterResponse.newBuilder().setCluster(cluster().toBuilder().clearDataKey().clearRootCaKeySealed()).build();
         });
     }
 }

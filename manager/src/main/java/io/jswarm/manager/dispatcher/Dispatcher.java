@@ -182,6 +182,12 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
 
     @Override
     public void session(SessionRequest req, StreamObserver<SessionMessage> out) {
+        try {
+            io.jswarm.manager.ca.Callers.requireNode(req.getNodeId());
+        } catch (RuntimeException e) {
+            out.onError(e);
+            return;
+        }
         if (!active) {
             String leader = leaderAddr();
             if (leader.isEmpty()) {
@@ -243,6 +249,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
     }
 
     private Session checkSession(String nodeId, String sessionId) {
+        io.jswarm.manager.ca.Callers.requireNode(nodeId);
         Session s = sessions.get(nodeId);
         if (!active || s == null || !s.id.equals(sessionId)) {
             throw Status.NOT_FOUND.withDescription("session " + sessionId + " is not known to this manager; open a new one")

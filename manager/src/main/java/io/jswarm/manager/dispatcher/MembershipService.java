@@ -14,7 +14,15 @@ import io.jswarm.api.NodeStatus;
 import io.jswarm.api.dispatcher.*;
 import io.jswarm.api.store.StoreAction;
 import io.jswarm.api.store.StoreBatch;
+import io.jswarm.manager.Durations;
 import io.jswarm.manager.Ids;
+import io.jswarm.manager.ca.Callers;
+import io.jswarm.manager.ca.ClusterCa;
+import io.jswarm.tls.Csr;
+import io.jswarm.tls.NodeIdentity;
+import io.jswarm.tls.Pem;
+import java.security.PublicKey;
+import java.time.Duration;
 import io.jswarm.manager.JoinTokens;
 import io.jswarm.manager.control.GrpcErrors;
 import io.jswarm.manager.raft.RaftNode;
@@ -25,7 +33,11 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Joining nodes: token check, the node record, and Raft membership for managers. */
+/**
+ * Joining nodes: the root CA for anyone, token check, the node record and its first
+ * certificate, certificate renewal, and Raft membership for managers. Callers' identities
+ * come from their certificates ({@link Callers}), never from the request.
+ */
 public final class MembershipService extends MembershipGrpc.MembershipImplBase {
     private static final Logger LOG = LoggerFactory.getLogger(MembershipService.class);
     private final MemoryStore store;
@@ -64,9 +76,63 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
     }
 
     @Override
+    public void rootCa(RootCaRequest req, StreamObserver<RootCaResponse> out) {
+        try {
+            out.onNext(RootCaResponse.newBuilder().setRootCaPem(cluster().getRootCaPem()).build());
+            out.onCompleted();
+        } catch (RuntimeException e) {
+            out.onError(GrpcErrors.toStatus(e));
+        }
+    }
+
+    private static PublicKey csrKey(com.google.protobuf.ByteString csr) {
+        if (csr.isEmpty()) {
+            throw GrpcErrors.invalid("no certificate request: the node must send one for its key");
+        }
+        try {
+            return Csr.publicKey(csr.toByteArray());
+        } catch (IllegalArgumentException e) {
+            throw GrpcErrors.invalid(e.getMessage());
+        }
+    }
+
+    /** How long node certificates last (cluster update --cert-expiry), 90 days by default. */
+    public static Duration certExpiry(Cluster c) {
+        return c.getSpec().getCaConfig().hasNodeCertExpiry()
+                ? Duration.ofMillis(Durations.millis(c.getSpec().getCaConfig().getNodeCertExpiry())) : ClusterCa.NODE_VALIDITY;
+    }
+
+    /** A certificate for a node in the role the cluster wants it in (promoted: manager at once). */
+    private String issue(Cluster c, String nodeId, NodeRole role, PublicKey key) {
+        String ou = role == NodeRole.MANAGER ? NodeIdentity.MANAGER : NodeIdentity.WORKER;
+        return Pem.of(ClusterCa.of(c).issue(nodeId, ou, c.getMeta().getId(), key, certExpiry(c)));
+    }
+
+    @Override
+    public void renewCertificate(RenewCertificateRequest req, StreamObserver<RenewCertificateResponse> out) {
+        try {
+            NodeIdentity caller = Callers.requireAny();
+            Node node = store.node(caller.nodeId());
+            if (node == null) {
+                throw Status.UNAUTHENTICATED.withDescription("node " + caller.nodeId() + " is not part of this cluster")
+                        .asRuntimeException();
+            }
+            Cluster c = cluster();
+            String cert = issue(c, caller.nodeId(), node.getSpec().getDesiredRole(), csrKey(req.getCsr()));
+            LOG.info("renewed the certificate of node {} ({}) as {}", caller.nodeId(), node.getDescription().getHostname(),
+                    node.getSpec().getDesiredRole());
+            out.onNext(RenewCertificateResponse.newBuilder().setCertPem(cert).setRootCaPem(c.getRootCaPem()).build());
+            out.onCompleted();
+        } catch (RuntimeException e) {
+            out.onError(GrpcErrors.toStatus(e));
+        }
+    }
+
+    @Override
     public void join(JoinRequest req, StreamObserver<JoinResponse> out) {
         try {
             NodeRole role = checkToken(req.getToken());
+            PublicKey key = csrKey(req.getCsr());
             if (req.getDescription().getHostname().isEmpty()) {
                 throw GrpcErrors.invalid("joining node has no hostname");
             }
@@ -87,9 +153,11 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
             raft.propose(StoreBatch.newBuilder().addActions(StoreAction.newBuilder()
                     .setKind(StoreAction.Kind.CREATE).setObject(StoreObjects.of(node))).build());
             LOG.info("node {} ({}) joined as {}", node.getMeta().getId(), req.getDescription().getHostname(), role);
+            Cluster c = cluster();
             out.onNext(JoinResponse.newBuilder().setNodeId(node.getMeta().getId()).setRole(role)
-                    .setClusterId(cluster().getMeta().getId()).setRaftGroupId(cluster().getRaftGroupId())
-                    .addAllMembers(members()).build());
+                    .setClusterId(c.getMeta().getId()).setRaftGroupId(c.getRaftGroupId())
+                    .addAllMembers(members()).setCertPem(issue(c, node.getMeta().getId(), role, key))
+                    .setRootCaPem(c.getRootCaPem()).build());
             out.onCompleted();
         } catch (RuntimeException e) {
             out.onError(GrpcErrors.toStatus(e));
@@ -99,15 +167,17 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
     @Override
     public void addRaftMember(AddRaftMemberRequest req, StreamObserver<AddRaftMemberResponse> out) {
         try {
+            // A manager certificate is issued only to a node the cluster wants as a manager
+            // (joined with the manager token, or promoted); it may add only itself.
+            Callers.requireManager();
+            Callers.requireNode(req.getNodeId());
             Node node = store.node(req.getNodeId());
             if (node == null) {
                 throw GrpcErrors.notFound("node " + req.getNodeId() + " is not part of this cluster");
             }
-            // Either a manager token, or the cluster already decided to promote this node.
             if (node.getSpec().getDesiredRole() != NodeRole.MANAGER) {
-                if (checkToken(req.getToken()) != NodeRole.MANAGER) {
-                    throw Status.PERMISSION_DENIED.withDescription("a manager join token is required").asRuntimeException();
-                }
+                throw Status.PERMISSION_DENIED.withDescription("node " + req.getNodeId() + " is not to be a manager")
+                        .asRuntimeException();
             }
             raft.addPeer(node.getMeta().getId(), req.getRaftAddr());
             Node cur = store.node(req.getNodeId());

@@ -2,7 +2,6 @@ package io.jswarm.manager.logs;
 
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -30,10 +29,13 @@ final class LeaderForwarder {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderForwarder.class);
 
     private final Supplier<String> leaderAddr;
+    private final io.grpc.ChannelCredentials credentials;
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
 
-    LeaderForwarder(Supplier<String> leaderAddr) {
+    /** @param credentials this manager's mutual-TLS credentials: the leader serves logs only to managers */
+    LeaderForwarder(Supplier<String> leaderAddr, io.grpc.ChannelCredentials credentials) {
         this.leaderAddr = leaderAddr;
+        this.credentials = credentials;
     }
 
     void forward(SubscribeLogsRequest req, StreamObserver<LogMessages> out) {
@@ -42,7 +44,7 @@ final class LeaderForwarder {
             out.onError(Status.UNAVAILABLE.withDescription("no leader elected yet; try again").asRuntimeException());
             return;
         }
-        ManagedChannel ch = channels.computeIfAbsent(leader, a -> ManagedChannelBuilder.forTarget(a).usePlaintext()
+        ManagedChannel ch = channels.computeIfAbsent(leader, a -> io.grpc.Grpc.newChannelBuilder(a, credentials)
                 .keepAliveTime(10, TimeUnit.SECONDS).keepAliveTimeout(5, TimeUnit.SECONDS)
                 .maxInboundMessageSize(64 << 20).build());
         Context.CancellableContext ctx = Context.current().fork().withCancellation();

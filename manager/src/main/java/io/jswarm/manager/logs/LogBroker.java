@@ -56,13 +56,13 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
         }
     };
 
-    public LogBroker(MemoryStore store, Dispatcher dispatcher, String selfId) {
+    public LogBroker(MemoryStore store, Dispatcher dispatcher, String selfId, io.grpc.ChannelCredentials credentials) {
         this.store = store;
         this.dispatcher = dispatcher;
         this.selfId = selfId;
         store.addListener(this);  // after the dispatcher's: a new task's assignment reaches its node first
         dispatcher.onSessionOpened(this::nodeReconnected);
-        this.forwarder = new LeaderForwarder(dispatcher::leaderAddr);
+        this.forwarder = new LeaderForwarder(dispatcher::leaderAddr, credentials);
     }
 
     /**
@@ -382,6 +382,12 @@ public final class LogBroker extends LogsGrpc.LogsImplBase implements StoreListe
         @Override
         public void onNext(PublishLogsMessage m) {
             if (sub == null) {
+                try {
+                    io.jswarm.manager.ca.Callers.requireNode(m.getNodeId());  // a node publishes its own tasks' lines
+                } catch (RuntimeException e) {
+                    response.onError(e);
+                    return;
+                }
                 nodeId = m.getNodeId();
                 sub = subscriptions.get(m.getSubscriptionId());
                 if (sub == null) {

@@ -84,6 +84,7 @@ public final class RaftNode implements Closeable {
     private final RaftGroup initialGroup;
     private final File storageDir;
     private final RaftProperties props;
+    private final Parameters parameters = new Parameters();
     private final ClientId clientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
     private final SecureRandom random = new SecureRandom();
@@ -124,9 +125,11 @@ public final class RaftNode implements Closeable {
      *                starts with no configuration and learns it from the leader, which adds
      *                it with {@link #addPeer}; starting it with the members would let it hold
      *                elections in a group that does not count it yet
+     * @param tls     this manager's key and certificate, and the check of its peers'
      */
     public RaftNode(String nodeId, String raftHost, int raftPort, File storageDir, String groupUuid,
-            List<RaftPeer> peers, boolean joining, MemoryStore store, long snapshotInterval) throws IOException {
+            List<RaftPeer> peers, boolean joining, MemoryStore store, long snapshotInterval,
+            org.apache.ratis.grpc.GrpcTlsConfig tls) throws IOException {
         this.nodeId = nodeId;
         this.selfId = RaftPeerId.valueOf(nodeId);
         this.store = store;
@@ -134,6 +137,9 @@ public final class RaftNode implements Closeable {
         this.initialGroup = RaftGroup.valueOf(groupId(groupUuid), peers);
         this.health = new LogHealth(storageDir);
         this.props = new RaftProperties();
+        // Mutual TLS between the members (server and client ends): a peer must hold a
+        // manager certificate of the cluster.
+        GrpcConfigKeys.TLS.setConf(parameters, tls);
         GrpcConfigKeys.Server.setHost(props, raftHost);
         GrpcConfigKeys.Server.setPort(props, raftPort);
         RaftServerConfigKeys.setStorageDir(props, List.of(storageDir));
@@ -172,7 +178,7 @@ public final class RaftNode implements Closeable {
         this.stateMachine = new StoreStateMachine(store);
         this.server = newServer(joining && !existing ? RaftGroup.valueOf(initialGroup.getGroupId()) : initialGroup,
                 existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT);
-        this.rpc = new GrpcFactory(new Parameters()).newRaftClientRpc(clientId, props);
+        this.rpc = new GrpcFactory(parameters).newRaftClientRpc(clientId, props);
         this.watcher = new Thread(this::watch, "raft-watcher");
         this.watcher.setDaemon(true);
     }
@@ -184,6 +190,7 @@ public final class RaftNode implements Closeable {
                 .setProperties(props)
                 .setStateMachine(stateMachine)
                 .setOption(option)
+                .setParameters(parameters)
                 .build();
     }
 
@@ -192,7 +199,7 @@ public final class RaftNode implements Closeable {
         return RaftClient.newBuilder()
                 .setProperties(props)
                 .setRaftGroup(group)
-                .setClientRpc(new GrpcFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), props))
+                .setClientRpc(new GrpcFactory(parameters).newRaftClientRpc(ClientId.randomId(), props))
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(100,
                         TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
                 .build();

@@ -15,6 +15,9 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import io.jswarm.tls.Csr;
+import io.jswarm.tls.NodeIdentity;
+import io.jswarm.tls.Pem;
 import org.junit.jupiter.api.Test;
 
 /** The cluster CA: its root, the node certificates it issues, PEM round trips and the token digest. */
@@ -33,10 +36,10 @@ class ClusterCaTest {
         assertTrue(root.getBasicConstraints() >= 0, "the root is a CA");
         root.verify(root.getPublicKey());
 
-        KeyPair node = ClusterCa.newKeyPair();
-        X509Certificate c = ca.issue("node1", ClusterCa.WORKER_OU, "cluster1", node.getPublic(), ClusterCa.NODE_VALIDITY);
+        KeyPair node = Csr.newKeyPair();
+        X509Certificate c = ca.issue("node1", NodeIdentity.WORKER, "cluster1", node.getPublic(), ClusterCa.NODE_VALIDITY);
         validate(c, root);
-        assertEquals(new ClusterCa.Identity("node1", "swarm-worker", "cluster1"), ClusterCa.identity(c));
+        assertEquals(new NodeIdentity("node1", "swarm-worker", "cluster1"), NodeIdentity.of(c));
         assertEquals(-1, c.getBasicConstraints(), "a node certificate is not a CA");
         assertTrue(c.getExtendedKeyUsage().containsAll(List.of("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2")), "server and client auth");
         long days = Duration.between(c.getNotBefore().toInstant(), c.getNotAfter().toInstant()).toDays();
@@ -51,7 +54,7 @@ class ClusterCaTest {
     @Test
     void pemRoundTripAndDigest() {
         ClusterCa ca = ClusterCa.create("c");
-        ClusterCa back = ClusterCa.fromPem(ClusterCa.toPem(ca.certificate()), ClusterCa.toPem(ca.key()));
+        ClusterCa back = ClusterCa.fromPem(Pem.of(ca.certificate()), Pem.of(ca.key()));
         assertEquals(ca.certificate(), back.certificate());
         assertEquals(ca.key(), back.key());
         String d = ClusterCa.digest(ca.certificate());
@@ -59,9 +62,16 @@ class ClusterCaTest {
         assertEquals(d, ClusterCa.digest(back.certificate()));
         assertNotEquals(d, ClusterCa.digest(ClusterCa.create("c").certificate()));
         // A certificate issued by the restored CA validates under the original root.
-        KeyPair node = ClusterCa.newKeyPair();
-        X509Certificate c = back.issue("m1", ClusterCa.MANAGER_OU, "c", node.getPublic(), Duration.ofSeconds(30));
-        assertEquals("swarm-manager", ClusterCa.identity(c).role());
-        assertThrows(IllegalArgumentException.class, () -> ClusterCa.certificateFromPem("not pem"));
+        KeyPair node = Csr.newKeyPair();
+        X509Certificate c = back.issue("m1", NodeIdentity.MANAGER, "c", node.getPublic(), Duration.ofSeconds(30));
+        assertEquals("swarm-manager", NodeIdentity.of(c).role());
+        assertThrows(IllegalArgumentException.class, () -> Pem.certificate("not pem"));
+        // An external CA must be a CA, and its key must be its own.
+        IllegalArgumentException notCa = assertThrows(IllegalArgumentException.class,
+                () -> ClusterCa.fromPem(Pem.of(c), Pem.of(node.getPrivate())));
+        assertTrue(notCa.getMessage().contains("not a CA"), notCa.getMessage());
+        IllegalArgumentException wrongKey = assertThrows(IllegalArgumentException.class,
+                () -> ClusterCa.fromPem(Pem.of(ca.certificate()), Pem.of(node.getPrivate())));
+        assertTrue(wrongKey.getMessage().contains("does not belong"), wrongKey.getMessage());
     }
 }

@@ -1,0 +1,114 @@
+package io.jswarm.cli;
+
+import io.grpc.Grpc;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.jswarm.api.dispatcher.MembershipGrpc;
+import io.jswarm.api.dispatcher.RenewCertificateRequest;
+import io.jswarm.api.dispatcher.RenewCertificateResponse;
+import io.jswarm.tls.Csr;
+import io.jswarm.tls.NodeIdentity;
+import io.jswarm.tls.NodeTls;
+import io.jswarm.tls.Pem;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps this node's certificate current: a new key and certificate from the managers when
+ * half of the certificate's life is gone (as SwarmKit), and at once when the cluster
+ * changed the node's role, so that the role in the certificate is always the node's.
+ * Connections opened from then on use the new one.
+ */
+final class CertificateRenewal implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(CertificateRenewal.class);
+    private static final long CHECK_MS = 1_000;
+
+    private final Path stateDir;
+    private final NodeTls tls;
+    private final Supplier<List<String>> managers;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "certificate-renewal");
+        t.setDaemon(true);
+        return t;
+    });
+    /** The role the cluster wants this node in, as its session last said; null until then. */
+    private volatile String wantedRole;
+    private long retryAt;
+
+    CertificateRenewal(Path stateDir, NodeTls tls, Supplier<List<String>> managers) {
+        this.stateDir = stateDir;
+        this.tls = tls;
+        this.managers = managers;
+    }
+
+    void start() {
+        timer.scheduleWithFixedDelay(this::check, CHECK_MS, CHECK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** The cluster's view of this node's role (swarm-manager or swarm-worker). */
+    void wantRole(String role) {
+        wantedRole = role;
+    }
+
+    private void check() {
+        try {
+            String want = wantedRole;
+            boolean roleChanged = want != null && !want.equals(tls.identity().role());
+            if ((roleChanged || System.currentTimeMillis() >= renewAt(tls.certificate())) && System.currentTimeMillis() >= retryAt) {
+                renew();
+            }
+        } catch (IOException | RuntimeException e) {
+            retryAt = System.currentTimeMillis() + 5_000;
+            LOG.warn("certificate renewal failed (trying again in 5 s): {}", e.getMessage());
+        }
+    }
+
+    /** Half-way through the certificate's life, counted from when it was issued (not its backdated start). */
+    static long renewAt(X509Certificate c) {
+        long issued = c.getNotBefore().getTime() + NodeTls.BACKDATE_MS;
+        return issued + (c.getNotAfter().getTime() - issued) / 2;
+    }
+
+    /** A new key and certificate from the first manager that answers; saved before it is used. */
+    synchronized void renew() throws IOException {
+        KeyPair key = Csr.newKeyPair();
+        String last = "no manager address known";
+        for (String addr : managers.get()) {
+            ManagedChannel ch = Grpc.newChannelBuilder(addr, tls.channelCredentials()).build();
+            try {
+                RenewCertificateResponse r = MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .renewCertificate(RenewCertificateRequest.newBuilder()
+                                .setCsr(com.google.protobuf.ByteString.copyFrom(Csr.create(key))).build());
+                X509Certificate cert = Pem.certificate(r.getCertPem());
+                NodeIdentity before = tls.identity();
+                if (!NodeIdentity.of(cert).nodeId().equals(before.nodeId()) || !cert.getPublicKey().equals(key.getPublic())) {
+                    throw new IOException("the manager at " + addr + " answered with a certificate for another node or key");
+                }
+                tls.update(key.getPrivate(), cert, Pem.certificates(r.getRootCaPem()));
+                tls.save(stateDir);
+                LOG.info("certificate renewed: {} until {}", NodeIdentity.of(cert).role(), cert.getNotAfter().toInstant());
+                return;
+            } catch (StatusRuntimeException e) {
+                last = addr + ": " + e.getStatus().getCode() + " " + e.getStatus().getDescription();
+            } finally {
+                ch.shutdownNow();
+            }
+        }
+        throw new IOException("no manager renewed the certificate (" + last + ")");
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}

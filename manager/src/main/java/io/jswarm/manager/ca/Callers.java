@@ -1,0 +1,109 @@
+package io.jswarm.manager.ca;
+
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.jswarm.tls.NodeIdentity;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.function.Predicate;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+
+/**
+ * Who is calling the remote API: the identity in the client certificate of the TLS
+ * connection (already checked against the cluster's roots by the handshake), or nobody
+ * (a joining node has no certificate yet). The services ask for what each call needs;
+ * a node removed from the cluster is refused here even on a connection it opened before.
+ */
+public final class Callers implements ServerInterceptor {
+    private static final Context.Key<NodeIdentity> CALLER = Context.key("jswarm-caller");
+    private final Predicate<String> removed;
+
+    /** @param removed whether a node id names a node no longer in the cluster */
+    public Callers(Predicate<String> removed) {
+        this.removed = removed;
+    }
+
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+        NodeIdentity id = identity(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+        if (id != null && removed.test(id.nodeId())) {
+            call.close(Status.UNAUTHENTICATED.withDescription("node " + id.nodeId() + " has been removed from the cluster;"
+                    + " its certificate is no longer accepted"), new Metadata());
+            return new ServerCall.Listener<>() {};
+        }
+        return Contexts.interceptCall(Context.current().withValue(CALLER, id), call, headers, next);
+    }
+
+    private static NodeIdentity identity(SSLSession session) {
+        if (session == null) {
+            return null;
+        }
+        try {
+            Certificate[] peer = session.getPeerCertificates();
+            return peer.length > 0 && peer[0] instanceof X509Certificate c ? NodeIdentity.of(c) : null;
+        } catch (SSLPeerUnverifiedException e) {
+            return null;  // no client certificate
+        }
+    }
+
+    /** For services only managers may call over the remote API (a follower's forwarded log stream). */
+    public static ServerInterceptor managersOnly() {
+        return new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+                try {
+                    requireManager();
+                } catch (StatusRuntimeException e) {
+                    call.close(e.getStatus(), new Metadata());
+                    return new ServerCall.Listener<>() {};
+                }
+                return next.startCall(call, headers);
+            }
+        };
+    }
+
+    /** The caller's identity, or null for a caller without a certificate. */
+    public static NodeIdentity current() {
+        return CALLER.get();
+    }
+
+    /** The calling node, which must be {@code nodeId} itself. */
+    public static NodeIdentity requireNode(String nodeId) {
+        NodeIdentity id = requireAny();
+        if (!id.nodeId().equals(nodeId)) {
+            throw Status.PERMISSION_DENIED.withDescription("this certificate belongs to node " + id.nodeId()
+                    + ", which may not speak for node " + nodeId).asRuntimeException();
+        }
+        return id;
+    }
+
+    /** A calling manager. */
+    public static NodeIdentity requireManager() {
+        NodeIdentity id = requireAny();
+        if (!id.manager()) {
+            throw Status.PERMISSION_DENIED.withDescription("only managers may make this call; node " + id.nodeId()
+                    + " holds a " + id.role() + " certificate").asRuntimeException();
+        }
+        return id;
+    }
+
+    public static NodeIdentity requireAny() {
+        NodeIdentity id = CALLER.get();
+        if (id == null) {
+            throw unauthenticated();
+        }
+        return id;
+    }
+
+    static StatusRuntimeException unauthenticated() {
+        return Status.UNAUTHENTICATED.withDescription("this call needs a node certificate of the cluster").asRuntimeException();
+    }
+}
