@@ -1,10 +1,7 @@
 package io.jswarm.bench;
 
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.jswarm.agent.Agent;
 import io.jswarm.api.NodeDescription;
-import io.jswarm.api.NodeState;
 import io.jswarm.api.Platform;
 import io.jswarm.api.ReplicatedService;
 import io.jswarm.api.Resources;
@@ -18,8 +15,6 @@ import io.jswarm.api.control.ListTasksRequest;
 import io.jswarm.api.control.RemoveServiceRequest;
 import io.jswarm.api.control.UpdateClusterRequest;
 import io.jswarm.api.dispatcher.JoinRequest;
-import io.jswarm.api.dispatcher.JoinResponse;
-import io.jswarm.api.dispatcher.MembershipGrpc;
 import io.jswarm.api.Node;
 import io.jswarm.cli.ControlClient;
 import io.jswarm.e2e.LocalCluster;
@@ -52,7 +47,7 @@ public final class ControlPlaneBenchmark {
             String workerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
             Member m2 = cluster.join("m2", m1, managerToken);
             Member m3 = cluster.join("m3", m1, managerToken);
-            LocalCluster.await(Duration.ofSeconds(120), () -> ready(m1) == 3, "3 managers are ready");
+            LocalCluster.await(Duration.ofSeconds(120), () -> LocalCluster.readyNodes(m1) == 3, "3 managers are ready");
             // Managers only manage here, as in a production cluster: all tasks go to the simulated nodes.
             for (String m : List.of("m1", "m2", "m3")) {
                 cluster.swarmctl(m1, "node", "update", "--availability", "drain", m).ok();
@@ -71,7 +66,7 @@ public final class ControlPlaneBenchmark {
                 a.start();
                 fleet.add(a);
             }
-            LocalCluster.await(Duration.ofSeconds(120), () -> ready(m1) == 3 + agents, agents + " agents are ready");
+            LocalCluster.await(Duration.ofSeconds(120), () -> LocalCluster.readyNodes(m1) == 3 + agents, agents + " agents are ready");
 
             double[] create = new double[runs];
             double[] createOne = new double[runs];
@@ -99,7 +94,7 @@ public final class ControlPlaneBenchmark {
                 timeWrite(survivor, 60_000);
                 failover[r] = (System.nanoTime() - t0) / 1e9;
                 leader.start();
-                LocalCluster.await(Duration.ofSeconds(120), () -> ready(survivor) >= 3 && leaderKnown(survivor), "the manager is back");
+                LocalCluster.await(Duration.ofSeconds(120), () -> LocalCluster.readyNodes(survivor) >= 3 && leaderKnown(survivor), "the manager is back");
                 LocalCluster.await(Duration.ofSeconds(120), () -> {
                     try (ControlClient c = leader.control()) {
                         return c.stub().listServices(ListServicesRequest.getDefaultInstance()) != null;
@@ -119,14 +114,6 @@ public final class ControlPlaneBenchmark {
         }
     }
 
-    static long ready(Member via) {
-        try (ControlClient c = via.control()) {
-            return c.stub().listNodes(ListNodesRequest.getDefaultInstance()).getNodesList().stream()
-                    .filter(n -> n.getStatus().getState() == NodeState.NODE_READY).count();
-        } catch (RuntimeException e) {
-            return -1;
-        }
-    }
 
     static boolean leaderKnown(Member via) {
         try (ControlClient c = via.control()) {

@@ -65,7 +65,7 @@ class ContainersTest {
     }
 
     static long ready() {
-        return SimulatedCluster.ready(m1);
+        return LocalCluster.readyNodes(m1);
     }
 
     static List<Task> current(String service) {

@@ -55,7 +55,7 @@ class ControlPlaneTest {
         cluster.join("m3", m1, managerToken);
         cluster.join("w1", m1, workerToken);
         cluster.join("w2", m1, workerToken);
-        await(Duration.ofSeconds(90), () -> readyNodes(m1) == 5, "all five nodes are ready");
+        await(Duration.ofSeconds(90), () -> LocalCluster.readyNodes(m1) == 5, "all five nodes are ready");
     }
 
     @AfterAll
@@ -68,13 +68,6 @@ class ControlPlaneTest {
         }
     }
 
-    static long readyNodes(Member via) {
-        try {
-            return nodes(via).stream().filter(n -> n.getStatus().getState() == NodeState.NODE_READY).count();
-        } catch (RuntimeException e) {
-            return -1;
-        }
-    }
 
     static List<Task> runningDesired(Member via, String service) {
         return tasks(via, service).stream().filter(t -> t.getDesiredState() == TaskState.RUNNING).toList();
@@ -315,7 +308,7 @@ class ControlPlaneTest {
         String ps = cluster.swarmctl(via, "service", "ps", "web").ok().out();
         assertTrue(ps.contains("\\_ web."), "replaced tasks show as history: " + ps);
         w1.start();
-        await(Duration.ofSeconds(60), () -> readyNodes(via) == 5, "w1 is back");
+        await(Duration.ofSeconds(60), () -> LocalCluster.readyNodes(via) == 5, "w1 is back");
     }
 
     @Test
@@ -381,7 +374,7 @@ class ControlPlaneTest {
                 m.start();
             }
         }
-        await(Duration.ofSeconds(90), () -> readyNodes(via) == 5, "all five nodes are ready after the restart");
+        await(Duration.ofSeconds(90), () -> LocalCluster.readyNodes(via) == 5, "all five nodes are ready after the restart");
         assertEquals(before, cluster.swarmctl(via, "service", "inspect", "web").ok().out());
         await(Duration.ofSeconds(30), () -> allRunning(via, "web", (int) replicas), "web has all its tasks");
         cluster.swarmctl(via, "service", "scale", "-d", "web=2").ok();

@@ -284,6 +284,15 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /** How many nodes the manager sees READY; -1 while it does not answer. */
+    public static long readyNodes(Member via) {
+        try {
+            return nodes(via).stream().filter(n -> n.getStatus().getState() == io.jswarm.api.NodeState.NODE_READY).count();
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
     public static List<Service> services(Member via) {
         try (ControlClient c = via.control()) {
             return c.stub().listServices(ListServicesRequest.getDefaultInstance()).getServicesList();

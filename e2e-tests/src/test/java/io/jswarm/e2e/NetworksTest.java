@@ -364,7 +364,7 @@ class NetworksTest {
             assertEquals(12, wget(client, "http://web/").length(), "the VIP keeps answering (request " + i + ")");
         }
         w2.start();
-        await(Duration.ofSeconds(60), () -> SimulatedCluster.ready(m1) == 3, "w2 is back");
+        await(Duration.ofSeconds(60), () -> LocalCluster.readyNodes(m1) == 3, "w2 is back");
     }
 
     @Test

@@ -394,7 +394,7 @@ class RoutingMeshTest {
             sim.net.link(victim.host, true);
             victim.start();
         }
-        await(Duration.ofSeconds(60), () -> SimulatedCluster.ready(m1) == 3, "the host is back");
+        await(Duration.ofSeconds(60), () -> LocalCluster.readyNodes(m1) == 3, "the host is back");
     }
 
     @Test

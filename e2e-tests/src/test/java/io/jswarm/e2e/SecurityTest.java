@@ -18,9 +18,7 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.jswarm.api.control.ListNodesRequest;
-import io.jswarm.api.Node;
 import io.jswarm.api.NodeRole;
-import io.jswarm.api.NodeState;
 import io.jswarm.api.TaskState;
 import io.jswarm.api.control.ControlGrpc;
 import io.jswarm.api.dispatcher.AddRaftMemberRequest;
@@ -100,7 +98,7 @@ class SecurityTest {
         cluster.join("m3", m1, managerToken);
         cluster.join("w1", m1, workerToken);
         cluster.join("w2", m1, workerToken);
-        await(Duration.ofSeconds(90), () -> ready(m1) == 5, "all five nodes are ready");
+        await(Duration.ofSeconds(90), () -> LocalCluster.readyNodes(m1) == 5, "all five nodes are ready");
     }
 
     @AfterAll
@@ -116,13 +114,6 @@ class SecurityTest {
         }
     }
 
-    static long ready(Member via) {
-        try {
-            return nodes(via).stream().filter(n -> n.getStatus().getState() == NodeState.NODE_READY).count();
-        } catch (RuntimeException e) {
-            return -1;
-        }
-    }
 
     static String nodeId(String hostname) {
         return nodes(m1).stream().filter(n -> n.getDescription().getHostname().equals(hostname)).findFirst().orElseThrow()
@@ -323,7 +314,7 @@ class SecurityTest {
                     problems.add(n + "'s certificate expired at " + c.getNotAfter());
                 }
             }
-            if (ready(m1) != 5) {
+            if (LocalCluster.readyNodes(m1) != 5) {
                 problems.add("nodes not ready at " + java.time.Instant.now() + ": " + nodes(m1).stream()
                         .map(n -> n.getDescription().getHostname() + "=" + n.getStatus().getState()).toList());
             }
@@ -355,7 +346,7 @@ class SecurityTest {
         cluster.swarmctl(m1, "node", "demote", "w2").ok();
         await(Duration.ofSeconds(60), () -> role("w2").equals(NodeIdentity.WORKER) && !isManager("w2"),
                 "w2 holds a worker certificate again", () -> role("w2"));
-        await(Duration.ofSeconds(60), () -> ready(m1) == 5, "all five nodes are ready");
+        await(Duration.ofSeconds(60), () -> LocalCluster.readyNodes(m1) == 5, "all five nodes are ready");
     }
 
     static String role(String member) {

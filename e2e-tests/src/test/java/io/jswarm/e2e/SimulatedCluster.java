@@ -1,6 +1,5 @@
 package io.jswarm.e2e;
 
-import io.jswarm.api.NodeState;
 import io.jswarm.e2e.LocalCluster.Member;
 import java.time.Duration;
 import java.util.List;
@@ -45,7 +44,7 @@ public final class SimulatedCluster implements AutoCloseable {
             for (int i = 1; i <= workers; i++) {
                 c.join("w" + i, net.addHost("w" + i, i + 1), m, token, withGateway(workerArgs).toArray(String[]::new));
             }
-            LocalCluster.await(Duration.ofSeconds(90), () -> ready(m) == workers + 1, (workers + 1) + " nodes are ready");
+            LocalCluster.await(Duration.ofSeconds(90), () -> LocalCluster.readyNodes(m) == workers + 1, (workers + 1) + " nodes are ready");
             this.m1 = m;
         } catch (Exception | AssertionError e) {
             closeAll(c, r, net);
@@ -96,7 +95,7 @@ public final class SimulatedCluster implements AutoCloseable {
             // The node still counts as READY until its heartbeats are missed: back means a new session.
             long sessions = sessionsOpened(w);
             w.start();
-            LocalCluster.await(Duration.ofSeconds(60), () -> sessionsOpened(w) > sessions && ready(m1) == nodes, w.name + " is back");
+            LocalCluster.await(Duration.ofSeconds(60), () -> sessionsOpened(w) > sessions && LocalCluster.readyNodes(m1) == nodes, w.name + " is back");
         } finally {
             cluster.swarmctl(m1, "cluster", "update", "--heartbeat-period", "1s").ok();
         }
@@ -107,13 +106,6 @@ public final class SimulatedCluster implements AutoCloseable {
         return m.logText().lines().filter(l -> l.contains("open with manager")).count();
     }
 
-    public static long ready(Member via) {
-        try {
-            return LocalCluster.nodes(via).stream().filter(n -> n.getStatus().getState() == NodeState.NODE_READY).count();
-        } catch (RuntimeException e) {
-            return -1;
-        }
-    }
 
     @Override
     public void close() throws Exception {
