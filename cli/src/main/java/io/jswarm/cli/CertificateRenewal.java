@@ -43,6 +43,9 @@ final class CertificateRenewal implements Closeable {
     });
     /** The role the cluster wants this node in, as its session last said; null until then. */
     private volatile String wantedRole;
+    /** Renewals the cluster asked for (a root CA rotation asks twice), and how many of them are done. */
+    private final java.util.concurrent.atomic.AtomicLong asked = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long answered;
     private long retryAt;
 
     CertificateRenewal(Path stateDir, NodeTls tls, Supplier<List<String>> managers) {
@@ -60,12 +63,20 @@ final class CertificateRenewal implements Closeable {
         wantedRole = role;
     }
 
+    /** The cluster asks this node to renew now; done on the next check. */
+    void renewSoon() {
+        asked.incrementAndGet();
+    }
+
     private void check() {
         try {
             String want = wantedRole;
             boolean roleChanged = want != null && !want.equals(tls.identity().role());
-            if ((roleChanged || System.currentTimeMillis() >= renewAt(tls.certificate())) && System.currentTimeMillis() >= retryAt) {
+            long ask = asked.get();
+            if ((roleChanged || ask > answered || System.currentTimeMillis() >= renewAt(tls.certificate()))
+                    && System.currentTimeMillis() >= retryAt) {
                 renew();
+                answered = ask;  // a request that came while renewing is answered by the next check
             }
         } catch (IOException | RuntimeException e) {
             retryAt = System.currentTimeMillis() + 5_000;
@@ -89,12 +100,13 @@ final class CertificateRenewal implements Closeable {
                 RenewCertificateResponse r = MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
                         .renewCertificate(RenewCertificateRequest.newBuilder()
                                 .setCsr(com.google.protobuf.ByteString.copyFrom(Csr.create(key))).build());
-                X509Certificate cert = Pem.certificate(r.getCertPem());
+                List<X509Certificate> chain = Pem.certificates(r.getCertPem());
+                X509Certificate cert = chain.get(0);
                 NodeIdentity before = tls.identity();
                 if (!NodeIdentity.of(cert).nodeId().equals(before.nodeId()) || !cert.getPublicKey().equals(key.getPublic())) {
                     throw new IOException("the manager at " + addr + " answered with a certificate for another node or key");
                 }
-                tls.update(key.getPrivate(), cert, Pem.certificates(r.getRootCaPem()));
+                tls.update(key.getPrivate(), chain, Pem.certificates(r.getRootCaPem()));
                 tls.save(stateDir);
                 LOG.info("certificate renewed: {} until {}", NodeIdentity.of(cert).role(), cert.getNotAfter().toInstant());
                 return;

@@ -5,17 +5,20 @@ import io.jswarm.api.ClusterSpec;
 import io.jswarm.api.Node;
 import io.jswarm.api.control.*;
 import io.jswarm.manager.Durations;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "cluster", description = "Manage the cluster.", mixinStandardHelpOptions = true,
-        subcommands = {ClusterCommand.Inspect.class, ClusterCommand.Update.class, ClusterCommand.JoinToken.class})
+        subcommands = {ClusterCommand.Inspect.class, ClusterCommand.Update.class, ClusterCommand.JoinToken.class,
+            ClusterCommand.ClientCert.class, ClusterCommand.RotateCa.class})
 final class ClusterCommand implements Callable<Integer> {
     @Override
     public Integer call() {
-        System.err.println("Error: cluster needs a subcommand: inspect, update, join-token");
+        System.err.println("Error: cluster needs a subcommand: inspect, update, join-token, client-cert, rotate-ca");
         return 1;
     }
 
@@ -64,6 +67,84 @@ final class ClusterCommand implements Callable<Integer> {
                 System.out.println(c.getSpec().getAnnotations().getName());
             }
             return 0;
+        }
+    }
+
+    @Command(name = "client-cert", description = "Issue a certificate for a remote swarmctl (--host with --tls* flags):"
+            + " it may call the control API only. Writes ca.pem, cert.pem and key.pem (mode 0600) to a new directory.",
+            mixinStandardHelpOptions = true)
+    static final class ClientCert implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "NAME", description = "The certificate's name (its CN)") String name;
+        @Option(names = "--out", description = "Directory to create for the files (default: ./NAME)") Path out;
+        @Option(names = "--expiry", description = "Validity (default: the cluster's certificate expiry)") String expiry;
+
+        @Override
+        public Integer call() throws Exception {
+            Path dir = out != null ? out : Path.of(name);
+            if (Files.exists(dir) && (!Files.isDirectory(dir) || Files.list(dir).findAny().isPresent())) {
+                throw new IllegalArgumentException(dir + " exists and is not an empty directory: not overwriting anything in it");
+            }
+            Long ms = expiry == null ? null : Units.parseDurationMs("--expiry", expiry);
+            java.security.KeyPair key = io.jswarm.tls.Csr.newKeyPair();
+            IssueClientCertificateRequest.Builder req = IssueClientCertificateRequest.newBuilder().setName(name)
+                    .setCsr(com.google.protobuf.ByteString.copyFrom(io.jswarm.tls.Csr.create(key)));
+            if (ms != null) {
+                req.setExpiry(Durations.ofMillis(ms));
+            }
+            IssueClientCertificateResponse r;
+            try (ControlClient cc = Swarmctl.client()) {
+                r = cc.stub().issueClientCertificate(req.build());
+            }
+            Files.createDirectories(dir);
+            var owner = java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            Files.writeString(Files.createFile(dir.resolve("key.pem"), owner), io.jswarm.tls.Pem.of(key.getPrivate()));
+            Files.writeString(dir.resolve("cert.pem"), r.getCertPem());
+            Files.writeString(dir.resolve("ca.pem"), r.getRootCaPem());
+            System.out.println(dir.resolve("cert.pem") + " until "
+                    + io.jswarm.tls.Pem.certificate(r.getCertPem()).getNotAfter().toInstant());
+            return 0;
+        }
+    }
+
+    @Command(name = "rotate-ca", description = "Replace the cluster's root CA without downtime (as docker swarm ca --rotate):"
+            + " every node gets a certificate from the new root, then the old root is no longer trusted and the join tokens"
+            + " change. Waits until done unless -d.", mixinStandardHelpOptions = true)
+    static final class RotateCa implements Callable<Integer> {
+        @Option(names = {"-d", "--detach"}, description = "Start the rotation and exit") boolean detach;
+        @Option(names = "--timeout", defaultValue = "10m", description = "How long to wait (default: ${DEFAULT-VALUE})") String timeout;
+
+        @Override
+        public Integer call() throws Exception {
+            long waitMs = Units.parseDurationMs("--timeout", timeout);
+            try (ControlClient cc = Swarmctl.client()) {
+                Cluster before = get(cc);
+                cc.stub().updateCluster(UpdateClusterRequest.newBuilder().setClusterVersion(before.getMeta().getVersion())
+                        .setRotateCa(true).build());
+                if (detach) {
+                    System.out.println("root CA rotation started; cluster inspect shows its progress");
+                    return 0;
+                }
+                long deadline = System.currentTimeMillis() + waitMs;
+                String last = "";
+                while (System.currentTimeMillis() < deadline) {
+                    Cluster c = get(cc);
+                    if (!c.hasCaRotation()) {
+                        System.out.println("root CA rotated: " + io.jswarm.tls.Pem.certificate(c.getRootCaPem()).getSubjectX500Principal()
+                                + "; new join tokens: swarmctl cluster join-token worker|manager");
+                        return 0;
+                    }
+                    String now = "rotating: " + io.jswarm.manager.ca.CaRotations.progress(c,
+                            cc.stub().listNodes(ListNodesRequest.getDefaultInstance()).getNodesList());
+                    if (!now.equals(last)) {
+                        System.out.println(now);
+                        last = now;
+                    }
+                    Thread.sleep(500);
+                }
+                throw new IllegalArgumentException("the rotation goes on but did not finish within " + timeout + " (" + last
+                        + "; a node that is down holds it up: bring it back or remove it)");
+            }
         }
     }
 

@@ -11,10 +11,35 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
-/** A connection to a manager's Control API over its unix socket. */
+/**
+ * A connection to a manager's Control API: over its unix socket, or over its remote port
+ * with mutual TLS and a client certificate (swarmctl --host).
+ */
 public final class ControlClient implements Closeable {
     private final ManagedChannel channel;
     private final NioEventLoopGroup group = new NioEventLoopGroup(1);
+
+    /** Over TLS to HOST:PORT, with the files swarmctl cluster client-cert wrote. */
+    public ControlClient(String hostPort, Path ca, Path cert, Path key) {
+        io.jswarm.tls.NodeTls tls;
+        try {
+            tls = new io.jswarm.tls.NodeTls(io.jswarm.tls.Pem.privateKey(read("--tlskey", key)),
+                    io.jswarm.tls.Pem.certificate(read("--tlscert", cert)), io.jswarm.tls.Pem.certificates(read("--tlscacert", ca)));
+        } catch (IllegalArgumentException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw e;
+        }
+        channel = io.grpc.Grpc.newChannelBuilder(hostPort, tls.channelCredentials()).maxInboundMessageSize(256 << 20).build();
+    }
+
+    private String read(String flag, Path f) {
+        try {
+            return Files.readString(f);
+        } catch (java.io.IOException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw new IllegalArgumentException(flag + " " + f + ": cannot read it (" + e.getMessage() + ")");
+        }
+    }
 
     public ControlClient(Path socket) {
         if (!Files.exists(socket)) {

@@ -44,12 +44,17 @@ public final class Joining {
         JoinResponse r = call(managerAddr, NodeTls.trusting(root), "cannot join the cluster at " + managerAddr,
                 ch -> MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
                         .join(request.setToken(token).setCsr(com.google.protobuf.ByteString.copyFrom(Csr.create(key))).build()));
-        X509Certificate cert = Pem.certificate(r.getCertPem());
+        List<X509Certificate> chain = Pem.certificates(r.getCertPem());
+        List<X509Certificate> roots = Pem.certificates(r.getRootCaPem());
+        if (chain.isEmpty() || !roots.contains(root)) {
+            throw new IllegalArgumentException("the manager at " + managerAddr + " answered without a certificate under the root it showed");
+        }
+        X509Certificate cert = chain.get(0);
         NodeIdentity id = NodeIdentity.of(cert);
         if (!id.nodeId().equals(r.getNodeId()) || !cert.getPublicKey().equals(key.getPublic())) {
             throw new IllegalArgumentException("the manager at " + managerAddr + " answered with a certificate for another node or key");
         }
-        return new Joined(r, new NodeTls(key.getPrivate(), cert, List.of(root)));
+        return new Joined(r, new NodeTls(key.getPrivate(), chain, roots));
     }
 
     /** The root CA certificate a manager shows, not yet trusted. */

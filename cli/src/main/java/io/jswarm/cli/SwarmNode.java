@@ -130,6 +130,9 @@ public final class SwarmNode implements Closeable {
     private void nodeChanged(Node node, List<ManagerPeer> managers) {
         boolean wantManager = node.getSpec().getDesiredRole() == NodeRole.MANAGER;
         renewal.wantRole(wantManager ? io.jswarm.tls.NodeIdentity.MANAGER : io.jswarm.tls.NodeIdentity.WORKER);
+        if (node.getCertificate().getRenew()) {
+            renewal.renewSoon();  // the cluster asks (a root CA rotation)
+        }
         synchronized (this) {
             if (roleChangeRunning) {
                 return;

@@ -19,7 +19,30 @@ public final class Swarmctl implements Callable<Integer> {
             description = "Manager control socket (default: $SWARM_SOCKET or " + DEFAULT_SOCKET + ")")
     static String socket;
 
+    @Option(names = {"-H", "--host"}, scope = ScopeType.INHERIT,
+            description = "A manager's remote API (HOST:PORT), reached with mutual TLS instead of the socket"
+                    + " (default: $SWARM_HOST); needs --tlscacert, --tlscert and --tlskey")
+    static String host;
+
+    @Option(names = "--tlscacert", scope = ScopeType.INHERIT, description = "The cluster's root CA certificate (ca.pem)")
+    static Path tlsCa;
+
+    @Option(names = "--tlscert", scope = ScopeType.INHERIT, description = "Client certificate (cert.pem, from swarmctl cluster client-cert)")
+    static Path tlsCert;
+
+    @Option(names = "--tlskey", scope = ScopeType.INHERIT, description = "The client certificate's key (key.pem)")
+    static Path tlsKey;
+
     static ControlClient client() {
+        String h = host != null ? host : System.getenv("SWARM_HOST");
+        if (h != null && !h.isEmpty()) {
+            HostPort.parse("--host", h);
+            if (tlsCa == null || tlsCert == null || tlsKey == null) {
+                throw new IllegalArgumentException("--host " + h + " needs --tlscacert, --tlscert and --tlskey"
+                        + " (swarmctl cluster client-cert NAME on a manager writes them)");
+            }
+            return new ControlClient(h, tlsCa, tlsCert, tlsKey);
+        }
         String s = socket;
         if (s == null) {
             s = System.getenv("SWARM_SOCKET");

@@ -215,8 +215,8 @@ class SecurityTest {
                             .setNodeId(w1.identity().nodeId()).setRaftAddr("127.0.0.1:1").build()));
             assertEquals(Status.Code.PERMISSION_DENIED, raft.getStatus().getCode());
             assertTrue(raft.getStatus().getDescription().contains("only managers"), raft.getStatus().getDescription());
-            // The control API is not served over TCP at all (swarmctl uses the root-only socket).
-            assertEquals(Status.Code.UNIMPLEMENTED, code(() -> ControlGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+            // The control API over TCP takes client and manager certificates only.
+            assertEquals(Status.Code.PERMISSION_DENIED, code(() -> ControlGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .listNodes(ListNodesRequest.getDefaultInstance())));
         } finally {
             ch.shutdownNow();
@@ -244,6 +244,113 @@ class SecurityTest {
         } catch (SSLException | java.net.SocketException e) {
             return true;
         }
+    }
+
+    @Test
+    @Order(8)
+    void aClientCertificateDrivesTheClusterFromAfarAndNothingElse() throws Exception {
+        Path dir = Files.createTempDirectory("jswarm-client-");
+        Member m2 = cluster.member("m2");
+        LocalCluster.Result issued = cluster.swarmctl(m1, "cluster", "client-cert", "admin", "--out", dir.resolve("admin").toString()).ok();
+        assertTrue(issued.out().contains("cert.pem until"), issued.out());
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(dir.resolve("admin/key.pem"))));
+        List<String> remote = List.of(LocalCluster.ROOT.resolve("bin/swarmctl").toString(), "--host", m2.addr(),
+                "--tlscacert", dir.resolve("admin/ca.pem").toString(), "--tlscert", dir.resolve("admin/cert.pem").toString(),
+                "--tlskey", dir.resolve("admin/key.pem").toString());
+        LocalCluster.Result ls = LocalCluster.run(concat(remote, "node", "ls"));
+        assertEquals(0, ls.exit(), ls.err());
+        assertTrue(ls.out().contains("m1") && ls.out().contains("w1"), ls.out());
+        LocalCluster.Result create = LocalCluster.run(concat(remote, "service", "create", "-d", "--name", "fromafar", "--replicas", "0", image));
+        assertEquals(0, create.exit(), create.err());
+        assertTrue(LocalCluster.services(m1).stream().anyMatch(sv -> sv.getSpec().getAnnotations().getName().equals("fromafar")));
+        // It may not issue more certificates, nor act as a node.
+        LocalCluster.Result more = LocalCluster.run(concat(remote, "cluster", "client-cert", "more", "--out", dir.resolve("more").toString()));
+        assertEquals(1, more.exit());
+        assertTrue(more.err().contains("cannot issue client certificates"), more.err());
+        NodeTls client = new NodeTls(Pem.privateKey(Files.readString(dir.resolve("admin/key.pem"))),
+                Pem.certificate(Files.readString(dir.resolve("admin/cert.pem"))), List.of(Pem.certificate(Files.readString(dir.resolve("admin/ca.pem")))));
+        assertEquals(NodeIdentity.CLIENT, client.identity().role());
+        ManagedChannel ch = channel(m2, client.channelCredentials());
+        try {
+            assertEquals(Status.Code.PERMISSION_DENIED, code(() -> DispatcherGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .session(SessionRequest.newBuilder().setNodeId("admin").build()).hasNext()));
+            assertEquals(Status.Code.PERMISSION_DENIED, code(() -> MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .addRaftMember(AddRaftMemberRequest.newBuilder().setNodeId("admin").setRaftAddr("127.0.0.1:1").build())));
+        } finally {
+            ch.shutdownNow();
+        }
+        assertTrue(raftHandshakeRefused(client, m2), "a client certificate is refused by the Raft transport");
+        // A worker's files in place of the client's: refused with one line.
+        Path w1 = cluster.member("w1").stateDir.resolve(NodeTls.DIR);
+        LocalCluster.Result asWorker = LocalCluster.run(List.of(LocalCluster.ROOT.resolve("bin/swarmctl").toString(), "--host", m2.addr(),
+                "--tlscacert", w1.resolve(NodeTls.ROOT_FILE).toString(), "--tlscert", w1.resolve(NodeTls.CERT_FILE).toString(),
+                "--tlskey", w1.resolve(NodeTls.KEY_FILE).toString(), "service", "ls"));
+        assertEquals(1, asWorker.exit());
+        assertTrue(asWorker.err().contains("swarm-worker certificate may not call"), asWorker.err());
+        // Without the files: told what is missing.
+        LocalCluster.Result bare = LocalCluster.run(List.of(LocalCluster.ROOT.resolve("bin/swarmctl").toString(), "--host", m2.addr(), "node", "ls"));
+        assertEquals(1, bare.exit());
+        assertTrue(bare.err().contains("needs --tlscacert, --tlscert and --tlskey"), bare.err());
+        cluster.swarmctl(m1, "service", "rm", "fromafar").ok();
+    }
+
+    @Test
+    @Order(9)
+    void rotatingTheRootCaRestartsNothingAndRetiresTheOldRoot() throws Exception {
+        List<String> names = List.of("m1", "m2", "m3", "w1");  // w2 was removed
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "calm", "--replicas", "3", image, "sleep", "1000").ok();
+        await(Duration.ofSeconds(90), () -> running("calm").size() == 3, "calm runs");
+        Set<String> tasksBefore = running("calm");
+        X509Certificate oldRoot = credentialsOf("m1").roots().get(0);
+        String oldToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
+        Path dir = Files.createTempDirectory("jswarm-rotate-");
+        cluster.swarmctl(m1, "cluster", "client-cert", "before", "--expiry", "1h", "--out", dir.resolve("before").toString()).ok();
+        List<String> before = List.of(LocalCluster.ROOT.resolve("bin/swarmctl").toString(), "--host", m1.addr(),
+                "--tlscacert", dir.resolve("before/ca.pem").toString(), "--tlscert", dir.resolve("before/cert.pem").toString(),
+                "--tlskey", dir.resolve("before/key.pem").toString());
+        assertEquals(0, LocalCluster.run(concat(before, "node", "ls")).exit(), "a client certificate of the old root works before");
+
+        LocalCluster.Result rotated = cluster.swarmctl(m1, "cluster", "rotate-ca").ok();
+        assertTrue(rotated.out().contains("root CA rotated"), rotated.out());
+        io.jswarm.api.Cluster.Builder inspected = io.jswarm.api.Cluster.newBuilder();
+        com.google.protobuf.util.JsonFormat.parser().ignoringUnknownFields()
+                .merge(cluster.swarmctl(m1, "cluster", "inspect").ok().out(), inspected);
+        assertFalse(inspected.hasCaRotation(), "the rotation is over");
+        X509Certificate newRoot = Pem.certificate(inspected.getRootCaPem());
+        assertFalse(newRoot.equals(oldRoot), "the root changed");
+        // Every node ends on the new root alone, its certificate signed by the new key.
+        await(Duration.ofSeconds(60), () -> names.stream().allMatch(n -> onlyUnder(n, newRoot)), "every node trusts the new root only",
+                () -> names.stream().map(n -> n + "=" + onlyUnder(n, newRoot)).toList().toString());
+        assertEquals(tasksBefore, running("calm"), "no task was restarted");
+        assertEquals(4, LocalCluster.readyNodes(m1), "every node is ready");
+        // The old root is refused now: its client certificate, and join tokens with its digest.
+        LocalCluster.Result old = LocalCluster.run(concat(before, "node", "ls"));
+        assertEquals(1, old.exit(), old.out());
+        assertTrue(!old.err().isBlank() && old.err().strip().lines().count() == 1, old.err());
+        String newToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
+        assertFalse(newToken.equals(oldToken));
+        Member late = cluster.join("late", m1, oldToken);
+        assertTrue(late.process.waitFor(60, TimeUnit.SECONDS), "a node with the old token gives up");
+        assertTrue(late.logText().contains("has a root CA whose digest"), late.logText());
+        cluster.swarmctl(m1, "service", "rm", "calm").ok();
+    }
+
+    /** Whether a node trusts only {@code root} and holds a certificate signed by its key. */
+    static boolean onlyUnder(String member, X509Certificate root) {
+        try {
+            NodeTls tls = credentialsOf(member);
+            tls.certificate().verify(root.getPublicKey());
+            return tls.roots().equals(List.of(root));
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    static List<String> concat(List<String> head, String... tail) {
+        List<String> out = new ArrayList<>(head);
+        out.addAll(List.of(tail));
+        return out;
     }
 
     @Test

@@ -116,15 +116,20 @@ public final class Manager implements Closeable {
         raft.start();
         // Mutual TLS: nodes of the cluster (managers and workers) present their certificates;
         // a joining node has none yet and may only fetch the root and join with a token.
-        var nodes = java.util.Set.of(io.jswarm.tls.NodeIdentity.MANAGER, io.jswarm.tls.NodeIdentity.WORKER);
+        var nodes = java.util.Set.of(io.jswarm.tls.NodeIdentity.MANAGER, io.jswarm.tls.NodeIdentity.WORKER,
+                io.jswarm.tls.NodeIdentity.CLIENT);
+        var controlCallers = java.util.Set.of(io.jswarm.tls.NodeIdentity.MANAGER, io.jswarm.tls.NodeIdentity.CLIENT);
+        ControlService control = new ControlService(store, raft, image -> imageResolver.resolve(image), eventLog);
         remoteServer = NettyServerBuilder.forAddress(new InetSocketAddress(config.remoteHost(), config.remotePort()),
                         config.tls().serverCredentials(nodes, id -> false))
                 .channelType(NioServerSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
                 .intercept(new io.jswarm.manager.ca.Callers(this::removed))
                 .addService(new MembershipService(store, raft))
                 .addService(dispatcher)
-                // followers pass service logs on to the leader
-                .addService(io.grpc.ServerInterceptors.intercept(logBroker, io.jswarm.manager.ca.Callers.managersOnly()))
+                // followers pass service logs on to the leader; remote swarmctl reads them
+                .addService(io.grpc.ServerInterceptors.intercept(logBroker, io.jswarm.manager.ca.Callers.only(controlCallers)))
+                // remote swarmctl with a client certificate (managers' certificates may too, as Docker's)
+                .addService(io.grpc.ServerInterceptors.intercept(control, io.jswarm.manager.ca.Callers.only(controlCallers)))
                 .addService(logBroker.publisher)  // agents publish task logs
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .maxInboundMessageSize(64 << 20)
@@ -133,7 +138,7 @@ public final class Manager implements Closeable {
         Files.createDirectories(config.controlSocket().toAbsolutePath().getParent());
         controlServer = NettyServerBuilder.forAddress(UnixDomainSocketAddress.of(config.controlSocket()))
                 .channelType(NioServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
-                .addService(new ControlService(store, raft, image -> imageResolver.resolve(image), eventLog))
+                .addService(control)
                 .addService(logBroker)
                 .maxInboundMessageSize(64 << 20)
                 .build().start();

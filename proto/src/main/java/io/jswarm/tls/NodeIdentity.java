@@ -13,6 +13,8 @@ import org.bouncycastle.asn1.x500.style.BCStyle;
 public record NodeIdentity(String nodeId, String role, String clusterId) {
     public static final String MANAGER = "swarm-manager";
     public static final String WORKER = "swarm-worker";
+    /** A remote swarmctl's certificate (swarmctl cluster client-cert): the control API only. */
+    public static final String CLIENT = "swarm-client";
 
     public static NodeIdentity of(X509Certificate c) {
         X500Name n = X500Name.getInstance(c.getSubjectX500Principal().getEncoded());
@@ -26,5 +28,10 @@ public record NodeIdentity(String nodeId, String role, String clusterId) {
 
     public boolean manager() {
         return role.equals(MANAGER);
+    }
+
+    /** A node of the cluster (manager or worker), rather than a remote client. */
+    public boolean node() {
+        return role.equals(MANAGER) || role.equals(WORKER);
     }
 }

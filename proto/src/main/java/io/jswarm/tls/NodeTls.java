@@ -47,21 +47,32 @@ public final class NodeTls {
     /** How far before its issue a certificate's validity starts: clocks of nodes differ a little. */
     public static final long BACKDATE_MS = 5 * 60_000;
 
-    /** One consistent set: swapped whole. */
-    private record Material(PrivateKey key, X509Certificate cert, List<X509Certificate> roots) {}
+    /**
+     * One consistent set, swapped whole: the key, the certificate chain (the node's own
+     * first; during a CA rotation the cross-signed new root after it) and the roots trusted.
+     */
+    private record Material(PrivateKey key, List<X509Certificate> chain, List<X509Certificate> roots) {
+        X509Certificate cert() {
+            return chain.get(0);
+        }
+    }
 
     private volatile Material material;
 
     public NodeTls(PrivateKey key, X509Certificate cert, List<X509Certificate> roots) {
-        this.material = new Material(key, cert, List.copyOf(roots));
+        this(key, List.of(cert), roots);
+    }
+
+    public NodeTls(PrivateKey key, List<X509Certificate> chain, List<X509Certificate> roots) {
+        this.material = new Material(key, List.copyOf(chain), List.copyOf(roots));
     }
 
     public NodeIdentity identity() {
-        return NodeIdentity.of(material.cert);
+        return NodeIdentity.of(material.cert());
     }
 
     public X509Certificate certificate() {
-        return material.cert;
+        return material.cert();
     }
 
     public List<X509Certificate> roots() {
@@ -69,8 +80,8 @@ public final class NodeTls {
     }
 
     /** A renewed certificate (and key), or new roots: used by every connection opened from now on. */
-    public void update(PrivateKey key, X509Certificate cert, List<X509Certificate> roots) {
-        material = new Material(key, cert, List.copyOf(roots));
+    public void update(PrivateKey key, List<X509Certificate> chain, List<X509Certificate> roots) {
+        material = new Material(key, List.copyOf(chain), List.copyOf(roots));
     }
 
     // ------------------------------------------------------------------ files
@@ -83,7 +94,7 @@ public final class NodeTls {
         Path d = stateDir.resolve(DIR);
         try {
             return new NodeTls(Pem.privateKey(Files.readString(d.resolve(KEY_FILE))),
-                    Pem.certificate(Files.readString(d.resolve(CERT_FILE))), Pem.certificates(Files.readString(d.resolve(ROOT_FILE))));
+                    Pem.certificates(Files.readString(d.resolve(CERT_FILE))), Pem.certificates(Files.readString(d.resolve(ROOT_FILE))));
         } catch (IllegalArgumentException e) {
             throw new IOException(d + " holds no usable node certificate: " + e.getMessage());
         }
@@ -97,7 +108,7 @@ public final class NodeTls {
         Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwx------"));
         write(d.resolve(KEY_FILE), Pem.of(m.key));
         write(d.resolve(ROOT_FILE), Pem.of(m.roots));
-        write(d.resolve(CERT_FILE), Pem.of(m.cert));
+        write(d.resolve(CERT_FILE), Pem.of(m.chain));
     }
 
     private static void write(Path f, String text) throws IOException {
@@ -175,7 +186,7 @@ public final class NodeTls {
 
             @Override
             public X509Certificate[] getCertificateChain(String alias) {
-                return new X509Certificate[] {material.cert};
+                return material.chain.toArray(new X509Certificate[0]);
             }
 
             @Override
@@ -220,22 +231,27 @@ public final class NodeTls {
                 throw new CertificateException("no certificate");
             }
             List<X509Certificate> anchors = roots.get();
-            try {
-                Set<TrustAnchor> trust = new HashSet<>();
-                for (X509Certificate r : anchors) {
-                    trust.add(new TrustAnchor(r, null));
+            // The leaf alone, or through the certificates the peer sent after it: during a CA
+            // rotation a new leaf validates under the new root directly, or under the old one
+            // through the cross-signed new root.
+            GeneralSecurityException failed = null;
+            List<X509Certificate> path = new ArrayList<>();
+            for (X509Certificate c : chain) {
+                if (anchors.contains(c)) {
+                    break;
                 }
-                List<X509Certificate> path = new ArrayList<>();
-                for (X509Certificate c : chain) {
-                    if (!anchors.contains(c)) {
-                        path.add(c);
-                    }
+                path.add(c);
+                try {
+                    validate(path, anchors);
+                    failed = null;
+                    break;
+                } catch (GeneralSecurityException e) {
+                    failed = e;
                 }
-                PKIXParameters p = new PKIXParameters(trust);
-                p.setRevocationEnabled(false);
-                CertPathValidator.getInstance("PKIX").validate(CertificateFactory.getInstance("X.509").generateCertPath(path), p);
-            } catch (GeneralSecurityException e) {
-                throw new CertificateException("the peer's certificate is not from this cluster's CA: " + e.getMessage());
+            }
+            if (failed != null || path.isEmpty()) {
+                throw new CertificateException("the peer's certificate is not from this cluster's CA"
+                        + (failed == null ? "" : ": " + failed.getMessage()));
             }
             NodeIdentity id = NodeIdentity.of(chain[0]);
             String cluster = clusterId();
@@ -248,6 +264,16 @@ public final class NodeTls {
             if (denied.test(id)) {
                 throw new CertificateException("node " + id.nodeId() + " has been removed from the cluster");
             }
+        }
+
+        private static void validate(List<X509Certificate> path, List<X509Certificate> anchors) throws GeneralSecurityException {
+            Set<TrustAnchor> trust = new HashSet<>();
+            for (X509Certificate r : anchors) {
+                trust.add(new TrustAnchor(r, null));
+            }
+            PKIXParameters p = new PKIXParameters(trust);
+            p.setRevocationEnabled(false);
+            CertPathValidator.getInstance("PKIX").validate(CertificateFactory.getInstance("X.509").generateCertPath(path), p);
         }
 
         @Override

@@ -34,7 +34,7 @@ public final class Callers implements ServerInterceptor {
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         NodeIdentity id = identity(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
-        if (id != null && removed.test(id.nodeId())) {
+        if (id != null && id.node() && removed.test(id.nodeId())) {
             call.close(Status.UNAUTHENTICATED.withDescription("node " + id.nodeId() + " has been removed from the cluster;"
                     + " its certificate is no longer accepted"), new Metadata());
             return new ServerCall.Listener<>() {};
@@ -54,15 +54,22 @@ public final class Callers implements ServerInterceptor {
         }
     }
 
-    /** For services only managers may call over the remote API (a follower's forwarded log stream). */
-    public static ServerInterceptor managersOnly() {
+    /**
+     * For services only some roles may call over the remote API: the control API and task
+     * logs (managers passing a stream on, remote swarmctl clients).
+     */
+    public static ServerInterceptor only(java.util.Set<String> roles) {
         return new ServerInterceptor() {
             @Override
             public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-                try {
-                    requireManager();
-                } catch (StatusRuntimeException e) {
-                    call.close(e.getStatus(), new Metadata());
+                NodeIdentity id = CALLER.get();
+                Status refused = id == null ? Status.UNAUTHENTICATED.withDescription("this call needs a client certificate of the"
+                        + " cluster (swarmctl cluster client-cert)")
+                        : roles.contains(id.role()) ? null
+                        : Status.PERMISSION_DENIED.withDescription("a " + id.role() + " certificate may not call "
+                                + call.getMethodDescriptor().getServiceName() + " (" + id.nodeId() + ")");
+                if (refused != null) {
+                    call.close(refused, new Metadata());
                     return new ServerCall.Listener<>() {};
                 }
                 return next.startCall(call, headers);

@@ -18,6 +18,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
+import java.util.List;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -52,6 +53,7 @@ public final class ClusterCa {
     public static final Duration NODE_VALIDITY = Duration.ofDays(90);
     /** The associated data the CA key is sealed with. */
     private static final String SEAL_ID = "cluster root CA key";
+    private static final String NEXT_SEAL_ID = "cluster next root CA key";
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final X509Certificate cert;
@@ -122,13 +124,82 @@ public final class ClusterCa {
         if (cluster.getRootCaPem().isEmpty()) {
             throw new IllegalStateException("the cluster has no root CA");
         }
-        byte[] keyPem = SecretSeal.open(cluster.getDataKey().toByteArray(), SEAL_ID, cluster.getRootCaKeySealed().toByteArray());
-        return fromPem(cluster.getRootCaPem(), new String(keyPem, StandardCharsets.UTF_8));
+        return opened(cluster, cluster.getRootCaPem(), cluster.getRootCaKeySealed(), SEAL_ID);
     }
 
     /** The key as the cluster object stores it. */
     public byte[] sealedKey(byte[] dataKey) {
-        return SecretSeal.seal(dataKey, SEAL_ID, Pem.of(key).getBytes(StandardCharsets.UTF_8));
+        return sealedKey(dataKey, SEAL_ID);
+    }
+
+    private byte[] sealedKey(byte[] dataKey, String sealId) {
+        return SecretSeal.seal(dataKey, sealId, Pem.of(key).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static ClusterCa opened(Cluster cluster, String certPem, com.google.protobuf.ByteString sealed, String sealId) {
+        byte[] keyPem = SecretSeal.open(cluster.getDataKey().toByteArray(), sealId, sealed.toByteArray());
+        return fromPem(certPem, new String(keyPem, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The start of a root rotation: a new CA, and its certificate cross-signed by this
+     * (the old) root, as SwarmKit's, so that a chain through it validates under either root.
+     */
+    public io.jswarm.api.CaRotation rotation(Cluster cluster) {
+        ClusterCa next = create(cluster.getMeta().getId());
+        try {
+            JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+            X509Certificate n = next.cert;
+            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(cert, serial(), n.getNotBefore(),
+                    n.getNotAfter().after(cert.getNotAfter()) ? cert.getNotAfter() : n.getNotAfter(), n.getSubjectX500Principal(),
+                    n.getPublicKey())
+                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
+                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature))
+                    .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(n.getPublicKey()))
+                    .addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(cert));
+            X509Certificate cross = sign(b, key);
+            return io.jswarm.api.CaRotation.newBuilder().setNewRootPem(Pem.of(n))
+                    .setNewKeySealed(com.google.protobuf.ByteString.copyFrom(next.sealedKey(cluster.getDataKey().toByteArray(), NEXT_SEAL_ID)))
+                    .setCrossSignedPem(Pem.of(cross)).setStartedMs(System.currentTimeMillis()).build();
+        } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
+            throw new IllegalStateException("cannot cross-sign the new root: " + e.getMessage(), e);
+        }
+    }
+
+    /** The end of a rotation: the new root's key sealed as the cluster's root key. */
+    public static ClusterCa next(Cluster cluster) {
+        return opened(cluster, cluster.getCaRotation().getNewRootPem(), cluster.getCaRotation().getNewKeySealed(), NEXT_SEAL_ID);
+    }
+
+    /**
+     * What node certificates are signed with now: the root CA, or during a rotation the new
+     * one with the cross-signed certificate after each leaf; and the roots nodes trust
+     * (both, during a rotation).
+     */
+    public record Signer(ClusterCa ca, List<X509Certificate> intermediates, List<X509Certificate> trust) {
+        public String issue(String nodeId, String role, String clusterId, PublicKey key, Duration validity) {
+            List<X509Certificate> chain = new java.util.ArrayList<>();
+            chain.add(ca.issue(nodeId, role, clusterId, key, validity));
+            chain.addAll(intermediates);
+            return Pem.of(chain);
+        }
+
+        public String digest() {
+            return ClusterCa.digest(ca.certificate());
+        }
+
+        public String trustPem() {
+            return Pem.of(trust);
+        }
+    }
+
+    public static Signer signer(Cluster cluster) {
+        ClusterCa root = of(cluster);
+        if (!cluster.hasCaRotation()) {
+            return new Signer(root, List.of(), List.of(root.cert));
+        }
+        ClusterCa next = next(cluster);
+        return new Signer(next, List.of(Pem.certificate(cluster.getCaRotation().getCrossSignedPem())), List.of(root.cert, next.cert));
     }
 
     /**
@@ -136,7 +207,7 @@ public final class ClusterCa {
      * node id and role also as DNS names (as SwarmKit), for client and server use.
      */
     public X509Certificate issue(String nodeId, String role, String clusterId, PublicKey nodeKey, Duration validity) {
-        if (!role.equals(NodeIdentity.MANAGER) && !role.equals(NodeIdentity.WORKER)) {
+        if (!role.equals(NodeIdentity.MANAGER) && !role.equals(NodeIdentity.WORKER) && !role.equals(NodeIdentity.CLIENT)) {
             throw new IllegalArgumentException("unknown role " + role);
         }
         X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, clusterId).addRDN(BCStyle.OU, role)

@@ -32,6 +32,7 @@ import java.util.function.Supplier;
  * store checks versions and names again atomically.
  */
 public final class ControlService extends ControlGrpc.ControlImplBase {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ControlService.class);
     private final MemoryStore store;
     private final RaftNode raft;
     private final io.jswarm.manager.Manager.ImageResolver images;
@@ -802,8 +803,51 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
     }
 
     @Override
+    public void issueClientCertificate(IssueClientCertificateRequest req, StreamObserver<IssueClientCertificateResponse> out) {
+        answer(out, () -> {
+            io.jswarm.tls.NodeIdentity caller = io.jswarm.manager.ca.Callers.current();
+            if (caller != null && !caller.manager()) {
+                throw GrpcErrors.permissionDenied("a " + caller.role() + " certificate cannot issue client certificates;"
+                        + " run this on a manager (its control socket)");
+            }
+            if (!req.getName().matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")) {
+                throw GrpcErrors.invalid("client certificate name " + Quote.of(req.getName())
+                        + ": 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+            }
+            SpecValidator.duration("certificate expiry", req.hasExpiry(), req.getExpiry(), 0);
+            Cluster c = cluster();
+            java.time.Duration expiry = req.hasExpiry() && io.jswarm.manager.Durations.millis(req.getExpiry()) > 0
+                    ? java.time.Duration.ofMillis(io.jswarm.manager.Durations.millis(req.getExpiry()))
+                    : io.jswarm.manager.dispatcher.MembershipService.certExpiry(c);
+            if (expiry.toMillis() < 30_000) {
+                throw GrpcErrors.invalid("certificate expiry must be at least 30s");
+            }
+            java.security.PublicKey key;
+            try {
+                key = io.jswarm.tls.Csr.publicKey(req.getCsr().toByteArray());
+            } catch (IllegalArgumentException e) {
+                throw GrpcErrors.invalid(e.getMessage());
+            }
+            var cert = io.jswarm.manager.ca.ClusterCa.of(c).issue(req.getName(), io.jswarm.tls.NodeIdentity.CLIENT,
+                    c.getMeta().getId(), key, expiry);
+            LOG.info("issued client certificate {} until {}", req.getName(), cert.getNotAfter().toInstant());
+            return IssueClientCertificateResponse.newBuilder().setCertPem(io.jswarm.tls.Pem.of(cert))
+                    .setRootCaPem(c.getRootCaPem()).build();
+        });
+    }
+
+    /** The cluster as the API shows it: never a key. */
+    private static Cluster publicView(Cluster c) {
+        Cluster.Builder b = c.toBuilder().clearDataKey().clearRootCaKeySealed();
+        if (c.hasCaRotation()) {
+            b.getCaRotationBuilder().clearNewKeySealed();
+        }
+        return b.build();
+    }
+
+    @Override
     public void getCluster(GetClusterRequest req, StreamObserver<GetClusterResponse> out) {
-        read(out, () -> GetClusterResponse.newBuilder().setCluster(cluster().toBuilder().clearDataKey().clearRootCaKeySealed()).build());
+        read(out, () -> GetClusterResponse.newBuilder().setCluster(publicView(cluster())).build());
     }
 
     @Override
@@ -832,6 +876,18 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                     throw GrpcErrors.invalid("certificate expiry must be between 30s and 20 years");
                 }
             }
+            if (req.getRotateCa()) {
+                if (req.hasSpec() || req.getRotateWorkerToken() || req.getRotateManagerToken()) {
+                    throw GrpcErrors.invalid("rotate the CA on its own, not with other cluster changes");
+                }
+                try {
+                    raft.propose(StoreBatch.newBuilder().addAllActions(io.jswarm.manager.ca.CaRotations.start(cur, store.nodes())).build());
+                } catch (IllegalStateException e) {
+                    throw GrpcErrors.precondition(e.getMessage());
+                }
+                LOG.info("root CA rotation started");
+                return UpdateClusterResponse.newBuilder().setCluster(publicView(cluster())).build();
+            }
             Cluster.Builder b = cur.toBuilder().setSpec(spec);
             java.security.cert.X509Certificate root = io.jswarm.tls.Pem.certificate(cur.getRootCaPem());
             if (req.getRotateWorkerToken()) {
@@ -843,7 +899,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
             long version = req.getClusterVersion() != 0 ? req.getClusterVersion() : cur.getMeta().getVersion();
             b.setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(System.currentTimeMillis()));
             write(StoreAction.Kind.UPDATE, StoreObjects.of(b.build()));
-            return UpdateClusterResponse.newBuilder().setCluster(cluster().toBuilder().clearDataKey().clearRootCaKeySealed()).build();
+            return UpdateClusterResponse.newBuilder().setCluster(publicView(cluster())).build();
         });
     }
 }

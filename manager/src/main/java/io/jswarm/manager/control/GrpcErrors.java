@@ -48,6 +48,10 @@ public final class GrpcErrors {
         return Status.FAILED_PRECONDITION.withDescription(what).asRuntimeException();
     }
 
+    public static StatusRuntimeException permissionDenied(String what) {
+        return Status.PERMISSION_DENIED.withDescription(what).asRuntimeException();
+    }
+
     public static StatusRuntimeException invalid(String what) {
         return Status.INVALID_ARGUMENT.withDescription(what).asRuntimeException();
     }

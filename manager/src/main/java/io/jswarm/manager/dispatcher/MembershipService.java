@@ -102,10 +102,33 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
                 ? Duration.ofMillis(Durations.millis(c.getSpec().getCaConfig().getNodeCertExpiry())) : ClusterCa.NODE_VALIDITY;
     }
 
-    /** A certificate for a node in the role the cluster wants it in (promoted: manager at once). */
-    private String issue(Cluster c, String nodeId, NodeRole role, PublicKey key) {
+    /** A certificate (PEM chain) for a node in the role the cluster wants it in (promoted: manager at once). */
+    private static String issue(ClusterCa.Signer signer, Cluster c, String nodeId, NodeRole role, PublicKey key) {
         String ou = role == NodeRole.MANAGER ? NodeIdentity.MANAGER : NodeIdentity.WORKER;
-        return Pem.of(ClusterCa.of(c).issue(nodeId, ou, c.getMeta().getId(), key, certExpiry(c)));
+        return signer.issue(nodeId, ou, c.getMeta().getId(), key, certExpiry(c));
+    }
+
+    /** Records which root signed the node's certificate (a rotation waits for every node) and clears a renewal request. */
+    private void recordIssued(String nodeId, String issuerDigest) {
+        for (int attempt = 0; ; attempt++) {
+            Node cur = store.node(nodeId);
+            if (cur == null) {
+                return;
+            }
+            Node next = cur.toBuilder().setCertificate(io.jswarm.api.NodeCertificate.newBuilder().setIssuerDigest(issuerDigest)).build();
+            if (next.equals(cur)) {
+                return;
+            }
+            try {
+                raft.propose(StoreBatch.newBuilder().addActions(StoreAction.newBuilder()
+                        .setKind(StoreAction.Kind.UPDATE).setObject(StoreObjects.of(next))).build());
+                return;
+            } catch (io.jswarm.manager.store.StoreException e) {
+                if (attempt >= 5) {
+                    throw e;  // the node renews again and is recorded then
+                }
+            }
+        }
     }
 
     @Override
@@ -118,10 +141,12 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
                         .asRuntimeException();
             }
             Cluster c = cluster();
-            String cert = issue(c, caller.nodeId(), node.getSpec().getDesiredRole(), csrKey(req.getCsr()));
+            ClusterCa.Signer signer = ClusterCa.signer(c);
+            String cert = issue(signer, c, caller.nodeId(), node.getSpec().getDesiredRole(), csrKey(req.getCsr()));
+            recordIssued(caller.nodeId(), signer.digest());
             LOG.info("renewed the certificate of node {} ({}) as {}", caller.nodeId(), node.getDescription().getHostname(),
                     node.getSpec().getDesiredRole());
-            out.onNext(RenewCertificateResponse.newBuilder().setCertPem(cert).setRootCaPem(c.getRootCaPem()).build());
+            out.onNext(RenewCertificateResponse.newBuilder().setCertPem(cert).setRootCaPem(signer.trustPem()).build());
             out.onCompleted();
         } catch (RuntimeException e) {
             out.onError(GrpcErrors.toStatus(e));
@@ -140,12 +165,15 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
                 throw GrpcErrors.invalid("joining node did not say where it can be reached");
             }
             long now = System.currentTimeMillis();
+            Cluster c = cluster();
+            ClusterCa.Signer signer = ClusterCa.signer(c);
             Node.Builder n = Node.newBuilder()
                     .setMeta(Meta.newBuilder().setId(Ids.newId()).setCreatedAtMs(now).setUpdatedAtMs(now))
                     .setSpec(NodeSpec.newBuilder().setDesiredRole(role).setAvailability(NodeAvailability.ACTIVE))
                     .setDescription(req.getDescription())
                     .setStatus(NodeStatus.newBuilder().setState(NodeState.NODE_UNKNOWN).setAddr(req.getAddr()))
-                    .setRole(role);
+                    .setRole(role)
+                    .setCertificate(io.jswarm.api.NodeCertificate.newBuilder().setIssuerDigest(signer.digest()));
             if (role == NodeRole.MANAGER) {
                 n.setManagerStatus(ManagerStatus.newBuilder().setAddr(req.getAddr()).setRaftAddr(req.getRaftAddr()));
             }
@@ -153,11 +181,10 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
             raft.propose(StoreBatch.newBuilder().addActions(StoreAction.newBuilder()
                     .setKind(StoreAction.Kind.CREATE).setObject(StoreObjects.of(node))).build());
             LOG.info("node {} ({}) joined as {}", node.getMeta().getId(), req.getDescription().getHostname(), role);
-            Cluster c = cluster();
             out.onNext(JoinResponse.newBuilder().setNodeId(node.getMeta().getId()).setRole(role)
                     .setClusterId(c.getMeta().getId()).setRaftGroupId(c.getRaftGroupId())
-                    .addAllMembers(members()).setCertPem(issue(c, node.getMeta().getId(), role, key))
-                    .setRootCaPem(c.getRootCaPem()).build());
+                    .addAllMembers(members()).setCertPem(issue(signer, c, node.getMeta().getId(), role, key))
+                    .setRootCaPem(signer.trustPem()).build());
             out.onCompleted();
         } catch (RuntimeException e) {
             out.onError(GrpcErrors.toStatus(e));

@@ -138,6 +138,13 @@ public final class LeaderControllers implements StoreListener {
             nodeActions.add(update(StoreObjects.of(b.build())));
         }
         demotions(nodes, nodeActions);
+        Cluster rotating = store.cluster();
+        if (nodeActions.isEmpty() && rotating != null && rotating.hasCaRotation()) {
+            nodeActions.addAll(io.jswarm.manager.ca.CaRotations.finishIfDone(rotating, nodes.values()));
+            if (!nodeActions.isEmpty()) {
+                said.add("root CA rotation finished: every node holds a certificate from the new root, which replaces the old");
+            }
+        }
         if (!nodeActions.isEmpty()) {
             BatchWriter.write(raft, nodeActions);
             said.forEach(LOG::info);  // once committed: a leader cut off from the others decides nothing

@@ -74,4 +74,47 @@ class ClusterCaTest {
                 () -> ClusterCa.fromPem(Pem.of(ca.certificate()), Pem.of(node.getPrivate())));
         assertTrue(wrongKey.getMessage().contains("does not belong"), wrongKey.getMessage());
     }
+
+    /** A cluster object as the first leader writes it: the CA's key sealed under the data key. */
+    static io.jswarm.api.Cluster cluster(ClusterCa ca) {
+        byte[] dataKey = io.jswarm.manager.secrets.SecretSeal.newKey();
+        return io.jswarm.api.Cluster.newBuilder().setMeta(io.jswarm.api.Meta.newBuilder().setId("c1"))
+                .setDataKey(com.google.protobuf.ByteString.copyFrom(dataKey)).setRootCaPem(Pem.of(ca.certificate()))
+                .setRootCaKeySealed(com.google.protobuf.ByteString.copyFrom(ca.sealedKey(dataKey))).build();
+    }
+
+    static io.jswarm.tls.NodeTls node(ClusterCa.Signer signer, String id) {
+        KeyPair k = Csr.newKeyPair();
+        return new io.jswarm.tls.NodeTls(k.getPrivate(), Pem.certificates(signer.issue(id, NodeIdentity.MANAGER, "c1", k.getPublic(),
+                Duration.ofHours(1))), Pem.certificates(signer.trustPem()));
+    }
+
+    static void accepts(io.jswarm.tls.NodeTls verifier, io.jswarm.tls.NodeTls peer) throws Exception {
+        javax.net.ssl.X509ExtendedKeyManager km = peer.keyManager();
+        verifier.trustManager(Set.of(NodeIdentity.MANAGER), id -> false).checkServerTrusted(km.getCertificateChain("node"), "EC");
+    }
+
+    @Test
+    void aRotationBridgesTheOldAndNewRootsThenRetiresTheOld() throws Exception {
+        ClusterCa ca = ClusterCa.create("c1");
+        io.jswarm.api.Cluster before = cluster(ca);
+        ClusterCa.Signer old = ClusterCa.signer(before);
+        assertEquals(List.of(ca.certificate()), old.trust());
+        io.jswarm.tls.NodeTls a = node(old, "a");  // not yet renewed: trusts the old root only
+
+        io.jswarm.api.Cluster rotating = before.toBuilder().setCaRotation(ClusterCa.of(before).rotation(before)).build();
+        ClusterCa.Signer during = ClusterCa.signer(rotating);
+        io.jswarm.tls.NodeTls b = node(during, "b");  // renewed: new key, the cross-signed root after its leaf
+        assertEquals(2, Pem.certificates(during.issue("x", NodeIdentity.WORKER, "c1", Csr.newKeyPair().getPublic(), Duration.ofHours(1))).size());
+        assertEquals(2, b.roots().size(), "both roots trusted during the rotation");
+        accepts(a, b);  // the old root accepts the new leaf through the cross-signed root
+        accepts(b, a);  // and the renewed node still accepts the old leaf
+
+        // Finished: the new root alone; a leaf of the old key is refused, new leaves pass with or without the bridge.
+        X509Certificate newRoot = Pem.certificate(rotating.getCaRotation().getNewRootPem());
+        io.jswarm.tls.NodeTls c = new io.jswarm.tls.NodeTls(Csr.newKeyPair().getPrivate(), b.certificate(), List.of(newRoot));
+        accepts(c, b);
+        assertThrows(java.security.cert.CertificateException.class, () -> accepts(c, a));
+        assertEquals(newRoot, ClusterCa.next(rotating).certificate());
+    }
 }
