@@ -33,15 +33,21 @@ public final class Joining {
 
     /** @param request the joining node's description and addresses; the token and request are added here */
     public static Joined join(String managerAddr, String token, JoinRequest.Builder request) {
+        return join(managerAddr, token, request, false);
+    }
+
+    /** @param plaintext the cluster runs without TLS (swarmd --tls=false, the benchmarks' baseline) */
+    public static Joined join(String managerAddr, String token, JoinRequest.Builder request, boolean plaintext) {
         String expected = JoinTokens.caDigest(token);
-        X509Certificate root = rootCa(managerAddr);
+        X509Certificate root = rootCa(managerAddr, plaintext);
         String shown = JoinTokens.digest(root);
         if (!shown.equals(expected)) {
             throw new IllegalArgumentException("the manager at " + managerAddr + " has a root CA whose digest (" + shown
                     + ") is not the one in the join token (" + expected + "): not joining, and the token was not sent");
         }
         KeyPair key = Csr.newKeyPair();
-        JoinResponse r = call(managerAddr, NodeTls.trusting(root), "cannot join the cluster at " + managerAddr,
+        JoinResponse r = call(managerAddr, plaintext ? io.grpc.InsecureChannelCredentials.create() : NodeTls.trusting(root),
+                "cannot join the cluster at " + managerAddr,
                 ch -> MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
                         .join(request.setToken(token).setCsr(com.google.protobuf.ByteString.copyFrom(Csr.create(key))).build()));
         List<X509Certificate> chain = Pem.certificates(r.getCertPem());
@@ -54,12 +60,17 @@ public final class Joining {
         if (!id.nodeId().equals(r.getNodeId()) || !cert.getPublicKey().equals(key.getPublic())) {
             throw new IllegalArgumentException("the manager at " + managerAddr + " answered with a certificate for another node or key");
         }
-        return new Joined(r, new NodeTls(key.getPrivate(), chain, roots));
+        NodeTls tls = new NodeTls(key.getPrivate(), chain, roots);
+        if (plaintext) {
+            tls.plaintextForBenchmarks();
+        }
+        return new Joined(r, tls);
     }
 
     /** The root CA certificate a manager shows, not yet trusted. */
-    public static X509Certificate rootCa(String managerAddr) {
-        String pem = call(managerAddr, NodeTls.unverified(), "cannot reach a manager at " + managerAddr,
+    public static X509Certificate rootCa(String managerAddr, boolean plaintext) {
+        String pem = call(managerAddr, plaintext ? io.grpc.InsecureChannelCredentials.create() : NodeTls.unverified(),
+                "cannot reach a manager at " + managerAddr,
                 ch -> MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
                         .rootCa(RootCaRequest.getDefaultInstance()).getRootCaPem());
         try {

@@ -104,7 +104,9 @@ public final class SwarmNode implements Closeable {
                 executor, statuses, tls.channelCredentials());
         agent.start();
         renewal = new CertificateRenewal(stateDir, tls, agent::managers);
-        renewal.start();
+        if (!tls.plaintext()) {
+            renewal.start();
+        }
     }
 
     private void startManager(Manager.Bootstrap bootstrap, boolean joining) throws IOException {

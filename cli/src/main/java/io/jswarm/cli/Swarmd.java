@@ -64,6 +64,10 @@ public final class Swarmd implements Callable<Integer> {
             description = "When initializing a cluster: validity of node certificates, at least 30s (default: ${DEFAULT-VALUE}, 90 days)")
     String certExpiry;
 
+    /** Hidden: the plaintext baseline of the TLS benchmarks. Every node of the cluster must have it. */
+    @Option(names = "--tls", hidden = true, defaultValue = "true", arity = "1")
+    boolean tlsOn;
+
     @Option(names = "--external-ca-cert", description = "When initializing a cluster: its root CA certificate (PEM) instead of a new one")
     Path externalCaCert;
 
@@ -288,7 +292,7 @@ public final class Swarmd implements Callable<Integer> {
                 bootstrap = new Manager.Bootstrap(description, heartbeatMs, pool, state.clusterId, ca, certExpiryMs);
             } else {
                 Joining.Joined joined = Joining.join(joinAddr, joinToken, JoinRequest.newBuilder().setDescription(description)
-                        .setAddr(advertise.toString()).setRaftAddr(raftAdvertise.toString()));
+                        .setAddr(advertise.toString()).setRaftAddr(raftAdvertise.toString()), !tlsOn);
                 JoinResponse r = joined.response();
                 tls = joined.tls();
                 state.nodeId = r.getNodeId();
@@ -326,6 +330,11 @@ public final class Swarmd implements Callable<Integer> {
             tls = NodeTls.load(stateDir);
         }
 
+        if (!tlsOn) {
+            System.err.println("swarmd: WARNING: --tls=false: every connection of this node is PLAINTEXT and any caller may act"
+                    + " as any node. It exists only for the benchmarks' baseline; never run a real cluster like this.");
+            tls.plaintextForBenchmarks();
+        }
         SwarmNode node = new SwarmNode(stateDir, state, tls,
                 description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket),
                 new SwarmNode.Containers(oci, new RegistryClient(Set.copyOf(insecureRegistries)), cgroupParent,

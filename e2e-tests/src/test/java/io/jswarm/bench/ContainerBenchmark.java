@@ -34,12 +34,24 @@ public final class ContainerBenchmark {
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         int replicas = 20;
-        try (TestRegistry registry = new TestRegistry("127.0.0.1", LocalCluster.freePort());
-                LocalCluster cluster = new LocalCluster().insecureRegistry(registry.addr)) {
+        try (TestRegistry registry = new TestRegistry("127.0.0.1", LocalCluster.freePort())) {
             byte[] busybox = TestImages.busyboxLayer();
             TestImages.push(registry.addr, "busybox", "1", List.of(busybox), List.of("sleep", "1000"), List.of());
             String image = registry.addr + "/busybox:1";
-            Member m1 = cluster.init("m1");
+            // The node's agent and manager talk over mutual TLS as in every cluster; the
+            // same node in plaintext (swarmd's hidden --tls=false) is TLS's baseline.
+            double plain = start(registry, image, runs, replicas, false);
+            double tls = start(registry, image, runs, replicas, true);
+            System.out.printf("TLS: start median %.2f s vs plaintext %.2f s: ratio %.2f (target <= 1.15)%n", tls, plain, tls / plain);
+            pull(registry, runs);
+        }
+    }
+
+    /** The start benchmark on a new one-node cluster; the median of service create until all RUNNING. */
+    static double start(TestRegistry registry, String image, int runs, int replicas, boolean tls) throws Exception {
+        String mode = tls ? "mutual TLS" : "plaintext (--tls=false)";
+        try (LocalCluster cluster = new LocalCluster().insecureRegistry(registry.addr)) {
+            Member m1 = tls ? cluster.init("m1") : cluster.init("m1", "--tls=false");
             cluster.swarmctl(m1, "service", "create", "--name", "warm", "--stop-grace-period", "0s", image).ok();
             LocalCluster.await(Duration.ofSeconds(60), () -> running(m1, "warm") == 1, "the image is on the node");
             try (var dirs = Files.list(cluster.dir.resolve("m1/tasks"))) {
@@ -88,12 +100,11 @@ public final class ContainerBenchmark {
             }
             double ms = SchedulerBenchmark.median(swarm);
             double mr = SchedulerBenchmark.median(runc);
-            System.out.printf("start: service create --replicas %d until all RUNNING on one node: median %.2f s %s (all ASSIGNED after %.2f s)%n",
-                    replicas, ms, Arrays.toString(ControlPlaneBenchmark.round(swarm)), SchedulerBenchmark.median(assigned));
+            System.out.printf("start (%s): service create --replicas %d until all RUNNING on one node: median %.2f s %s (all ASSIGNED after %.2f s)%n",
+                    mode, replicas, ms, Arrays.toString(ControlPlaneBenchmark.round(swarm)), SchedulerBenchmark.median(assigned));
             System.out.printf("baseline: %d sequential runc run -d of prepared bundles: median %.2f s %s; ratio %.2f (target <= 1.5)%n",
                     replicas, mr, Arrays.toString(ControlPlaneBenchmark.round(runc)), ms / mr);
-
-            pull(registry, runs);
+            return ms;
         }
     }
 

@@ -33,20 +33,36 @@ import java.util.List;
  * <li>failover: {@code kill -9} of the leader until the Control API of a survivor accepts a
  * write; baseline: one write while the leader is healthy.</li>
  * </ul>
- * Prints the median of several runs.
+ * Prints the median of several runs, for a cluster with mutual TLS (as every cluster
+ * runs) and, as its baseline, the same cluster in plaintext (swarmd's hidden
+ * {@code --tls=false}), with the ratios: what TLS costs.
  */
 public final class ControlPlaneBenchmark {
+    /** The medians of one cluster's runs, in seconds. */
+    record Figures(double create, double createOne, double failover, double healthy) {}
+
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         int replicas = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
         int agents = args.length > 2 ? Integer.parseInt(args[2]) : 100;
+        Figures plain = measure(runs, replicas, agents, false);
+        Figures tls = measure(runs, replicas, agents, true);
+        System.out.printf("TLS: create %.2f s vs plaintext %.2f s: ratio %.2f; failover %.2f s vs %.2f s: ratio %.2f;"
+                + " healthy write %.3f s vs %.3f s: ratio %.2f (target <= 1.15)%n", tls.create, plain.create, tls.create / plain.create,
+                tls.failover, plain.failover, tls.failover / plain.failover, tls.healthy, plain.healthy, tls.healthy / plain.healthy);
+    }
+
+    static Figures measure(int runs, int replicas, int agents, boolean tls) throws Exception {
+        String mode = tls ? "mutual TLS" : "plaintext (--tls=false)";
+        System.out.println("== " + mode);
+        String[] tlsArgs = tls ? new String[0] : new String[] {"--tls=false"};
         List<Agent> fleet = new ArrayList<>();
         try (LocalCluster cluster = new LocalCluster()) {
-            Member m1 = cluster.init("m1", "--heartbeat-period", "1s");
+            Member m1 = cluster.init("m1", concat(tlsArgs, "--heartbeat-period", "1s"));
             String managerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "manager").ok().out().trim();
             String workerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
-            Member m2 = cluster.join("m2", m1, managerToken);
-            Member m3 = cluster.join("m3", m1, managerToken);
+            Member m2 = cluster.join("m2", null, m1, managerToken, tlsArgs);
+            Member m3 = cluster.join("m3", null, m1, managerToken, tlsArgs);
             LocalCluster.await(Duration.ofSeconds(120), () -> LocalCluster.readyNodes(m1) == 3, "3 managers are ready");
             // Managers only manage here, as in a production cluster: all tasks go to the simulated nodes.
             for (String m : List.of("m1", "m2", "m3")) {
@@ -59,7 +75,7 @@ public final class ControlPlaneBenchmark {
                         .setResources(Resources.newBuilder().setNanoCpus(8_000_000_000L).setMemoryBytes(32L << 30)).build();
                 // Joined as swarmd joins: the root checked against the token, a certificate for a key of its own.
                 io.jswarm.cli.Joining.Joined j = io.jswarm.cli.Joining.join(m1.addr(), workerToken,
-                        JoinRequest.newBuilder().setDescription(d).setAddr("127.0.0.1:1"));
+                        JoinRequest.newBuilder().setDescription(d).setAddr("127.0.0.1:1"), !tls);
                 io.jswarm.agent.StatusQueue statuses = new io.jswarm.agent.StatusQueue();
                 Agent a = new Agent(j.response().getNodeId(), d, "127.0.0.1:1", List.of(m1.addr(), m2.addr(), m3.addr()), (n, m) -> {},
                         new SimulatedTasks(statuses), statuses, j.tls().channelCredentials());
@@ -75,8 +91,8 @@ public final class ControlPlaneBenchmark {
                 create[r] = timeCreate(m2, "big" + r, replicas);
                 remove(m2, "one" + r, "big" + r);
             }
-            System.out.printf("create: --replicas %d ASSIGNED on %d nodes through 3 managers: median %.2f s over %d runs %s (target <= 5 s)%n",
-                    replicas, agents, median(create), runs, Arrays.toString(round(create)));
+            System.out.printf("create (%s): --replicas %d ASSIGNED on %d nodes through 3 managers: median %.2f s over %d runs %s (target <= 5 s)%n",
+                    mode, replicas, agents, median(create), runs, Arrays.toString(round(create)));
             System.out.printf("baseline --replicas 1: median %.3f s; ratio %.1f%n", median(createOne), median(create) / median(createOne));
 
             for (Agent a : fleet) {
@@ -104,9 +120,10 @@ public final class ControlPlaneBenchmark {
                 }, "the restarted manager answers");
                 Thread.sleep(3_000);  // let it settle as a follower before the next kill
             }
-            System.out.printf("failover: kill -9 of the leader until a write is accepted: median %.2f s over %d runs %s (target <= 3 s)%n",
-                    median(failover), runs, Arrays.toString(round(failover)));
+            System.out.printf("failover (%s): kill -9 of the leader until a write is accepted: median %.2f s over %d runs %s (target <= 3 s)%n",
+                    mode, median(failover), runs, Arrays.toString(round(failover)));
             System.out.printf("baseline write with a healthy leader: median %.3f s%n", median(healthy));
+            return new Figures(median(create), median(createOne), median(failover), median(healthy));
         } finally {
             for (Agent a : fleet) {
                 a.close();
@@ -114,6 +131,12 @@ public final class ControlPlaneBenchmark {
         }
     }
 
+
+    static String[] concat(String[] head, String... tail) {
+        String[] out = java.util.Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, out, head.length, tail.length);
+        return out;
+    }
 
     static boolean leaderKnown(Member via) {
         try (ControlClient c = via.control()) {

@@ -87,7 +87,8 @@ public final class Manager implements Closeable {
         var managersOnly = java.util.Set.of(io.jswarm.tls.NodeIdentity.MANAGER);
         this.raft = new RaftNode(config.nodeId(), config.raftHost(), config.raftPort(), new File(config.stateDir(), "raft"),
                 config.groupUuid(), config.peers(), config.joining(), store, config.snapshotInterval(),
-                new org.apache.ratis.grpc.GrpcTlsConfig(config.tls().keyManager(), config.tls().trustManager(managersOnly, id -> false), true));
+                config.tls().plaintext() ? null
+                        : new org.apache.ratis.grpc.GrpcTlsConfig(config.tls().keyManager(), config.tls().trustManager(managersOnly, id -> false), true));
         this.dispatcher = new Dispatcher(store, raft);
         store.addListener(eventLog);
         this.controllers = new LeaderControllers(store, raft, dispatcher);
@@ -123,7 +124,7 @@ public final class Manager implements Closeable {
         remoteServer = NettyServerBuilder.forAddress(new InetSocketAddress(config.remoteHost(), config.remotePort()),
                         config.tls().serverCredentials(nodes, id -> false))
                 .channelType(NioServerSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
-                .intercept(new io.jswarm.manager.ca.Callers(this::removed))
+                .intercept(new io.jswarm.manager.ca.Callers(this::removed, config.tls().plaintext()))
                 .addService(new MembershipService(store, raft))
                 .addService(dispatcher)
                 // followers pass service logs on to the leader; remote swarmctl reads them

@@ -58,6 +58,8 @@ public final class NodeTls {
     }
 
     private volatile Material material;
+    /** swarmd --tls=false, for benchmarks' plaintext baseline only: no TLS, no identities. */
+    private volatile boolean plaintext;
 
     public NodeTls(PrivateKey key, X509Certificate cert, List<X509Certificate> roots) {
         this(key, List.of(cert), roots);
@@ -121,8 +123,24 @@ public final class NodeTls {
 
     // ------------------------------------------------------------------ credentials
 
+    /**
+     * Turns TLS off on every connection this node makes or serves, for the plaintext
+     * baseline of the TLS benchmarks (swarmd --tls=false, which warns): callers are then
+     * who their requests say, as before TLS.
+     */
+    public void plaintextForBenchmarks() {
+        plaintext = true;
+    }
+
+    public boolean plaintext() {
+        return plaintext;
+    }
+
     /** For dialing managers: this node's certificate, and the server must be a manager of the cluster. */
     public ChannelCredentials channelCredentials() {
+        if (plaintext) {
+            return io.grpc.InsecureChannelCredentials.create();
+        }
         return TlsChannelCredentials.newBuilder().keyManager(keyManager())
                 .trustManager(trustManager(Set.of(NodeIdentity.MANAGER), n -> false)).build();
     }
@@ -132,6 +150,9 @@ public final class NodeTls {
      * joining node has none yet); the calls that need one check the caller's identity.
      */
     public ServerCredentials serverCredentials(Set<String> clientRoles, Predicate<NodeIdentity> denied) {
+        if (plaintext) {
+            return io.grpc.InsecureServerCredentials.create();
+        }
         return TlsServerCredentials.newBuilder().keyManager(keyManager()).trustManager(trustManager(clientRoles, denied))
                 .clientAuth(TlsServerCredentials.ClientAuth.OPTIONAL).build();
     }

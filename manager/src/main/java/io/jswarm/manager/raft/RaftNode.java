@@ -139,7 +139,9 @@ public final class RaftNode implements Closeable {
         this.props = new RaftProperties();
         // Mutual TLS between the members (server and client ends): a peer must hold a
         // manager certificate of the cluster.
-        GrpcConfigKeys.TLS.setConf(parameters, tls);
+        if (tls != null) {  // null: the TLS benchmarks' plaintext baseline (swarmd --tls=false)
+            GrpcConfigKeys.TLS.setConf(parameters, tls);
+        }
         GrpcConfigKeys.Server.setHost(props, raftHost);
         GrpcConfigKeys.Server.setPort(props, raftPort);
         RaftServerConfigKeys.setStorageDir(props, List.of(storageDir));
