@@ -14,11 +14,12 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "cluster", description = "Manage the cluster.", mixinStandardHelpOptions = true,
         subcommands = {ClusterCommand.Inspect.class, ClusterCommand.Update.class, ClusterCommand.JoinToken.class,
-            ClusterCommand.ClientCert.class, ClusterCommand.RotateCa.class})
+            ClusterCommand.ClientCert.class, ClusterCommand.RotateCa.class, ClusterCommand.UnlockKey.class,
+            ClusterCommand.Unlock.class})
 final class ClusterCommand implements Callable<Integer> {
     @Override
     public Integer call() {
-        System.err.println("Error: cluster needs a subcommand: inspect, update, join-token, client-cert, rotate-ca");
+        System.err.println("Error: cluster needs a subcommand: inspect, update, join-token, client-cert, rotate-ca, unlock-key, unlock");
         return 1;
     }
 
@@ -42,6 +43,8 @@ final class ClusterCommand implements Callable<Integer> {
     static final class Update implements Callable<Integer> {
         @Option(names = "--heartbeat-period", description = "Agent heartbeat period") String heartbeat;
         @Option(names = "--task-history-limit", description = "Task history retention limit per slot") String historyLimit;
+        @Option(names = "--autolock", arity = "1", paramLabel = "true|false", description = "Managers keep their keys sealed under"
+                + " an unlock key, printed once when turned on; a restarted manager waits for cluster unlock") String autolock;
         @Option(names = "--cert-expiry", description = "Validity of node certificates issued from now on (default 90 days;"
                 + " at least 30s); nodes renew theirs when half of it is left") String certExpiry;
 
@@ -49,6 +52,9 @@ final class ClusterCommand implements Callable<Integer> {
         public Integer call() {
             Long hb = heartbeat == null ? null : Units.parseDurationMs("--heartbeat-period", heartbeat);
             Long expiry = certExpiry == null ? null : Units.parseDurationMs("--cert-expiry", certExpiry);
+            if (autolock != null && !autolock.equals("true") && !autolock.equals("false")) {
+                throw new IllegalArgumentException("--autolock " + Units.quote(autolock) + ": expected true or false");
+            }
             Long limit = historyLimit == null ? null : Units.parseNonNegative("--task-history-limit", historyLimit);
             try (ControlClient cc = Swarmctl.client()) {
                 Cluster c = get(cc);
@@ -62,9 +68,17 @@ final class ClusterCommand implements Callable<Integer> {
                 if (expiry != null) {
                     spec.getCaConfigBuilder().setNodeCertExpiry(Durations.ofMillis(expiry));
                 }
-                cc.stub().updateCluster(UpdateClusterRequest.newBuilder().setClusterVersion(c.getMeta().getVersion())
-                        .setSpec(spec).build());
+                if (autolock != null) {
+                    spec.setAutolock(Boolean.parseBoolean(autolock));
+                }
+                UpdateClusterResponse r = cc.stub().updateCluster(UpdateClusterRequest.newBuilder()
+                        .setClusterVersion(c.getMeta().getVersion()).setSpec(spec).build());
                 System.out.println(c.getSpec().getAnnotations().getName());
+                if (!r.getUnlockKey().isEmpty()) {
+                    System.out.println("Autolock is on. To unlock a manager after it restarts, run `swarmctl cluster unlock`"
+                            + " and give it this key (`swarmctl cluster unlock-key` shows it again on a running manager):\n\n    "
+                            + r.getUnlockKey() + "\n");
+                }
             }
             return 0;
         }
@@ -145,6 +159,41 @@ final class ClusterCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("the rotation goes on but did not finish within " + timeout + " (" + last
                         + "; a node that is down holds it up: bring it back or remove it)");
             }
+        }
+    }
+
+    @Command(name = "unlock-key", description = "Print the unlock key of an autolocked cluster (on a manager's control socket).",
+            mixinStandardHelpOptions = true)
+    static final class UnlockKey implements Callable<Integer> {
+        @Option(names = {"-q", "--quiet"}, description = "Only display the key") boolean quiet;
+
+        @Override
+        public Integer call() {
+            try (ControlClient cc = Swarmctl.client()) {
+                String key = cc.stub().getUnlockKey(GetUnlockKeyRequest.getDefaultInstance()).getUnlockKey();
+                System.out.println(quiet ? key : "To unlock a manager after it restarts, run `swarmctl cluster unlock` and give it:\n\n    "
+                        + key + "\n");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "unlock", description = "Unlock a manager restarted with autolock on: reads the unlock key from"
+            + " standard input.", mixinStandardHelpOptions = true)
+    static final class Unlock implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            if (System.console() != null) {
+                System.err.print("Unlock key: ");
+            }
+            String key = System.console() != null ? new String(System.console().readPassword())
+                    : new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8)).readLine();
+            io.jswarm.manager.secrets.DataKey.parse(key);  // the format, before anything is sent
+            try (ControlClient cc = Swarmctl.client()) {
+                cc.stub().unlock(UnlockRequest.newBuilder().setUnlockKey(key.strip()).build());
+            }
+            System.out.println("unlocked: the manager starts");
+            return 0;
         }
     }
 

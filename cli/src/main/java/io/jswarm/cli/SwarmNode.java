@@ -51,6 +51,8 @@ public final class SwarmNode implements Closeable {
     private final long snapshotInterval;
     private final LocalState state;
     private final io.jswarm.tls.NodeTls tls;
+    /** The cluster's data key and (autolock) unlock key as this node's manager holds them. */
+    private final io.jswarm.manager.secrets.DataKey keys;
     private CertificateRenewal renewal;
     private final NodeDescription description;
     private final Addresses addrs;
@@ -63,10 +65,11 @@ public final class SwarmNode implements Closeable {
     private volatile boolean roleChangeRunning;
 
     /** @param snapshotInterval Raft log entries between snapshots, when this node is a manager */
-    public SwarmNode(Path stateDir, LocalState state, io.jswarm.tls.NodeTls tls, NodeDescription description, Addresses addrs,
-            Containers containers, long snapshotInterval) {
+    public SwarmNode(Path stateDir, LocalState state, io.jswarm.tls.NodeTls tls, io.jswarm.manager.secrets.DataKey keys,
+            NodeDescription description, Addresses addrs, Containers containers, long snapshotInterval) {
         this.snapshotInterval = snapshotInterval;
         this.tls = tls;
+        this.keys = keys;
         this.stateDir = stateDir;
         this.state = state;
         this.description = description.toBuilder().setRuntime(containers.runtime().description())
@@ -102,6 +105,7 @@ public final class SwarmNode implements Closeable {
         executor.recover();  // containers that outlived a previous swarmd are watched again, not restarted
         agent = new Agent(state.nodeId, description, addrs.advertiseRemote().toString(), managers, this::nodeChanged,
                 executor, statuses, tls.channelCredentials());
+        agent.onAutolock(this::autolock);
         agent.start();
         renewal = new CertificateRenewal(stateDir, tls, agent::managers);
         if (!tls.plaintext()) {
@@ -113,7 +117,7 @@ public final class SwarmNode implements Closeable {
         Manager.Config cfg = new Manager.Config(state.nodeId, stateDir.toFile(), addrs.listenRaft().host(),
                 addrs.listenRaft().port(), addrs.advertiseRaft().toString(), addrs.listenRemote().host(),
                 addrs.listenRemote().port(), addrs.advertiseRemote().toString(), addrs.controlSocket(), state.raftGroup,
-                peers(state.raftMembers), joining, snapshotInterval, tls);
+                peers(state.raftMembers), joining, snapshotInterval, tls, keys);
         manager = new Manager(cfg, bootstrap);
         manager.resolveImagesWith(this::resolveImage);
         manager.start();
@@ -126,6 +130,30 @@ public final class SwarmNode implements Closeable {
             return image;
         }
         return image + "@" + containers.registry().resolveDigest(ref);
+    }
+
+    /**
+     * Autolock, as the leader tells a manager node: seal its key file under the unlock key
+     * (and hold the key, to open the data key), or keep it plain.
+     */
+    private synchronized void autolock(io.jswarm.api.dispatcher.Autolock a) {
+        byte[] key = a.getOn() ? a.getUnlockKey().toByteArray() : null;
+        if (a.getOn() && key.length == 0) {
+            return;
+        }
+        if (key != null) {
+            keys.unlockWith(key);
+        }
+        if (!java.util.Arrays.equals(tls.lockKey(), key)) {
+            tls.lockWith(key);
+            try {
+                tls.save(stateDir);
+                LOG.info(key != null ? "autolock: this manager's key is now sealed under the unlock key"
+                        : "autolock is off: this manager's key is plain again");
+            } catch (IOException e) {
+                LOG.error("autolock: cannot rewrite this manager's key: {}", e.getMessage());
+            }
+        }
     }
 
     /** The session told us how the cluster sees this node: act on a role change. */
@@ -192,6 +220,8 @@ public final class SwarmNode implements Closeable {
                 manager = null;
                 state.role = "worker";
                 state.raftMembers = List.of();
+                tls.lockWith(null);  // autolock is the managers': a worker restarts unlocked
+                tls.save(stateDir);
                 state.managers = agent.managers();
                 state.save(stateDir);
                 io.jswarm.agent.FileTrees.delete(stateDir.resolve("raft"));

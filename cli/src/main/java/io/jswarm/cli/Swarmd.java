@@ -64,6 +64,10 @@ public final class Swarmd implements Callable<Integer> {
             description = "When initializing a cluster: validity of node certificates, at least 30s (default: ${DEFAULT-VALUE}, 90 days)")
     String certExpiry;
 
+    @Option(names = "--autolock", description = "When initializing a cluster: turn autolock on (a restarted manager waits for"
+            + " swarmctl cluster unlock); the unlock key is printed once")
+    boolean autolock;
+
     /** Hidden: the plaintext baseline of the TLS benchmarks. Every node of the cluster must have it. */
     @Option(names = "--tls", hidden = true, defaultValue = "true", arity = "1")
     boolean tlsOn;
@@ -272,6 +276,7 @@ public final class Swarmd implements Callable<Integer> {
         Manager.Bootstrap bootstrap = null;
         boolean joiningManager = false;
         NodeTls tls;
+        io.jswarm.manager.secrets.DataKey keys = new io.jswarm.manager.secrets.DataKey();
         if (state == null) {
             state = new LocalState();
             if (joinAddr == null) {
@@ -289,7 +294,15 @@ public final class Swarmd implements Callable<Integer> {
                 java.security.KeyPair key = io.jswarm.tls.Csr.newKeyPair();
                 tls = new NodeTls(key.getPrivate(), ca.issue(state.nodeId, io.jswarm.tls.NodeIdentity.MANAGER, state.clusterId,
                         key.getPublic(), java.time.Duration.ofMillis(certExpiryMs)), List.of(ca.certificate()));
-                bootstrap = new Manager.Bootstrap(description, heartbeatMs, pool, state.clusterId, ca, certExpiryMs);
+                byte[] unlockKey = autolock ? io.jswarm.tls.SecretSeal.newKey() : null;
+                bootstrap = new Manager.Bootstrap(description, heartbeatMs, pool, state.clusterId, ca, certExpiryMs, unlockKey);
+                if (unlockKey != null) {
+                    tls.lockWith(unlockKey);
+                    keys.unlockWith(unlockKey);
+                    System.err.println("swarmd: autolock is on. To unlock a manager after it restarts, run `swarmctl cluster unlock`"
+                            + " and give it this key (shown this once; `swarmctl cluster unlock-key` on a running manager shows"
+                            + " it again):\n    " + io.jswarm.manager.secrets.DataKey.format(unlockKey));
+                }
             } else {
                 Joining.Joined joined = Joining.join(joinAddr, joinToken, JoinRequest.newBuilder().setDescription(description)
                         .setAddr(advertise.toString()).setRaftAddr(raftAdvertise.toString()), !tlsOn);
@@ -327,7 +340,12 @@ public final class Swarmd implements Callable<Integer> {
                 throw new IllegalArgumentException(stateDir + " holds node " + state.nodeId + " but no certificates (it was made"
                         + " by a jswarm without TLS): remove the state directory and join the node again");
             }
-            tls = NodeTls.load(stateDir);
+            if (NodeTls.locked(stateDir)) {
+                tls = LockedNode.awaitUnlock(stateDir, socket);
+                keys.unlockWith(tls.lockKey());
+            } else {
+                tls = NodeTls.load(stateDir);
+            }
         }
 
         if (!tlsOn) {
@@ -335,7 +353,7 @@ public final class Swarmd implements Callable<Integer> {
                     + " as any node. It exists only for the benchmarks' baseline; never run a real cluster like this.");
             tls.plaintextForBenchmarks();
         }
-        SwarmNode node = new SwarmNode(stateDir, state, tls,
+        SwarmNode node = new SwarmNode(stateDir, state, tls, keys,
                 description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket),
                 new SwarmNode.Containers(oci, new RegistryClient(Set.copyOf(insecureRegistries)), cgroupParent,
                         logLimits, upstreams(dnsUpstreams), gatewaySubnet, meshOff), snapshots);

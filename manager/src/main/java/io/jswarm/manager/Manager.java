@@ -54,7 +54,8 @@ public final class Manager implements Closeable {
     /** Where this manager listens and who it is. */
     public record Config(String nodeId, File stateDir, String raftHost, int raftPort, String advertiseRaft,
             String remoteHost, int remotePort, String advertiseRemote, Path controlSocket, String groupUuid,
-            List<RaftPeer> peers, boolean joining, long snapshotInterval, io.jswarm.tls.NodeTls tls) {
+            List<RaftPeer> peers, boolean joining, long snapshotInterval, io.jswarm.tls.NodeTls tls,
+            io.jswarm.manager.secrets.DataKey keys) {
         /** Raft log entries between snapshots, unless swarmd is told otherwise (--snapshot-interval). */
         public static final long DEFAULT_SNAPSHOT_INTERVAL = 20_000;
     }
@@ -65,7 +66,7 @@ public final class Manager implements Closeable {
      * certificate comes from them.
      */
     public record Bootstrap(NodeDescription description, long heartbeatMs, io.jswarm.api.AddressPool addressPool,
-            String clusterId, io.jswarm.manager.ca.ClusterCa ca, long certExpiryMs) {}
+            String clusterId, io.jswarm.manager.ca.ClusterCa ca, long certExpiryMs, byte[] unlockKey) {}
 
     private final Config config;
     private final Bootstrap bootstrap;
@@ -89,9 +90,10 @@ public final class Manager implements Closeable {
                 config.groupUuid(), config.peers(), config.joining(), store, config.snapshotInterval(),
                 config.tls().plaintext() ? null
                         : new org.apache.ratis.grpc.GrpcTlsConfig(config.tls().keyManager(), config.tls().trustManager(managersOnly, id -> false), true));
-        this.dispatcher = new Dispatcher(store, raft);
+        this.dispatcher = new Dispatcher(store, raft, config.keys());
         store.addListener(eventLog);
-        this.controllers = new LeaderControllers(store, raft, dispatcher);
+        store.addListener(e -> config.keys().observe(store.cluster()));  // the data key, while it is shown
+        this.controllers = new LeaderControllers(store, raft, dispatcher, config.keys());
         this.logBroker = new io.jswarm.manager.logs.LogBroker(store, dispatcher, config.nodeId(), config.tls().channelCredentials());
     }
 
@@ -120,12 +122,12 @@ public final class Manager implements Closeable {
         var nodes = java.util.Set.of(io.jswarm.tls.NodeIdentity.MANAGER, io.jswarm.tls.NodeIdentity.WORKER,
                 io.jswarm.tls.NodeIdentity.CLIENT);
         var controlCallers = java.util.Set.of(io.jswarm.tls.NodeIdentity.MANAGER, io.jswarm.tls.NodeIdentity.CLIENT);
-        ControlService control = new ControlService(store, raft, image -> imageResolver.resolve(image), eventLog);
+        ControlService control = new ControlService(store, raft, image -> imageResolver.resolve(image), eventLog, config.keys());
         remoteServer = NettyServerBuilder.forAddress(new InetSocketAddress(config.remoteHost(), config.remotePort()),
                         config.tls().serverCredentials(nodes, id -> false))
                 .channelType(NioServerSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
                 .intercept(new io.jswarm.manager.ca.Callers(this::removed, config.tls().plaintext()))
-                .addService(new MembershipService(store, raft))
+                .addService(new MembershipService(store, raft, config.keys()))
                 .addService(dispatcher)
                 // followers pass service logs on to the leader; remote swarmctl reads them
                 .addService(io.grpc.ServerInterceptors.intercept(logBroker, io.jswarm.manager.ca.Callers.only(controlCallers)))
@@ -176,9 +178,9 @@ public final class Manager implements Closeable {
             return;
         }
         long now = System.currentTimeMillis();
-        byte[] dataKey = io.jswarm.manager.secrets.SecretSeal.newKey();
+        byte[] dataKey = io.jswarm.tls.SecretSeal.newKey();
         java.security.cert.X509Certificate root = bootstrap.ca().certificate();
-        Cluster cluster = Cluster.newBuilder()
+        Cluster.Builder cb = Cluster.newBuilder()
                 .setMeta(Meta.newBuilder().setId(bootstrap.clusterId()).setCreatedAtMs(now).setUpdatedAtMs(now))
                 .setSpec(ClusterSpec.newBuilder().setAnnotations(Annotations.newBuilder().setName("default"))
                         .setOrchestration(OrchestrationConfig.newBuilder().setTaskHistoryRetentionLimit(TaskReaper.DEFAULT_RETENTION))
@@ -188,10 +190,10 @@ public final class Manager implements Closeable {
                         .setManager(io.jswarm.manager.JoinTokens.newToken(root)))
                 .setRaftGroupId(config.groupUuid())
                 .setAddressPool(bootstrap.addressPool())
-                .setDataKey(com.google.protobuf.ByteString.copyFrom(dataKey))
                 .setRootCaPem(io.jswarm.tls.Pem.of(root))
-                .setRootCaKeySealed(com.google.protobuf.ByteString.copyFrom(bootstrap.ca().sealedKey(dataKey)))
-                .build();
+                .setRootCaKeySealed(com.google.protobuf.ByteString.copyFrom(bootstrap.ca().sealedKey(dataKey)));
+        cb.getSpecBuilder().setAutolock(bootstrap.unlockKey() != null);
+        Cluster cluster = io.jswarm.manager.secrets.DataKey.lock(cb, dataKey, bootstrap.unlockKey()).build();
         Node self = Node.newBuilder()
                 .setMeta(Meta.newBuilder().setId(config.nodeId()).setCreatedAtMs(now).setUpdatedAtMs(now))
                 .setSpec(NodeSpec.newBuilder().setDesiredRole(NodeRole.MANAGER).setAvailability(NodeAvailability.ACTIVE))

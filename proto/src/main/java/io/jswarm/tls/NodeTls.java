@@ -60,6 +60,11 @@ public final class NodeTls {
     private volatile Material material;
     /** swarmd --tls=false, for benchmarks' plaintext baseline only: no TLS, no identities. */
     private volatile boolean plaintext;
+    /** Autolock: the unlock key the key file is sealed under, or null (the key file is plain PEM). */
+    private volatile byte[] lockKey;
+    private static final String LOCKED_BEGIN = "-----BEGIN JSWARM LOCKED PRIVATE KEY-----";
+    private static final String LOCKED_END = "-----END JSWARM LOCKED PRIVATE KEY-----";
+    private static final String LOCK_SEAL_ID = "node TLS key";
 
     public NodeTls(PrivateKey key, X509Certificate cert, List<X509Certificate> roots) {
         this(key, List.of(cert), roots);
@@ -92,23 +97,67 @@ public final class NodeTls {
         return Files.exists(stateDir.resolve(DIR).resolve(CERT_FILE));
     }
 
+    /** Whether the key file is sealed under an unlock key (autolock): the node must be unlocked first. */
+    public static boolean locked(Path stateDir) throws IOException {
+        return Files.readString(stateDir.resolve(DIR).resolve(KEY_FILE)).startsWith(LOCKED_BEGIN);
+    }
+
     public static NodeTls load(Path stateDir) throws IOException {
+        return load(stateDir, null);
+    }
+
+    /**
+     * The node's credentials; a key file sealed under an unlock key needs that key, and
+     * IllegalArgumentException says when it is not the one.
+     */
+    public static NodeTls load(Path stateDir, byte[] unlockKey) throws IOException {
         Path d = stateDir.resolve(DIR);
+        String keyText = Files.readString(d.resolve(KEY_FILE));
+        if (keyText.startsWith(LOCKED_BEGIN)) {
+            if (unlockKey == null) {
+                throw new IOException(d + " holds a locked key: unlock the node first");
+            }
+            String b64 = keyText.substring(LOCKED_BEGIN.length(), keyText.indexOf(LOCKED_END)).replaceAll("\\s", "");
+            try {
+                keyText = new String(SecretSeal.open(unlockKey, LOCK_SEAL_ID, java.util.Base64.getDecoder().decode(b64)),
+                        java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IllegalStateException e) {
+                throw new IllegalArgumentException("invalid unlock key: it does not open this manager's key");
+            }
+        }
         try {
-            return new NodeTls(Pem.privateKey(Files.readString(d.resolve(KEY_FILE))),
+            NodeTls t = new NodeTls(Pem.privateKey(keyText),
                     Pem.certificates(Files.readString(d.resolve(CERT_FILE))), Pem.certificates(Files.readString(d.resolve(ROOT_FILE))));
+            t.lockKey = keyText.equals(Files.readString(d.resolve(KEY_FILE))) ? null : unlockKey;
+            return t;
         } catch (IllegalArgumentException e) {
             throw new IOException(d + " holds no usable node certificate: " + e.getMessage());
         }
     }
 
-    /** Writes the key (mode 0600), certificate and roots, each file replaced whole. */
+    /** Autolock: from now on the key file is sealed under this key (null: plain again); save to apply. */
+    public void lockWith(byte[] unlockKey) {
+        this.lockKey = unlockKey;
+    }
+
+    /** The unlock key the key file is sealed under, or null. */
+    public byte[] lockKey() {
+        return lockKey;
+    }
+
+    /** Writes the key (mode 0600; sealed under the unlock key with autolock), certificate and roots, each file replaced whole. */
     public void save(Path stateDir) throws IOException {
         Material m = material;
+        byte[] lock = lockKey;
         Path d = stateDir.resolve(DIR);
         Files.createDirectories(d);
         Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwx------"));
-        write(d.resolve(KEY_FILE), Pem.of(m.key));
+        String keyPem = Pem.of(m.key);
+        if (lock != null) {
+            keyPem = LOCKED_BEGIN + "\n" + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(
+                    SecretSeal.seal(lock, LOCK_SEAL_ID, keyPem.getBytes(java.nio.charset.StandardCharsets.UTF_8))) + "\n" + LOCKED_END + "\n";
+        }
+        write(d.resolve(KEY_FILE), keyPem);
         write(d.resolve(ROOT_FILE), Pem.of(m.roots));
         write(d.resolve(CERT_FILE), Pem.of(m.chain));
     }

@@ -43,6 +43,8 @@ public final class Agent implements Closeable {
     private final StatusQueue statuses;
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
     private final io.grpc.ChannelCredentials credentials;
+    /** Told, on a manager node, whether to seal its keys and with which unlock key. */
+    private volatile java.util.function.Consumer<io.jswarm.api.dispatcher.Autolock> autolockListener = a -> {};
     /** Heartbeats only: nothing else runs on this thread, and a heartbeat never blocks it. */
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "agent-heartbeat");
@@ -86,6 +88,11 @@ public final class Agent implements Closeable {
 
     public void start() {
         thread.start();
+    }
+
+    /** Where autolock instructions for this (manager) node go; set before {@link #start}. */
+    public void onAutolock(java.util.function.Consumer<io.jswarm.api.dispatcher.Autolock> listener) {
+        this.autolockListener = listener;
     }
 
     /** The manager addresses known now (from the latest session message). */
@@ -195,6 +202,9 @@ public final class Agent implements Closeable {
                 }
                 if (m.hasNode()) {
                     nodeListener.accept(m.getNode(), m.getManagersList());
+                }
+                if (m.hasAutolock()) {
+                    autolockListener.accept(m.getAutolock());
                 }
                 if (m.hasAssignments()) {
                     apply(m.getAssignments());

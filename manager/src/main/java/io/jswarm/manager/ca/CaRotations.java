@@ -22,12 +22,12 @@ public final class CaRotations {
     private CaRotations() {}
 
     /** The batch that starts a rotation: the cluster with its next CA, every node asked to renew. */
-    public static List<StoreAction> start(Cluster cluster, Collection<Node> nodes) {
+    public static List<StoreAction> start(Cluster cluster, Collection<Node> nodes, byte[] dataKey) {
         if (cluster.hasCaRotation()) {
             throw new IllegalStateException("a root CA rotation is in progress already: " + progress(cluster, nodes));
         }
         List<StoreAction> out = new ArrayList<>();
-        out.add(update(StoreObjects.of(cluster.toBuilder().setCaRotation(ClusterCa.of(cluster).rotation(cluster)).build())));
+        out.add(update(StoreObjects.of(cluster.toBuilder().setCaRotation(ClusterCa.of(cluster, dataKey).rotation(cluster, dataKey)).build())));
         out.addAll(askToRenew(nodes));
         return out;
     }
@@ -44,7 +44,7 @@ public final class CaRotations {
     }
 
     /** The batch that finishes a rotation, or none while a node still holds a certificate of the old key. */
-    public static List<StoreAction> finishIfDone(Cluster cluster, Collection<Node> nodes) {
+    public static List<StoreAction> finishIfDone(Cluster cluster, Collection<Node> nodes, byte[] dataKey) {
         if (!cluster.hasCaRotation()) {
             return List.of();
         }
@@ -52,9 +52,9 @@ public final class CaRotations {
         if (!nodes.stream().allMatch(n -> renewedUnder(n, next))) {
             return List.of();
         }
-        ClusterCa ca = ClusterCa.next(cluster);
+        ClusterCa ca = ClusterCa.next(cluster, dataKey);
         Cluster.Builder b = cluster.toBuilder().clearCaRotation().setRootCaPem(Pem.of(ca.certificate()))
-                .setRootCaKeySealed(com.google.protobuf.ByteString.copyFrom(ca.sealedKey(cluster.getDataKey().toByteArray())));
+                .setRootCaKeySealed(com.google.protobuf.ByteString.copyFrom(ca.sealedKey(dataKey)));
         b.getJoinTokensBuilder().setWorker(withDigest(cluster.getJoinTokens().getWorker(), next))
                 .setManager(withDigest(cluster.getJoinTokens().getManager(), next));
         List<StoreAction> out = new ArrayList<>();

@@ -1,7 +1,7 @@
 package io.jswarm.manager.ca;
 
 import io.jswarm.api.Cluster;
-import io.jswarm.manager.secrets.SecretSeal;
+import io.jswarm.tls.SecretSeal;
 import io.jswarm.tls.Csr;
 import io.jswarm.tls.NodeIdentity;
 import io.jswarm.tls.Pem;
@@ -120,11 +120,11 @@ public final class ClusterCa {
     }
 
     /** The CA of a cluster object, its key opened with the data key. */
-    public static ClusterCa of(Cluster cluster) {
+    public static ClusterCa of(Cluster cluster, byte[] dataKey) {
         if (cluster.getRootCaPem().isEmpty()) {
             throw new IllegalStateException("the cluster has no root CA");
         }
-        return opened(cluster, cluster.getRootCaPem(), cluster.getRootCaKeySealed(), SEAL_ID);
+        return opened(dataKey, cluster.getRootCaPem(), cluster.getRootCaKeySealed(), SEAL_ID);
     }
 
     /** The key as the cluster object stores it. */
@@ -136,8 +136,8 @@ public final class ClusterCa {
         return SecretSeal.seal(dataKey, sealId, Pem.of(key).getBytes(StandardCharsets.UTF_8));
     }
 
-    private static ClusterCa opened(Cluster cluster, String certPem, com.google.protobuf.ByteString sealed, String sealId) {
-        byte[] keyPem = SecretSeal.open(cluster.getDataKey().toByteArray(), sealId, sealed.toByteArray());
+    private static ClusterCa opened(byte[] dataKey, String certPem, com.google.protobuf.ByteString sealed, String sealId) {
+        byte[] keyPem = SecretSeal.open(dataKey, sealId, sealed.toByteArray());
         return fromPem(certPem, new String(keyPem, StandardCharsets.UTF_8));
     }
 
@@ -145,7 +145,7 @@ public final class ClusterCa {
      * The start of a root rotation: a new CA, and its certificate cross-signed by this
      * (the old) root, as SwarmKit's, so that a chain through it validates under either root.
      */
-    public io.jswarm.api.CaRotation rotation(Cluster cluster) {
+    public io.jswarm.api.CaRotation rotation(Cluster cluster, byte[] dataKey) {
         ClusterCa next = create(cluster.getMeta().getId());
         try {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
@@ -159,7 +159,7 @@ public final class ClusterCa {
                     .addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(cert));
             X509Certificate cross = sign(b, key);
             return io.jswarm.api.CaRotation.newBuilder().setNewRootPem(Pem.of(n))
-                    .setNewKeySealed(com.google.protobuf.ByteString.copyFrom(next.sealedKey(cluster.getDataKey().toByteArray(), NEXT_SEAL_ID)))
+                    .setNewKeySealed(com.google.protobuf.ByteString.copyFrom(next.sealedKey(dataKey, NEXT_SEAL_ID)))
                     .setCrossSignedPem(Pem.of(cross)).setStartedMs(System.currentTimeMillis()).build();
         } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
             throw new IllegalStateException("cannot cross-sign the new root: " + e.getMessage(), e);
@@ -167,8 +167,8 @@ public final class ClusterCa {
     }
 
     /** The end of a rotation: the new root's key sealed as the cluster's root key. */
-    public static ClusterCa next(Cluster cluster) {
-        return opened(cluster, cluster.getCaRotation().getNewRootPem(), cluster.getCaRotation().getNewKeySealed(), NEXT_SEAL_ID);
+    public static ClusterCa next(Cluster cluster, byte[] dataKey) {
+        return opened(dataKey, cluster.getCaRotation().getNewRootPem(), cluster.getCaRotation().getNewKeySealed(), NEXT_SEAL_ID);
     }
 
     /**
@@ -193,12 +193,12 @@ public final class ClusterCa {
         }
     }
 
-    public static Signer signer(Cluster cluster) {
-        ClusterCa root = of(cluster);
+    public static Signer signer(Cluster cluster, byte[] dataKey) {
+        ClusterCa root = of(cluster, dataKey);
         if (!cluster.hasCaRotation()) {
             return new Signer(root, List.of(), List.of(root.cert));
         }
-        ClusterCa next = next(cluster);
+        ClusterCa next = next(cluster, dataKey);
         return new Signer(next, List.of(Pem.certificate(cluster.getCaRotation().getCrossSignedPem())), List.of(root.cert, next.cert));
     }
 

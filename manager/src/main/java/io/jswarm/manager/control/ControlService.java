@@ -33,18 +33,21 @@ import java.util.function.Supplier;
  */
 public final class ControlService extends ControlGrpc.ControlImplBase {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ControlService.class);
+    private final io.jswarm.manager.secrets.DataKey keys;
     private final MemoryStore store;
     private final RaftNode raft;
     private final io.jswarm.manager.Manager.ImageResolver images;
     private final EventLog events;
     private final SecretsAndConfigs files;
 
-    public ControlService(MemoryStore store, RaftNode raft, io.jswarm.manager.Manager.ImageResolver images, EventLog events) {
+    public ControlService(MemoryStore store, RaftNode raft, io.jswarm.manager.Manager.ImageResolver images, EventLog events,
+            io.jswarm.manager.secrets.DataKey keys) {
         this.store = store;
+        this.keys = keys;
         this.raft = raft;
         this.images = images;
         this.events = events;
-        this.files = new SecretsAndConfigs(store, raft);
+        this.files = new SecretsAndConfigs(store, raft, keys);
     }
 
     @Override
@@ -828,7 +831,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
             } catch (IllegalArgumentException e) {
                 throw GrpcErrors.invalid(e.getMessage());
             }
-            var cert = io.jswarm.manager.ca.ClusterCa.of(c).issue(req.getName(), io.jswarm.tls.NodeIdentity.CLIENT,
+            var cert = io.jswarm.manager.ca.ClusterCa.of(c, keys.of(c)).issue(req.getName(), io.jswarm.tls.NodeIdentity.CLIENT,
                     c.getMeta().getId(), key, expiry);
             LOG.info("issued client certificate {} until {}", req.getName(), cert.getNotAfter().toInstant());
             return IssueClientCertificateResponse.newBuilder().setCertPem(io.jswarm.tls.Pem.of(cert))
@@ -836,9 +839,34 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
         });
     }
 
+    @Override
+    public void getUnlockKey(GetUnlockKeyRequest req, StreamObserver<GetUnlockKeyResponse> out) {
+        answer(out, () -> {
+            if (!cluster().getSpec().getAutolock()) {
+                throw GrpcErrors.precondition("autolock is off: there is no unlock key (cluster update --autolock=true)");
+            }
+            io.jswarm.tls.NodeIdentity caller = io.jswarm.manager.ca.Callers.current();
+            if (caller != null) {
+                throw GrpcErrors.permissionDenied("the unlock key is shown on a manager's control socket only");
+            }
+            byte[] k = keys.unlockKey(cluster());
+            if (k == null) {
+                throw GrpcErrors.precondition("this manager does not hold the unlock key yet; ask another manager");
+            }
+            return GetUnlockKeyResponse.newBuilder().setUnlockKey(io.jswarm.manager.secrets.DataKey.format(k)).build();
+        });
+    }
+
+    @Override
+    public void unlock(UnlockRequest req, StreamObserver<UnlockResponse> out) {
+        answer(out, () -> {
+            throw GrpcErrors.precondition("this manager is not locked");
+        });
+    }
+
     /** The cluster as the API shows it: never a key. */
     private static Cluster publicView(Cluster c) {
-        Cluster.Builder b = c.toBuilder().clearDataKey().clearRootCaKeySealed();
+        Cluster.Builder b = c.toBuilder().clearDataKey().clearRootCaKeySealed().clearDataKeyLocked().clearUnlockKeySealed();
         if (c.hasCaRotation()) {
             b.getCaRotationBuilder().clearNewKeySealed();
         }
@@ -881,7 +909,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                     throw GrpcErrors.invalid("rotate the CA on its own, not with other cluster changes");
                 }
                 try {
-                    raft.propose(StoreBatch.newBuilder().addAllActions(io.jswarm.manager.ca.CaRotations.start(cur, store.nodes())).build());
+                    raft.propose(StoreBatch.newBuilder().addAllActions(io.jswarm.manager.ca.CaRotations.start(cur, store.nodes(), keys.of(cur))).build());
                 } catch (IllegalStateException e) {
                     throw GrpcErrors.precondition(e.getMessage());
                 }
@@ -889,6 +917,20 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                 return UpdateClusterResponse.newBuilder().setCluster(publicView(cluster())).build();
             }
             Cluster.Builder b = cur.toBuilder().setSpec(spec);
+            byte[] newUnlockKey = null;
+            if (spec.getAutolock() != cur.getSpec().getAutolock()) {
+                // The data key moves between the clear and the sealed field; the unlock key
+                // itself is never written: it lives in the managers' memory only.
+                byte[] dataKey;
+                try {
+                    dataKey = keys.of(cur);
+                } catch (IllegalStateException e) {
+                    throw GrpcErrors.precondition(e.getMessage());
+                }
+                newUnlockKey = spec.getAutolock() ? io.jswarm.tls.SecretSeal.newKey() : null;
+                io.jswarm.manager.secrets.DataKey.lock(b, dataKey, newUnlockKey);
+                keys.unlockWith(newUnlockKey);
+            }
             java.security.cert.X509Certificate root = io.jswarm.tls.Pem.certificate(cur.getRootCaPem());
             if (req.getRotateWorkerToken()) {
                 b.getJoinTokensBuilder().setWorker(JoinTokens.newToken(root));
@@ -899,6 +941,11 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
             long version = req.getClusterVersion() != 0 ? req.getClusterVersion() : cur.getMeta().getVersion();
             b.setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(System.currentTimeMillis()));
             write(StoreAction.Kind.UPDATE, StoreObjects.of(b.build()));
+            if (newUnlockKey != null) {
+                LOG.info("autolock turned on: managers keep their keys sealed under the unlock key");
+                return UpdateClusterResponse.newBuilder().setCluster(publicView(cluster()))
+                        .setUnlockKey(io.jswarm.manager.secrets.DataKey.format(newUnlockKey)).build();
+            }
             return UpdateClusterResponse.newBuilder().setCluster(publicView(cluster())).build();
         });
     }

@@ -18,7 +18,7 @@ import io.jswarm.api.store.StoreObject;
 import io.jswarm.api.store.StoreObject.ObjectCase;
 import io.jswarm.manager.Ids;
 import io.jswarm.manager.raft.RaftNode;
-import io.jswarm.manager.secrets.SecretSeal;
+import io.jswarm.tls.SecretSeal;
 import io.jswarm.manager.store.MemoryStore;
 import io.jswarm.manager.store.StoreObjects;
 import java.util.ArrayList;
@@ -39,7 +39,10 @@ public final class SecretsAndConfigs {
     private final MemoryStore store;
     private final RaftNode raft;
 
-    public SecretsAndConfigs(MemoryStore store, RaftNode raft) {
+    private final io.jswarm.manager.secrets.DataKey keys;
+
+    public SecretsAndConfigs(MemoryStore store, RaftNode raft, io.jswarm.manager.secrets.DataKey keys) {
+        this.keys = keys;
         this.store = store;
         this.raft = raft;
     }
@@ -82,8 +85,12 @@ public final class SecretsAndConfigs {
             if (c == null) {
                 throw GrpcErrors.precondition("the cluster is not initialized yet");
             }
-            if (!c.getDataKey().isEmpty()) {
-                return c.getDataKey().toByteArray();
+            if (!c.getDataKey().isEmpty() || !c.getDataKeyLocked().isEmpty()) {
+                try {
+                    return keys.of(c);
+                } catch (IllegalStateException e) {
+                    throw GrpcErrors.precondition(e.getMessage());
+                }
             }
             Cluster next = c.toBuilder().setDataKey(ByteString.copyFrom(SecretSeal.newKey())).build();
             try {
@@ -158,8 +165,8 @@ public final class SecretsAndConfigs {
     }
 
     /** The data of a secret, for the dispatcher only (to a node whose task uses it). */
-    public static byte[] open(Cluster cluster, Secret s) {
-        return SecretSeal.open(cluster.getDataKey().toByteArray(), s.getMeta().getId(), s.getSealedData().toByteArray());
+    public static byte[] open(byte[] dataKey, Secret s) {
+        return SecretSeal.open(dataKey, s.getMeta().getId(), s.getSealedData().toByteArray());
     }
 
     // ------------------------------------------------------------------ lookups

@@ -93,7 +93,10 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         }
     }
 
-    public Dispatcher(MemoryStore store, RaftNode raft) {
+    private final io.jswarm.manager.secrets.DataKey keys;
+
+    public Dispatcher(MemoryStore store, RaftNode raft, io.jswarm.manager.secrets.DataKey keys) {
+        this.keys = keys;
         this.store = store;
         this.raft = raft;
         store.addListener(this);
@@ -234,8 +237,13 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                 }
             }
             addFiles(s, a, true);
-            s.send(SessionMessage.newBuilder().setSessionId(sessionId).setHeartbeatPeriodMs(heartbeatPeriodMs())
-                    .addAllManagers(managers()).setNode(store.node(req.getNodeId())).setAssignments(a).build());
+            SessionMessage.Builder first = SessionMessage.newBuilder().setSessionId(sessionId).setHeartbeatPeriodMs(heartbeatPeriodMs())
+                    .addAllManagers(managers()).setNode(store.node(req.getNodeId())).setAssignments(a);
+            Autolock lock = autolockFor(req.getNodeId());
+            if (lock != null) {
+                first.setAutolock(lock);
+            }
+            s.send(first.build());
             sendNetworks(List.of(s), true);
             for (var l : sessionListeners) {
                 l.accept(req.getNodeId());  // after the full set: what they send follows it
@@ -312,6 +320,27 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         out.onCompleted();
     }
 
+    /**
+     * What a manager node must do with its keys: seal them under the unlock key (autolock
+     * on), or not. Null for a worker (autolock is the managers'), or while unknown.
+     */
+    private Autolock autolockFor(String nodeId) {
+        Node n = store.node(nodeId);
+        Cluster c = store.cluster();
+        if (n == null || c == null || (n.getRole() != NodeRole.MANAGER && n.getSpec().getDesiredRole() != NodeRole.MANAGER)) {
+            return null;
+        }
+        if (!c.getSpec().getAutolock()) {
+            return Autolock.newBuilder().setOn(false).build();
+        }
+        try {
+            return Autolock.newBuilder().setOn(true).setUnlockKey(com.google.protobuf.ByteString.copyFrom(keys.unlockKey(c))).build();
+        } catch (RuntimeException e) {
+            LOG.warn("cannot give node {} the unlock key: {}", nodeId, e.getMessage());
+            return null;
+        }
+    }
+
     /** Forwards committed changes to the sessions of the nodes they concern. */
     @Override
     public void onApplied(StoreEvent event) {
@@ -321,9 +350,11 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         Map<String, Assignments.Builder> perNode = new HashMap<>();
         Map<String, Node> nodeChanges = new HashMap<>();
         boolean networksChanged = false;
+        boolean clusterChanged = false;
         for (StoreAction a : event.actions()) {
             StoreObject o = a.getObject();
             networksChanged |= concernsNetworks(o);
+            clusterChanged |= o.hasCluster();
             if (o.hasTask()) {
                 Task t = o.getTask();
                 if (t.getNodeId().isEmpty() || !sessions.containsKey(t.getNodeId())) {
@@ -342,6 +373,16 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         }
         if (networksChanged) {
             scheduleNetworkRefresh();
+        }
+        if (clusterChanged) {
+            sender.execute(() -> {
+                for (Session s : sessions.values()) {
+                    Autolock lock = autolockFor(s.nodeId);
+                    if (lock != null) {
+                        s.send(SessionMessage.newBuilder().setSessionId(s.id).setAutolock(lock).build());
+                    }
+                }
+            });
         }
         if (perNode.isEmpty() && nodeChanges.isEmpty()) {
             return;
@@ -400,7 +441,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                     continue;  // removed meanwhile: its task fails to prepare and says so
                 }
                 f.setData(com.google.protobuf.ByteString.copyFrom(
-                        io.jswarm.manager.control.SecretsAndConfigs.open(store.cluster(), secret)));
+                        io.jswarm.manager.control.SecretsAndConfigs.open(keys.of(store.cluster()), secret)));
             } else {
                 io.jswarm.api.Config config = store.config(id);
                 if (config == null) {

@@ -43,7 +43,10 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
     private final MemoryStore store;
     private final RaftNode raft;
 
-    public MembershipService(MemoryStore store, RaftNode raft) {
+    private final io.jswarm.manager.secrets.DataKey keys;
+
+    public MembershipService(MemoryStore store, RaftNode raft, io.jswarm.manager.secrets.DataKey keys) {
+        this.keys = keys;
         this.store = store;
         this.raft = raft;
     }
@@ -141,7 +144,7 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
                         .asRuntimeException();
             }
             Cluster c = cluster();
-            ClusterCa.Signer signer = ClusterCa.signer(c);
+            ClusterCa.Signer signer = ClusterCa.signer(c, keys.of(c));
             String cert = issue(signer, c, caller.nodeId(), node.getSpec().getDesiredRole(), csrKey(req.getCsr()));
             recordIssued(caller.nodeId(), signer.digest());
             LOG.info("renewed the certificate of node {} ({}) as {}", caller.nodeId(), node.getDescription().getHostname(),
@@ -166,7 +169,7 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
             }
             long now = System.currentTimeMillis();
             Cluster c = cluster();
-            ClusterCa.Signer signer = ClusterCa.signer(c);
+            ClusterCa.Signer signer = ClusterCa.signer(c, keys.of(c));
             Node.Builder n = Node.newBuilder()
                     .setMeta(Meta.newBuilder().setId(Ids.newId()).setCreatedAtMs(now).setUpdatedAtMs(now))
                     .setSpec(NodeSpec.newBuilder().setDesiredRole(role).setAvailability(NodeAvailability.ACTIVE))

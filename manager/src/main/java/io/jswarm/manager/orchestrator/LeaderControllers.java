@@ -45,7 +45,10 @@ public final class LeaderControllers implements StoreListener {
     /** Where the allocator goes on in each network's subnet (a hint: the store's claims are what count). */
     private final Map<String, Long> addressCursor = new HashMap<>();
 
-    public LeaderControllers(MemoryStore store, RaftNode raft, Dispatcher dispatcher) {
+    private final io.jswarm.manager.secrets.DataKey keys;
+
+    public LeaderControllers(MemoryStore store, RaftNode raft, Dispatcher dispatcher, io.jswarm.manager.secrets.DataKey keys) {
+        this.keys = keys;
         this.store = store;
         this.raft = raft;
         this.dispatcher = dispatcher;
@@ -140,7 +143,7 @@ public final class LeaderControllers implements StoreListener {
         demotions(nodes, nodeActions);
         Cluster rotating = store.cluster();
         if (nodeActions.isEmpty() && rotating != null && rotating.hasCaRotation()) {
-            nodeActions.addAll(io.jswarm.manager.ca.CaRotations.finishIfDone(rotating, nodes.values()));
+            nodeActions.addAll(io.jswarm.manager.ca.CaRotations.finishIfDone(rotating, nodes.values(), keys.of(rotating)));
             if (!nodeActions.isEmpty()) {
                 said.add("root CA rotation finished: every node holds a certificate from the new root, which replaces the old");
             }

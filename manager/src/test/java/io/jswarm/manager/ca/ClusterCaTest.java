@@ -77,7 +77,7 @@ class ClusterCaTest {
 
     /** A cluster object as the first leader writes it: the CA's key sealed under the data key. */
     static io.jswarm.api.Cluster cluster(ClusterCa ca) {
-        byte[] dataKey = io.jswarm.manager.secrets.SecretSeal.newKey();
+        byte[] dataKey = io.jswarm.tls.SecretSeal.newKey();
         return io.jswarm.api.Cluster.newBuilder().setMeta(io.jswarm.api.Meta.newBuilder().setId("c1"))
                 .setDataKey(com.google.protobuf.ByteString.copyFrom(dataKey)).setRootCaPem(Pem.of(ca.certificate()))
                 .setRootCaKeySealed(com.google.protobuf.ByteString.copyFrom(ca.sealedKey(dataKey))).build();
@@ -98,12 +98,12 @@ class ClusterCaTest {
     void aRotationBridgesTheOldAndNewRootsThenRetiresTheOld() throws Exception {
         ClusterCa ca = ClusterCa.create("c1");
         io.jswarm.api.Cluster before = cluster(ca);
-        ClusterCa.Signer old = ClusterCa.signer(before);
+        ClusterCa.Signer old = ClusterCa.signer(before, before.getDataKey().toByteArray());
         assertEquals(List.of(ca.certificate()), old.trust());
         io.jswarm.tls.NodeTls a = node(old, "a");  // not yet renewed: trusts the old root only
 
-        io.jswarm.api.Cluster rotating = before.toBuilder().setCaRotation(ClusterCa.of(before).rotation(before)).build();
-        ClusterCa.Signer during = ClusterCa.signer(rotating);
+        io.jswarm.api.Cluster rotating = before.toBuilder().setCaRotation(ClusterCa.of(before, before.getDataKey().toByteArray()).rotation(before, before.getDataKey().toByteArray())).build();
+        ClusterCa.Signer during = ClusterCa.signer(rotating, rotating.getDataKey().toByteArray());
         io.jswarm.tls.NodeTls b = node(during, "b");  // renewed: new key, the cross-signed root after its leaf
         assertEquals(2, Pem.certificates(during.issue("x", NodeIdentity.WORKER, "c1", Csr.newKeyPair().getPublic(), Duration.ofHours(1))).size());
         assertEquals(2, b.roots().size(), "both roots trusted during the rotation");
@@ -115,6 +115,6 @@ class ClusterCaTest {
         io.jswarm.tls.NodeTls c = new io.jswarm.tls.NodeTls(Csr.newKeyPair().getPrivate(), b.certificate(), List.of(newRoot));
         accepts(c, b);
         assertThrows(java.security.cert.CertificateException.class, () -> accepts(c, a));
-        assertEquals(newRoot, ClusterCa.next(rotating).certificate());
+        assertEquals(newRoot, ClusterCa.next(rotating, rotating.getDataKey().toByteArray()).certificate());
     }
 }

@@ -1,4 +1,4 @@
-package io.jswarm.manager.secrets;
+package io.jswarm.tls;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
