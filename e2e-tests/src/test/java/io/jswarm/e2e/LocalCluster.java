@@ -213,7 +213,15 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Runs a command to its end (at most two minutes); its exit code and output. */
     public static Result run(List<String> cmd) throws Exception {
+        return run(cmd, "");
+    }
+
+    /** As {@link #run(List)}, with this on its standard input. */
+    public static Result run(List<String> cmd, String input) throws Exception {
         Process p = new ProcessBuilder(cmd).start();
+        try (var in = p.getOutputStream()) {
+            in.write(input.getBytes(StandardCharsets.UTF_8));
+        }
         byte[] out = p.getInputStream().readAllBytes();
         byte[] err = p.getErrorStream().readAllBytes();
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
@@ -236,6 +244,13 @@ public final class LocalCluster implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("bin/swarmctl").toString(), "--socket", via.socket().toString()));
         cmd.addAll(List.of(args));
         return run(cmd);
+    }
+
+    /** bin/swarmctl with this on its standard input (cluster unlock reads the key there). */
+    public Result swarmctlWithInput(Member via, String input, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("bin/swarmctl").toString(), "--socket", via.socket().toString()));
+        cmd.addAll(List.of(args));
+        return run(cmd, input);
     }
 
     /** Starts bin/swarmctl with its output going to files: for long-running or large output (logs -f). */
