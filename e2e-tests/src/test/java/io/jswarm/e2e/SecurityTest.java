@@ -281,6 +281,21 @@ class SecurityTest {
             ch.shutdownNow();
         }
         assertTrue(raftHandshakeRefused(client, m2), "a client certificate is refused by the Raft transport");
+        // Named after a node, a client certificate still speaks for no node: no session, no node certificate.
+        String w1Id = nodeId("w1");
+        cluster.swarmctl(m1, "cluster", "client-cert", w1Id, "--out", dir.resolve("impostor").toString()).ok();
+        NodeTls impostor = new NodeTls(Pem.privateKey(Files.readString(dir.resolve("impostor/key.pem"))),
+                Pem.certificate(Files.readString(dir.resolve("impostor/cert.pem"))), List.of(client.roots().get(0)));
+        ManagedChannel ich = channel(m2, impostor.channelCredentials());
+        try {
+            assertEquals(Status.Code.PERMISSION_DENIED, code(() -> DispatcherGrpc.newBlockingStub(ich).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .session(SessionRequest.newBuilder().setNodeId(w1Id).build()).hasNext()));
+            assertEquals(Status.Code.PERMISSION_DENIED, code(() -> MembershipGrpc.newBlockingStub(ich).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .renewCertificate(io.jswarm.api.dispatcher.RenewCertificateRequest.newBuilder()
+                            .setCsr(com.google.protobuf.ByteString.copyFrom(Csr.create(Csr.newKeyPair()))).build())));
+        } finally {
+            ich.shutdownNow();
+        }
         // A worker's files in place of the client's: refused with one line.
         Path w1 = cluster.member("w1").stateDir.resolve(NodeTls.DIR);
         LocalCluster.Result asWorker = LocalCluster.run(List.of(LocalCluster.ROOT.resolve("bin/swarmctl").toString(), "--host", m2.addr(),

@@ -94,7 +94,7 @@ public final class Callers implements ServerInterceptor {
         if (UNCHECKED.get()) {
             return new NodeIdentity(nodeId, NodeIdentity.MANAGER, "");
         }
-        NodeIdentity id = requireAny();
+        NodeIdentity id = requireAnyNode();
         if (!id.nodeId().equals(nodeId)) {
             throw Status.PERMISSION_DENIED.withDescription("this certificate belongs to node " + id.nodeId()
                     + ", which may not speak for node " + nodeId).asRuntimeException();
@@ -107,7 +107,7 @@ public final class Callers implements ServerInterceptor {
         if (UNCHECKED.get()) {
             return new NodeIdentity("", NodeIdentity.MANAGER, "");
         }
-        NodeIdentity id = requireAny();
+        NodeIdentity id = requireAnyNode();
         if (!id.manager()) {
             throw Status.PERMISSION_DENIED.withDescription("only managers may make this call; node " + id.nodeId()
                     + " holds a " + id.role() + " certificate").asRuntimeException();
@@ -115,10 +115,15 @@ public final class Callers implements ServerInterceptor {
         return id;
     }
 
-    public static NodeIdentity requireAny() {
+    /** A node of the cluster, manager or worker: a client certificate speaks for no node, whatever its name. */
+    public static NodeIdentity requireAnyNode() {
         NodeIdentity id = CALLER.get();
         if (id == null) {
             throw unauthenticated();
+        }
+        if (!id.node()) {
+            throw Status.PERMISSION_DENIED.withDescription("a " + id.role() + " certificate speaks for no node")
+                    .asRuntimeException();
         }
         return id;
     }

@@ -137,7 +137,7 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
     @Override
     public void renewCertificate(RenewCertificateRequest req, StreamObserver<RenewCertificateResponse> out) {
         try {
-            NodeIdentity caller = Callers.requireAny();
+            NodeIdentity caller = Callers.requireAnyNode();
             Node node = store.node(caller.nodeId());
             if (node == null) {
                 throw Status.UNAUTHENTICATED.withDescription("node " + caller.nodeId() + " is not part of this cluster")
