@@ -333,6 +333,35 @@ public final class FaultScenarios implements AutoCloseable {
         return null;
     }
 
+    /** What each manager answers for the service names now: for a failure message. */
+    private String views() {
+        List<String> out = new ArrayList<>();
+        Set<String> first = null;
+        for (Member m : managers) {
+            try (ControlClient c = control(m)) {
+                Set<String> names = new HashSet<>();
+                for (Service s : c.stub().withDeadlineAfter(15, TimeUnit.SECONDS)
+                        .listServices(ListServicesRequest.getDefaultInstance()).getServicesList()) {
+                    names.add(s.getSpec().getAnnotations().getName());
+                }
+                String d = m.name + ": " + names.size() + " services";
+                if (first == null) {
+                    first = names;
+                } else {
+                    Set<String> missing = new HashSet<>(first);
+                    missing.removeAll(names);
+                    Set<String> extra = new HashSet<>(names);
+                    extra.removeAll(first);
+                    d += " (missing " + missing.stream().sorted().limit(5).toList() + ", extra " + extra.stream().sorted().limit(5).toList() + ")";
+                }
+                out.add(d);
+            } catch (RuntimeException e) {
+                out.add(m.name + ": " + Status.fromThrowable(e));
+            }
+        }
+        return String.join("; ", out);
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);
@@ -437,7 +466,7 @@ public final class FaultScenarios implements AutoCloseable {
         r.count("stale reads through the cut-off manager", stale);
         Set<String> all = agreed(30_000);
         if (all == null) {
-            r.notes.add("the managers do not agree on the services within 30 s");
+            r.notes.add("the managers do not agree on the services within 30 s: " + views());
         } else {
             r.count("acknowledged writes lost", writes.stream().filter(w -> w.ok() && !all.contains(w.name())).count());
         }
@@ -731,7 +760,7 @@ public final class FaultScenarios implements AutoCloseable {
             r.notes.add("m3 took no write within 60 s of its disk being freed");
         }
         if (agreed(30_000) == null) {
-            r.notes.add("the managers do not agree on the services within 30 s");
+            r.notes.add("the managers do not agree on the services within 30 s: " + views());
         }
         return r;
     }
