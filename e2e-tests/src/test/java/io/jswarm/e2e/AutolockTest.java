@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Autolock against real swarmd processes on 127.0.0.1: three managers (the first
@@ -32,6 +33,9 @@ import org.junit.jupiter.api.Timeout;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class AutolockTest {
+    /** Files the tests write (certificates, secrets): removed with the class. */
+    @TempDir
+    static Path tmp;
     static LocalCluster cluster;
     static TestRegistry registry;
     static Member m1;
@@ -91,7 +95,7 @@ class AutolockTest {
     @Test
     @Order(2)
     void aRestartedManagerServesNothingUntilUnlockedWithTheRightKey() throws Exception {
-        Path files = Files.createTempDirectory("jswarm-autolock-");
+        Path files = Files.createDirectories(tmp.resolve("autolock"));
         Files.writeString(files.resolve("pw"), "autolocked-secret");
         cluster.swarmctl(m1, "secret", "create", "pw", files.resolve("pw").toString()).ok();
         Member m3 = cluster.member("m3");

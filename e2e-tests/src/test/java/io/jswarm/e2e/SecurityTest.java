@@ -63,6 +63,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Mutual TLS under the cluster CA, against real swarmd processes: three managers and two
@@ -73,6 +74,9 @@ import org.junit.jupiter.api.Timeout;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class SecurityTest {
+    /** Files the tests write (certificates, secrets): removed with the class. */
+    @TempDir
+    static Path tmp;
     static LocalCluster cluster;
     static TestRegistry registry;
     static RecordingProxy relay;
@@ -182,7 +186,7 @@ class SecurityTest {
                     }
                 }).build().start();
         try {
-            Path dir = Files.createTempDirectory("jswarm-mitm-");
+            Path dir = Files.createDirectories(tmp.resolve("mitm"));
             LocalCluster.Result r = LocalCluster.run(List.of(LocalCluster.ROOT.resolve("bin/swarmd").toString(), "--state-dir",
                     dir.resolve("s").toString(), "--join-addr", "127.0.0.1:" + fake.getPort(), "--join-token", workerToken,
                     "--listen-remote-api", "127.0.0.1:" + LocalCluster.freePort(), "--runtime-root", dir.resolve("runc").toString(),
@@ -249,7 +253,7 @@ class SecurityTest {
     @Test
     @Order(8)
     void aClientCertificateDrivesTheClusterFromAfarAndNothingElse() throws Exception {
-        Path dir = Files.createTempDirectory("jswarm-client-");
+        Path dir = Files.createDirectories(tmp.resolve("client"));
         Member m2 = cluster.member("m2");
         LocalCluster.Result issued = cluster.swarmctl(m1, "cluster", "client-cert", "admin", "--out", dir.resolve("admin").toString()).ok();
         assertTrue(issued.out().contains("cert.pem until"), issued.out());
@@ -319,7 +323,7 @@ class SecurityTest {
         Set<String> tasksBefore = running("calm");
         X509Certificate oldRoot = credentialsOf("m1").roots().get(0);
         String oldToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
-        Path dir = Files.createTempDirectory("jswarm-rotate-");
+        Path dir = Files.createDirectories(tmp.resolve("rotate"));
         cluster.swarmctl(m1, "cluster", "client-cert", "before", "--expiry", "1h", "--out", dir.resolve("before").toString()).ok();
         List<String> before = List.of(LocalCluster.ROOT.resolve("bin/swarmctl").toString(), "--host", m1.addr(),
                 "--tlscacert", dir.resolve("before/ca.pem").toString(), "--tlscert", dir.resolve("before/cert.pem").toString(),
@@ -401,7 +405,7 @@ class SecurityTest {
     @Test
     @Order(4)
     void noSecretOrProtobufCrossesTheWireInTheClear() throws Exception {
-        Path files = Files.createTempDirectory("jswarm-sec-");
+        Path files = Files.createDirectories(tmp.resolve("sec"));
         String secret = "s3cret-" + Long.toHexString(new java.security.SecureRandom().nextLong()) + "-value";
         Files.writeString(files.resolve("pw"), secret);
         cluster.swarmctl(m1, "secret", "create", "wire_pw", files.resolve("pw").toString()).ok();
