@@ -1,5 +1,7 @@
 package io.jswarm.cli;
 
+import io.jswarm.api.local.LeaveNodeRequest;
+import io.jswarm.api.local.LeaveNodeResponse;
 import io.jswarm.api.Cluster;
 import io.jswarm.api.ClusterSpec;
 import io.jswarm.api.Node;
@@ -15,7 +17,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "cluster", description = "Manage the cluster.", mixinStandardHelpOptions = true,
         subcommands = {ClusterCommand.Inspect.class, ClusterCommand.Update.class, ClusterCommand.JoinToken.class,
             ClusterCommand.ClientCert.class, ClusterCommand.RotateCa.class, ClusterCommand.UnlockKey.class,
-            ClusterCommand.Unlock.class})
+            ClusterCommand.Unlock.class, ClusterCommand.Leave.class})
 final class ClusterCommand implements Callable<Integer> {
     @Override
     public Integer call() {
@@ -193,6 +195,27 @@ final class ClusterCommand implements Callable<Integer> {
                 cc.stub().unlock(UnlockRequest.newBuilder().setUnlockKey(key.strip()).build());
             }
             System.out.println("unlocked: the manager starts");
+            return 0;
+        }
+    }
+
+    @Command(name = "leave", description = "Make the node whose socket is used leave the cluster (as docker swarm leave):"
+            + " a manager leaves the Raft group first, the managers replace the node's tasks elsewhere, then its containers,"
+            + " networks, images and state are removed and its swarmd exits.", mixinStandardHelpOptions = true)
+    static final class Leave implements Callable<Integer> {
+        @Option(names = {"-f", "--force"}, description = "Leave although this is the cluster's last manager (the cluster ends"
+                + " with it) or the managers cannot take the change") boolean force;
+        @Option(names = "--keep-images", description = "Keep the node's pulled images") boolean keepImages;
+
+        @Override
+        public Integer call() {
+            try (ControlClient cc = Swarmctl.localClient("cluster leave")) {
+                LeaveNodeResponse r = cc.local().leave(LeaveNodeRequest.newBuilder().setForce(force).setKeepImages(keepImages).build());
+                System.out.println("Node " + r.getNodeId() + " left the cluster; removed: " + String.join(", ", r.getRemovedList()));
+                for (String w : r.getWarningsList()) {
+                    System.err.println("Warning: " + w);
+                }
+            }
             return 0;
         }
     }

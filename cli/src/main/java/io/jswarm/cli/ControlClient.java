@@ -61,6 +61,11 @@ public final class ControlClient implements Closeable {
         return ControlGrpc.newBlockingStub(channel);
     }
 
+    /** The node's own Local API (its socket only): leave. A leave waits for grace periods and a demotion. */
+    public io.jswarm.api.local.LocalGrpc.LocalBlockingStub local() {
+        return io.jswarm.api.local.LocalGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.MINUTES);
+    }
+
     /** Task logs (service logs): a stream as long as the user wants. */
     public io.jswarm.api.logs.LogsGrpc.LogsBlockingStub logs() {
         return io.jswarm.api.logs.LogsGrpc.newBlockingStub(channel);

@@ -12,7 +12,12 @@ import io.jswarm.agent.image.RegistryClient;
 import io.jswarm.api.Node;
 import io.jswarm.api.NodeDescription;
 import io.jswarm.api.NodeRole;
+import io.jswarm.api.control.GetNodeRequest;
+import io.jswarm.api.control.UpdateNodeRequest;
 import io.jswarm.api.dispatcher.AddRaftMemberRequest;
+import io.jswarm.api.dispatcher.LeaveRequest;
+import io.jswarm.api.local.LeaveNodeRequest;
+import io.jswarm.api.local.LeaveNodeResponse;
 import io.jswarm.api.dispatcher.ManagerPeer;
 import io.jswarm.api.dispatcher.MembershipGrpc;
 import io.jswarm.manager.Manager;
@@ -62,7 +67,12 @@ public final class SwarmNode implements Closeable {
     private io.jswarm.agent.net.TaskNetworks networks;
     private Manager manager;
     private Agent agent;
+    private LocalApi localApi;
     private volatile boolean roleChangeRunning;
+    /** Set once swarmctl cluster leave has begun; left: done, the process is to exit. */
+    private volatile boolean leaving;
+    private volatile boolean left;
+    private Runnable onLeft = () -> {};
 
     /** @param snapshotInterval Raft log entries between snapshots, when this node is a manager */
     public SwarmNode(Path stateDir, LocalState state, io.jswarm.tls.NodeTls tls, io.jswarm.manager.secrets.DataKey keys,
@@ -87,8 +97,10 @@ public final class SwarmNode implements Closeable {
         return out;
     }
 
-    /** Starts the manager (if this node is one) and the agent. */
+    /** Starts the local socket, the manager (if this node is one) and the agent. */
     public synchronized void start(Manager.Bootstrap bootstrap, boolean joining) throws IOException {
+        localApi = new LocalApi(addrs.controlSocket());
+        localApi.start(this::leave);
         if ("manager".equals(state.role)) {
             startManager(bootstrap, joining);
         }
@@ -116,11 +128,12 @@ public final class SwarmNode implements Closeable {
     private void startManager(Manager.Bootstrap bootstrap, boolean joining) throws IOException {
         Manager.Config cfg = new Manager.Config(state.nodeId, stateDir.toFile(), addrs.listenRaft().host(),
                 addrs.listenRaft().port(), addrs.advertiseRaft().toString(), addrs.listenRemote().host(),
-                addrs.listenRemote().port(), addrs.advertiseRemote().toString(), addrs.controlSocket(), state.raftGroup,
+                addrs.listenRemote().port(), addrs.advertiseRemote().toString(), state.raftGroup,
                 peers(state.raftMembers), joining, snapshotInterval, tls, keys);
         manager = new Manager(cfg, bootstrap);
         manager.resolveImagesWith(this::resolveImage);
         manager.start();
+        localApi.serveManager(manager.localServices());
     }
 
     /** Pins a tag to the digest it names now, as Docker does when a service is created or updated. */
@@ -216,6 +229,7 @@ public final class SwarmNode implements Closeable {
         try {
             LOG.info("this node was demoted: stopping its manager");
             synchronized (this) {
+                localApi.stopServingManager();
                 manager.close();
                 manager = null;
                 state.role = "worker";
@@ -285,5 +299,216 @@ public final class SwarmNode implements Closeable {
         if (manager != null) {
             manager.close();
         }
+        if (localApi != null) {
+            localApi.close();
+        }
+    }
+
+    /** Called once the node has left (swarmctl cluster leave): swarmd then exits. */
+    public void onLeft(Runnable r) {
+        this.onLeft = r;
+    }
+
+    public String nodeId() {
+        return state.nodeId;
+    }
+
+    public boolean hasLeft() {
+        return left;
+    }
+
+    /**
+     * swarmctl cluster leave, on a thread of the local socket: a manager leaves the Raft
+     * group first (demoted through the Control API, as node demote does); the managers
+     * drain the node (its tasks stop here through the session and start elsewhere); then
+     * every container, mount, cgroup and network of this node and its state go, and the
+     * managers mark it down. A refusal changes nothing.
+     */
+    private LeaveNodeResponse leave(LeaveNodeRequest req) throws IOException {
+        synchronized (this) {
+            if (leaving) {
+                throw new IOException("this node is already leaving the cluster");
+            }
+            leaving = true;
+        }
+        List<String> warnings = new ArrayList<>();
+        boolean lastManager;
+        try {
+            lastManager = manager != null && leaveRaftGroup(req.getForce(), warnings);
+        } catch (IOException | RuntimeException e) {
+            leaving = false;  // refused: nothing changed
+            throw e;
+        }
+        LOG.info("leaving the cluster");
+        List<String> managerAddrs = agent.managers();
+        if (lastManager) {
+            localApi.stopServingManager();
+            manager.close();  // the cluster ends with it
+            manager = null;
+        } else if (tellManagers(managerAddrs, false, warnings)) {
+            awaitTasksStopped(120_000, warnings);
+        }
+        renewal.close();
+        agent.close();  // its session ends: no assignment comes any more
+        LeaveNodeResponse.Builder out = LeaveNodeResponse.newBuilder().setNodeId(state.nodeId);
+        try {
+            int tasks = executor.removeAll(120_000);
+            out.addRemoved(tasks + (tasks == 1 ? " container" : " containers"));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            warnings.add("interrupted while removing the containers");
+        }
+        executor.close();
+        networks.removeAll();
+        out.addRemoved("network namespaces, overlay interfaces and rules");
+        if (!lastManager) {
+            tellManagers(managerAddrs, true, warnings);
+        }
+        removeLocalState(req.getKeepImages(), out, warnings);
+        left = true;
+        out.addAllWarnings(warnings);
+        LOG.info("left the cluster: removed {}{}", out.getRemovedList(), warnings.isEmpty() ? "" : "; " + warnings);
+        // Answer first, then exit.
+        Thread exit = new Thread(() -> {
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException ignored) {
+                // exiting anyway
+            }
+            onLeft.run();
+        }, "left");
+        exit.start();
+        return out.build();
+    }
+
+    /**
+     * Demotes this manager through the Control API and waits until its manager has stopped;
+     * true when it is the last manager (allowed only with force: it is torn down with the
+     * rest, and the cluster with it).
+     */
+    private boolean leaveRaftGroup(boolean force, List<String> warnings) throws IOException {
+        if (manager.raft().peers().size() <= 1) {
+            if (!force) {
+                throw new IOException("this node is the cluster's last manager: leaving ends the cluster and everything it"
+                        + " holds (services, secrets, configs, networks); `swarmctl cluster leave --force` does that");
+            }
+            return true;
+        }
+        try (ControlClient c = new ControlClient(addrs.controlSocket())) {
+            Node self = c.stub().getNode(GetNodeRequest.newBuilder().setNodeId(state.nodeId).build()).getNode();
+            c.stub().updateNode(UpdateNodeRequest.newBuilder().setNodeId(state.nodeId).setNodeVersion(self.getMeta().getVersion())
+                    .setSpec(self.getSpec().toBuilder().setDesiredRole(NodeRole.WORKER)).build());
+        } catch (StatusRuntimeException e) {
+            String why = "this manager cannot leave the Raft group: " + Swarmctl.describe(e);
+            if (!force) {
+                throw new IOException(why + "; --force leaves anyway (the other managers then count this node in the Raft"
+                        + " group until it is removed)");
+            }
+            warnings.add(why);
+            return false;
+        }
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (manager != null && System.currentTimeMillis() < deadline) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (manager != null) {
+            String why = "this manager was demoted but has not left the Raft group within 60 s";
+            if (!force) {
+                throw new IOException(why + "; try again, or give --force");
+            }
+            warnings.add(why);
+            localApi.stopServingManager();
+            manager.close();
+            manager = null;
+        }
+        return false;
+    }
+
+    /**
+     * Membership.Leave at the first manager that answers: first (gone false) the node is
+     * drained, then (gone true) marked down. False, with a warning, when no manager took it.
+     */
+    private boolean tellManagers(List<String> managerAddrs, boolean gone, List<String> warnings) {
+        String last = "no manager known";
+        for (String addr : managerAddrs) {
+            ManagedChannel ch = io.grpc.Grpc.newChannelBuilder(addr, tls.channelCredentials()).build();
+            try {
+                MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS)
+                        .leave(LeaveRequest.newBuilder().setNodeId(state.nodeId).setGone(gone).build());
+                return true;
+            } catch (StatusRuntimeException e) {
+                last = addr + ": " + Swarmctl.describe(e);
+            } finally {
+                ch.shutdownNow();
+            }
+        }
+        warnings.add("the managers could not be told (" + last + ")" + (gone
+                ? ": they mark this node down when its heartbeats stop" : ": its tasks were stopped here, not drained first"));
+        return false;
+    }
+
+    /** Drained: waits until the managers have had every task here stopped (each within its grace period). */
+    private void awaitTasksStopped(long timeoutMs, List<String> warnings) {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (System.currentTimeMillis() < deadline) {
+            boolean running = executor.taskIds().stream().map(executor::status)
+                    .anyMatch(st -> st != null && st.getState().getNumber() <= io.jswarm.api.TaskState.RUNNING_VALUE);
+            if (!running) {
+                return;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        warnings.add("drained, but some tasks were still running after " + timeoutMs / 1000 + " s: stopped here");
+    }
+
+    /**
+     * The node's state directory: everything but its volumes (data a user may want back,
+     * as Docker keeps them), its images with keep_images, and the lock and socket that this
+     * process still holds (removed as it exits); the runtime's state directories too.
+     */
+    private void removeLocalState(boolean keepImages, LeaveNodeResponse.Builder out, List<String> warnings) {
+        List<String> keep = new ArrayList<>(List.of(DaemonLocks.STATE_DIR_LOCK, addrs.controlSocket().getFileName().toString()));
+        boolean volumes = false;
+        try (Stream<Path> v = Files.isDirectory(stateDir.resolve("volumes")) ? Files.list(stateDir.resolve("volumes")) : Stream.empty()) {
+            volumes = v.findAny().isPresent();
+        } catch (IOException e) {
+            volumes = true;  // unknown: kept
+        }
+        if (volumes) {
+            keep.add("volumes");
+        }
+        if (keepImages) {
+            keep.add("images");
+        } else if (Files.isDirectory(stateDir.resolve("images"))) {
+            out.addRemoved("images");
+        }
+        try (Stream<Path> all = Files.list(stateDir)) {
+            for (Path p : all.toList()) {
+                if (!keep.contains(p.getFileName().toString())) {
+                    io.jswarm.agent.FileTrees.delete(p);
+                }
+            }
+            out.addRemoved("node state in " + stateDir + (volumes ? " (volumes kept)" : ""));
+        } catch (IOException e) {
+            warnings.add("removing " + stateDir + ": " + e.getMessage());
+        }
+        for (Path p : List.of(Path.of(containers.runtime().root() + "-files"), Path.of(containers.runtime().root()))) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                warnings.add("removing " + p + ": " + e.getMessage());
+            }
+        }
     }
 }
+

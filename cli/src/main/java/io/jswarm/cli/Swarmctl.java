@@ -34,8 +34,8 @@ public final class Swarmctl implements Callable<Integer> {
     static Path tlsKey;
 
     static ControlClient client() {
-        String h = host != null ? host : System.getenv("SWARM_HOST");
-        if (h != null && !h.isEmpty()) {
+        String h = remoteHost();
+        if (h != null) {
             HostPort.parse("--host", h);
             if (tlsCa == null || tlsCert == null || tlsKey == null) {
                 throw new IllegalArgumentException("--host " + h + " needs --tlscacert, --tlscert and --tlskey"
@@ -43,10 +43,26 @@ public final class Swarmctl implements Callable<Integer> {
             }
             return new ControlClient(h, tlsCa, tlsCert, tlsKey);
         }
-        String s = socket;
-        if (s == null) {
-            s = System.getenv("SWARM_SOCKET");
+        return socketClient();
+    }
+
+    /** The node's own socket, for what acts on that node (cluster leave): never a remote manager. */
+    static ControlClient localClient(String command) {
+        if (remoteHost() != null) {
+            throw new IllegalArgumentException(command + " acts on the node whose socket swarmctl uses: run it on that node,"
+                    + " without --host (or SWARM_HOST)");
         }
+        return socketClient();
+    }
+
+    /** --host, else $SWARM_HOST; null when neither is set. */
+    private static String remoteHost() {
+        String h = host != null ? host : System.getenv("SWARM_HOST");
+        return h == null || h.isEmpty() ? null : h;
+    }
+
+    private static ControlClient socketClient() {
+        String s = socket != null ? socket : System.getenv("SWARM_SOCKET");
         return new ControlClient(Path.of(s == null || s.isEmpty() ? DEFAULT_SOCKET : s));
     }
 
@@ -76,6 +92,7 @@ public final class Swarmctl implements Callable<Integer> {
         // As docker service create: everything after IMAGE is the command and its arguments.
         cl.getSubcommands().get("service").getSubcommands().get("create").setStopAtPositional(true);
         // Messages may carry what the user typed: never write its control characters back.
+        cl.setExecutionStrategy(EmptyValues.checkedFirst());
         cl.setParameterExceptionHandler((ex, a) -> {
             System.err.println("Error: " + io.jswarm.manager.control.Quote.escape(String.valueOf(ex.getMessage())));
             return 1;
@@ -98,6 +115,12 @@ public final class Swarmctl implements Callable<Integer> {
             io.grpc.Status.Code code = s.getStatus().getCode();
             if (code == io.grpc.Status.Code.UNAVAILABLE && (d == null || d.startsWith("io exception"))) {
                 return "cannot reach the manager" + (d == null ? "" : ": " + d.replace("io exception", "connection failed"));
+            }
+            if (code == io.grpc.Status.Code.UNIMPLEMENTED && d != null
+                    && (d.startsWith("Method not found: jswarm.Control/") || d.startsWith("Method not found: jswarm.Logs/"))) {
+                // A worker's socket serves only what acts on the node itself.
+                return "this node is not a manager: a worker cannot view or change the cluster; run swarmctl on a manager"
+                        + " (or with --host and a client certificate), or promote this node";
             }
             if (code == io.grpc.Status.Code.DEADLINE_EXCEEDED && (d == null || d.startsWith("deadline exceeded after")
                     || d.startsWith("ClientCall started after"))) {

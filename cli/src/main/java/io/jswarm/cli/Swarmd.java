@@ -188,6 +188,7 @@ public final class Swarmd implements Callable<Integer> {
 
     static int run(String[] args) {
         CommandLine cl = new CommandLine(new Swarmd());
+        cl.setExecutionStrategy(EmptyValues.checkedFirst());
         cl.setParameterExceptionHandler((ex, a) -> {
             System.err.println("swarmd: " + ex.getMessage());
             return 1;
@@ -266,9 +267,10 @@ public final class Swarmd implements Callable<Integer> {
         // Every flag is checked before anything is written.
         String meshOff = routingMesh();
         long snapshots = snapshotInterval();
+        Files.createDirectories(stateDir);
+        DaemonLocks.take(stateDir, runtimeRoot, cgroupParent);
         OciRuntime oci = OciRuntime.probe(runtime, runtimeRoot);
         System.err.println("swarmd: OCI runtime " + oci.description());
-        Files.createDirectories(stateDir);
         Path socket = controlSocket != null ? controlSocket : stateDir.resolve("swarmd.sock");
         NodeDescription description = LocalNode.describe(hostname);
 
@@ -361,11 +363,19 @@ public final class Swarmd implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 node.close();
+                if (node.hasLeft()) {
+                    DaemonLocks.releaseAndRemove();  // nothing of the node is left to guard
+                    Files.deleteIfExists(stateDir);  // unless it keeps volumes or images
+                }
             } catch (Exception ignored) {
                 // exiting anyway
             }
             stopped.countDown();
         }));
+        node.onLeft(() -> {
+            System.err.println("swarmd: node " + node.nodeId() + " left the cluster");
+            stopped.countDown();
+        });
         node.start(bootstrap, joiningManager);
         if (joiningManager) {
             SwarmNode.addRaftMember(List.of(joinAddr), tls, state.nodeId, raftAdvertise);

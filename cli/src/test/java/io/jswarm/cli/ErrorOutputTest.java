@@ -31,4 +31,41 @@ class ErrorOutputTest {
         assertEquals("unexpected failure in swarmctl", Swarmctl.describe(new NullPointerException()));
         assertEquals("boom", Swarmctl.describe(new IllegalStateException("boom")));
     }
+
+    /** What one swarmctl or swarmd command line prints on stderr, and its exit status. */
+    private static String[] stderrOf(java.util.function.ToIntFunction<String[]> cli, String... args) {
+        java.io.PrintStream old = System.err;
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            int status = cli.applyAsInt(args);
+            return new String[] {String.valueOf(status), err.toString(java.nio.charset.StandardCharsets.UTF_8)};
+        } finally {
+            System.setErr(old);
+        }
+    }
+
+    @Test
+    void anEmptyFlagValueIsRefusedBeforeAnythingRuns() {
+        // No manager listens at this socket: a refusal that came from trying to reach one would say so.
+        String socket = "--socket=/nonexistent/swarmd.sock";
+        for (String[] args : new String[][] {
+            {socket, "service", "create", "--user", "", "127.0.0.1:5000/busybox:1"},
+            {socket, "service", "create", "--hostname=", "127.0.0.1:5000/busybox:1"},
+            {socket, "service", "update", "--workdir", " ", "web"},
+            {socket, "service", "create", "--env", "", "127.0.0.1:5000/busybox:1"},
+            {"--host", "", "service", "ls"},
+        }) {
+            String[] r = stderrOf(Swarmctl::run, args);
+            assertEquals("1", r[0], String.join(" ", args));
+            assertTrue(r[1].matches("Error: --[a-z-]+: empty value; leave the flag out for its default\\n"), r[1]);
+        }
+        String[] r = stderrOf(Swarmctl::run, socket, "service", "create", "--stop-signal=", "img");
+        assertEquals("Error: --stop-signal: empty value; leave the flag out for its default\n", r[1]);
+        r = stderrOf(Swarmd::run, "--state-dir", "/nonexistent/jswarm", "--runtime-root", "");
+        assertEquals("swarmd: --runtime-root: empty value; leave the flag out for its default\n", r[1]);
+        // `service update --args ''` means: no arguments any more. It reaches the manager (here: none).
+        r = stderrOf(Swarmctl::run, socket, "service", "update", "--args", "", "web");
+        assertTrue(r[1].startsWith("Error: cannot reach a manager"), r[1]);
+    }
 }

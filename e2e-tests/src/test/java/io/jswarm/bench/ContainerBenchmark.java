@@ -26,6 +26,8 @@ import java.util.Set;
  * <li>start: {@code service create --replicas 20} (image already on the node) until all 20
  * are RUNNING, against 20 sequential {@code runc run -d} of equivalent bundles (same
  * image layers as an overlay, same config) prepared beforehand;</li>
+ * <li>start with mutual TLS against the same in plaintext (swarmd's hidden {@code --tls=false}):
+ * two one-node clusters side by side, taking turns;</li>
  * <li>pull: a 100 MB image from the local registry into an empty image store, against
  * {@code skopeo copy} of the same image to a local directory.</li>
  * </ul>
@@ -39,73 +41,94 @@ public final class ContainerBenchmark {
             TestImages.push(registry.addr, "busybox", "1", List.of(busybox), List.of("sleep", "1000"), List.of());
             String image = registry.addr + "/busybox:1";
             // The node's agent and manager talk over mutual TLS as in every cluster; the
-            // same node in plaintext (swarmd's hidden --tls=false) is TLS's baseline.
-            double plain = start(registry, image, runs, replicas, false);
-            double tls = start(registry, image, runs, replicas, true);
-            System.out.printf("TLS: start median %.2f s vs plaintext %.2f s: ratio %.2f (target <= 1.15)%n", tls, plain, tls / plain);
+            // same node in plaintext (swarmd's hidden --tls=false) is TLS's baseline. Both
+            // nodes live side by side and take turns, so that a slower spell of the machine
+            // falls on both.
+            try (LocalCluster plainCluster = new LocalCluster().insecureRegistry(registry.addr);
+                    LocalCluster tlsCluster = new LocalCluster().insecureRegistry(registry.addr)) {
+                Member plain = node(plainCluster, image, false);
+                Member tls = node(tlsCluster, image, true);
+                double[][] plainStart = new double[2][runs];
+                double[][] tlsStart = new double[2][runs];
+                double[] runc = new double[runs];
+                for (int r = 0; r < runs; r++) {
+                    runc[r] = timeRunc(plainCluster, replicas);
+                    if (r % 2 == 0) {
+                        start(plainCluster, plain, image, replicas, plainStart, r);
+                        start(tlsCluster, tls, image, replicas, tlsStart, r);
+                    } else {
+                        start(tlsCluster, tls, image, replicas, tlsStart, r);
+                        start(plainCluster, plain, image, replicas, plainStart, r);
+                    }
+                }
+                double mr = SchedulerBenchmark.median(runc);
+                String[] modes = {"plaintext (--tls=false)", "mutual TLS"};
+                double[][][] starts = {plainStart, tlsStart};
+                for (int i = 0; i < modes.length; i++) {
+                    double ms = SchedulerBenchmark.median(starts[i][0]);
+                    System.out.printf("start (%s): service create --replicas %d until all RUNNING on one node: median %.2f s %s (all ASSIGNED after %.2f s);"
+                            + " ratio to runc %.2f (target <= 1.5)%n", modes[i], replicas, ms, Arrays.toString(ControlPlaneBenchmark.round(starts[i][0])),
+                            SchedulerBenchmark.median(starts[i][1]), ms / mr);
+                }
+                System.out.printf("baseline: %d sequential runc run -d of prepared bundles: median %.2f s %s%n",
+                        replicas, mr, Arrays.toString(ControlPlaneBenchmark.round(runc)));
+                double p = SchedulerBenchmark.median(plainStart[0]), t = SchedulerBenchmark.median(tlsStart[0]);
+                System.out.printf("TLS: start median %.2f s vs plaintext %.2f s: ratio %.2f (target <= 1.15)%n", t, p, t / p);
+            }
             pull(registry, runs);
         }
     }
 
-    /** The start benchmark on a new one-node cluster; the median of service create until all RUNNING. */
-    static double start(TestRegistry registry, String image, int runs, int replicas, boolean tls) throws Exception {
-        String mode = tls ? "mutual TLS" : "plaintext (--tls=false)";
-        try (LocalCluster cluster = new LocalCluster().insecureRegistry(registry.addr)) {
-            Member m1 = tls ? cluster.init("m1") : cluster.init("m1", "--tls=false");
-            cluster.swarmctl(m1, "service", "create", "--name", "warm", "--stop-grace-period", "0s", image).ok();
-            LocalCluster.await(Duration.ofSeconds(60), () -> running(m1, "warm") == 1, "the image is on the node");
-            try (var dirs = Files.list(cluster.dir.resolve("m1/tasks"))) {
-                Path config = dirs.findFirst().orElseThrow().resolve("bundle/config.json");
-                Files.copy(config, cluster.dir.resolve("template-config.json"));
-            }
-            cluster.swarmctl(m1, "service", "rm", "warm").ok();
-            LocalCluster.await(Duration.ofSeconds(60), () -> total(m1) == 0, "warm-up service gone");
-
-            double[] swarm = new double[runs];
-            double[] assigned = new double[runs];
-            double[] runc = new double[runs];
-            for (int r = 0; r < runs; r++) {
-                runc[r] = timeRunc(cluster, replicas);
-                String name = "s" + r;
-                long t0 = System.nanoTime();
-                // The request swarmctl makes, sent from here: the CLI's own JVM start (about 0.7 s
-                // on this machine) is not the orchestrator's. Stop at once when removed: sleep as
-                // pid 1 ignores SIGTERM.
-                try (ControlClient c = m1.control()) {
-                    c.stub().createService(io.jswarm.api.control.CreateServiceRequest.newBuilder().setSpec(
-                            io.jswarm.api.ServiceSpec.newBuilder()
-                                    .setAnnotations(io.jswarm.api.Annotations.newBuilder().setName(name))
-                                    .setTask(io.jswarm.api.TaskSpec.newBuilder().setContainer(io.jswarm.api.ContainerSpec.newBuilder()
-                                            .setImage(image).setStopGracePeriod(com.google.protobuf.Duration.getDefaultInstance())))
-                                    .setReplicated(io.jswarm.api.ReplicatedService.newBuilder().setReplicas(replicas))).build());
-                    while (true) {
-                        List<Task> ts = c.stub().listTasks(ListTasksRequest.newBuilder().addServiceIds(name).build()).getTasksList();
-                        long n = ts.stream().filter(t -> t.getStatus().getState().getNumber() >= TaskState.ASSIGNED_VALUE).count();
-                        long run = ts.stream().filter(t -> t.getStatus().getState() == TaskState.RUNNING).count();
-                        if (n == replicas && assigned[r] == 0) {
-                            assigned[r] = (System.nanoTime() - t0) / 1e9;
-                        }
-                        if (run == replicas) {
-                            break;
-                        }
-                        if (System.nanoTime() - t0 > 120e9) {
-                            throw new IllegalStateException("only " + run + " running after 120 s");
-                        }
-                        Thread.sleep(10);
-                    }
-                }
-                swarm[r] = (System.nanoTime() - t0) / 1e9;
-                cluster.swarmctl(m1, "service", "rm", name).ok();
-                LocalCluster.await(Duration.ofSeconds(120), () -> total(m1) == 0 && containers(cluster) == 0, "removed");
-            }
-            double ms = SchedulerBenchmark.median(swarm);
-            double mr = SchedulerBenchmark.median(runc);
-            System.out.printf("start (%s): service create --replicas %d until all RUNNING on one node: median %.2f s %s (all ASSIGNED after %.2f s)%n",
-                    mode, replicas, ms, Arrays.toString(ControlPlaneBenchmark.round(swarm)), SchedulerBenchmark.median(assigned));
-            System.out.printf("baseline: %d sequential runc run -d of prepared bundles: median %.2f s %s; ratio %.2f (target <= 1.5)%n",
-                    replicas, mr, Arrays.toString(ControlPlaneBenchmark.round(runc)), ms / mr);
-            return ms;
+    /** A one-node cluster with the image on its node (pulled by a warm-up service, then removed). */
+    static Member node(LocalCluster cluster, String image, boolean tls) throws Exception {
+        Member m1 = tls ? cluster.init("m1") : cluster.init("m1", "--tls=false");
+        cluster.swarmctl(m1, "service", "create", "--name", "warm", "--stop-grace-period", "0s", image).ok();
+        LocalCluster.await(Duration.ofSeconds(60), () -> running(m1, "warm") == 1, "the image is on the node");
+        try (var dirs = Files.list(cluster.dir.resolve("m1/tasks"))) {
+            Path config = dirs.findFirst().orElseThrow().resolve("bundle/config.json");
+            Files.copy(config, cluster.dir.resolve("template-config.json"));
         }
+        cluster.swarmctl(m1, "service", "rm", "warm").ok();
+        LocalCluster.await(Duration.ofSeconds(60), () -> total(m1) == 0, "warm-up service gone");
+        return m1;
+    }
+
+    /**
+     * One start run: service create until all replicas are RUNNING into {@code out[0][r]}, until
+     * all are ASSIGNED into {@code out[1][r]}; then the service is removed.
+     */
+    static void start(LocalCluster cluster, Member m1, String image, int replicas, double[][] out, int r) throws Exception {
+        String name = "s" + r;
+        long t0 = System.nanoTime();
+        // The request swarmctl makes, sent from here: the CLI's own JVM start (about 0.7 s
+        // on this machine) is not the orchestrator's. Stop at once when removed: sleep as
+        // pid 1 ignores SIGTERM.
+        try (ControlClient c = m1.control()) {
+            c.stub().createService(io.jswarm.api.control.CreateServiceRequest.newBuilder().setSpec(
+                    io.jswarm.api.ServiceSpec.newBuilder()
+                            .setAnnotations(io.jswarm.api.Annotations.newBuilder().setName(name))
+                            .setTask(io.jswarm.api.TaskSpec.newBuilder().setContainer(io.jswarm.api.ContainerSpec.newBuilder()
+                                    .setImage(image).setStopGracePeriod(com.google.protobuf.Duration.getDefaultInstance())))
+                            .setReplicated(io.jswarm.api.ReplicatedService.newBuilder().setReplicas(replicas))).build());
+            while (true) {
+                List<Task> ts = c.stub().listTasks(ListTasksRequest.newBuilder().addServiceIds(name).build()).getTasksList();
+                long n = ts.stream().filter(t -> t.getStatus().getState().getNumber() >= TaskState.ASSIGNED_VALUE).count();
+                long run = ts.stream().filter(t -> t.getStatus().getState() == TaskState.RUNNING).count();
+                if (n == replicas && out[1][r] == 0) {
+                    out[1][r] = (System.nanoTime() - t0) / 1e9;
+                }
+                if (run == replicas) {
+                    break;
+                }
+                if (System.nanoTime() - t0 > 120e9) {
+                    throw new IllegalStateException("only " + run + " running after 120 s");
+                }
+                Thread.sleep(10);
+            }
+        }
+        out[0][r] = (System.nanoTime() - t0) / 1e9;
+        cluster.swarmctl(m1, "service", "rm", name).ok();
+        LocalCluster.await(Duration.ofSeconds(120), () -> total(m1) == 0 && containers(cluster) == 0, "removed");
     }
 
     static long running(Member m, String service) {

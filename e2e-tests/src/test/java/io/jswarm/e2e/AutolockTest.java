@@ -45,8 +45,7 @@ class AutolockTest {
     @BeforeAll
     static void startCluster() throws Exception {
         registry = new TestRegistry("127.0.0.1", LocalCluster.freePort());
-        TestImages.push(registry.addr, "busybox", "1", List.of(TestImages.busyboxLayer()), List.of("sleep", "1000"), List.of());
-        image = registry.addr + "/busybox:1";
+        image = TestImages.busybox(registry.addr);
         cluster = new LocalCluster().insecureRegistry(registry.addr);
         m1 = cluster.init("m1", "--heartbeat-period", "1s", "--autolock");
         Matcher k = Pattern.compile("SWMKEY-1-[A-Za-z0-9+/]+").matcher(m1.logText());

@@ -86,7 +86,7 @@ class ContainersTest {
 
     static String state(String id) {
         try {
-            Process p = new ProcessBuilder("runc", "--root", cluster.runtimeRoot.toString(), "state", id).start();
+            Process p = new ProcessBuilder("runc", "--root", cluster.runtimeRoot(id).toString(), "state", id).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(30, TimeUnit.SECONDS);
             var m = java.util.regex.Pattern.compile("\"status\"\\s*:\\s*\"(\\w+)\"").matcher(out);
@@ -118,7 +118,7 @@ class ContainersTest {
             String nspid = Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
                     .filter(l -> l.startsWith("NSpid:")).findFirst().orElseThrow();
             assertTrue(nspid.matches("NSpid:\\s+" + pid + "\\s+1"), "pid 1 in its own pid namespace: " + nspid);
-            Process p = new ProcessBuilder("runc", "--root", cluster.runtimeRoot.toString(), "exec", t.getMeta().getId(), "hostname")
+            Process p = new ProcessBuilder("runc", "--root", cluster.runtimeRoot(t.getMeta().getId()).toString(), "exec", t.getMeta().getId(), "hostname")
                     .start();
             String hostname = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
             assertEquals(t.getMeta().getId().substring(0, 12), hostname);
@@ -208,7 +208,7 @@ class ContainersTest {
     }
 
     static int exec(String id, String... cmd) throws Exception {
-        List<String> c = new java.util.ArrayList<>(List.of("runc", "--root", cluster.runtimeRoot.toString(), "exec", id));
+        List<String> c = new java.util.ArrayList<>(List.of("runc", "--root", cluster.runtimeRoot(id).toString(), "exec", id));
         c.addAll(List.of(cmd));
         Process p = new ProcessBuilder(c).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         p.waitFor(30, TimeUnit.SECONDS);
@@ -343,8 +343,10 @@ class ContainersTest {
         if (Files.exists(Path.of("/var/run/netns/jswarm-" + id.substring(0, 12)))) {
             out.add("network namespace");
         }
-        if (Files.exists(Path.of("/sys/fs/cgroup/memory" + cluster.cgroupParent + "/" + id))) {
-            out.add("cgroup");
+        for (Member m : cluster.members()) {
+            if (Files.exists(Path.of("/sys/fs/cgroup/memory" + m.cgroupParent + "/" + id))) {
+                out.add("cgroup");
+            }
         }
         for (Member m : cluster.members()) {
             if (Files.exists(m.stateDir.resolve("tasks").resolve(id))) {

@@ -44,18 +44,12 @@ class ControlPlaneTest {
     @BeforeAll
     static void startCluster() throws Exception {
         registry = new TestRegistry("127.0.0.1", LocalCluster.freePort());
-        TestImages.push(registry.addr, "busybox", "1", List.of(TestImages.busyboxLayer()), List.of("sleep", "1000"), List.of());
-        image = registry.addr + "/busybox:1";
+        image = TestImages.busybox(registry.addr);
         cluster = new LocalCluster().insecureRegistry(registry.addr);
         m1 = cluster.init("m1", "--heartbeat-period", "1s");
         String managerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "manager").ok().out().trim();
-        String workerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
         assertTrue(managerToken.startsWith("SWMTKN-1-"), managerToken);
-        cluster.join("m2", m1, managerToken);
-        cluster.join("m3", m1, managerToken);
-        cluster.join("w1", m1, workerToken);
-        cluster.join("w2", m1, workerToken);
-        await(Duration.ofSeconds(90), () -> LocalCluster.readyNodes(m1) == 5, "all five nodes are ready");
+        cluster.joinAll(m1, 3, 2);
     }
 
     @AfterAll

@@ -46,8 +46,7 @@ class ExecutorTest {
     @BeforeAll
     static void start() throws Exception {
         registry = new TestRegistry("127.0.0.1", LocalCluster.freePort());
-        TestImages.push(registry.addr, "busybox", "1", List.of(TestImages.busyboxLayer()), List.of("sleep", "1000"), List.of());
-        image = registry.addr + "/busybox:1";
+        image = TestImages.busybox(registry.addr);
         state = Files.createTempDirectory("jswarm-exec-");
         OciRuntime rt = OciRuntime.probe(null, state.resolve("runc").toString());
         ImageStore images = new ImageStore(state.resolve("images"), new RegistryClient(Set.of(registry.addr)), true);

@@ -593,15 +593,9 @@ public final class FaultScenarios implements AutoCloseable {
 
     /** Ids of the containers the runtime reports running, on every simulated host. */
     List<String> runningContainers() throws IOException {
-        if (!Files.isDirectory(cluster.runtimeRoot)) {
-            return List.of();
-        }
-        Process p = new ProcessBuilder("runc", "--root", cluster.runtimeRoot.toString(), "list", "--format", "json").start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        try {
-            p.waitFor(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        StringBuilder out = new StringBuilder();
+        for (LocalCluster.Member h : cluster.members()) {
+            out.append(LocalCluster.runc(h, "list", "--format", "json"));
         }
         List<String> ids = new ArrayList<>();
         Matcher m = Pattern.compile("\"id\":\"([^\"]+)\",[^}]*?\"status\":\"running\"").matcher(out);

@@ -27,7 +27,7 @@ public final class InContainer {
 
     /** Runs a command inside the container; its output (stdout and stderr), or "exit N: ..." on failure. */
     public static String exec(LocalCluster cluster, Task t, String... cmd) throws Exception {
-        List<String> c = new ArrayList<>(List.of("runc", "--root", cluster.runtimeRoot.toString(), "exec", t.getMeta().getId()));
+        List<String> c = new ArrayList<>(List.of("runc", "--root", cluster.runtimeRoot(t.getMeta().getId()).toString(), "exec", t.getMeta().getId()));
         c.addAll(List.of(cmd));
         Process p = new ProcessBuilder(c).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

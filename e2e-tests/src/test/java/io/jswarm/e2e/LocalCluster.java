@@ -32,8 +32,7 @@ public final class LocalCluster implements AutoCloseable {
     public static final Path ROOT = Path.of(System.getProperty("jswarm.root", "..")).toAbsolutePath().normalize();
 
     public final Path dir;
-    /** Containers of this cluster's nodes: their own runtime state and parent cgroup, removed in close(). */
-    public final Path runtimeRoot;
+    /** The cgroup under which each node has its own parent cgroup; removed in close(). */
     public final String cgroupParent = "/jswarm-test-" + Long.toHexString(System.nanoTime());
     private final List<String> insecureRegistries = new ArrayList<>();
     private final Map<String, Member> members = new LinkedHashMap<>();
@@ -45,6 +44,12 @@ public final class LocalCluster implements AutoCloseable {
         public final int raftPort;
         public final Path stateDir;
         public final Path log;
+        /**
+         * The node's own OCI runtime state and parent cgroup: swarmd refuses to share either
+         * with another swarmd on the machine (their containers would be each other's).
+         */
+        public final Path runtimeRoot;
+        public final String cgroupParent;
         List<String> extraArgs = List.of();
         Process process;
         /** The simulated host this node runs in, or null for 127.0.0.1. */
@@ -58,6 +63,8 @@ public final class LocalCluster implements AutoCloseable {
             this.raftPort = host != null ? 4243 : freePort();
             this.stateDir = dir.resolve(name);
             this.log = dir.resolve(name + ".log");
+            this.runtimeRoot = dir.resolve("runc-" + name);
+            this.cgroupParent = LocalCluster.this.cgroupParent + "/" + name;
         }
 
         public String ip() {
@@ -79,6 +86,11 @@ public final class LocalCluster implements AutoCloseable {
             } catch (IOException e) {
                 return 0;
             }
+        }
+
+        /** The pid of its swarmd while it runs, else -1. */
+        public long pid() {
+            return process != null && process.isAlive() ? process.pid() : -1;
         }
 
         public boolean running() {
@@ -151,7 +163,6 @@ public final class LocalCluster implements AutoCloseable {
 
     public LocalCluster() throws IOException {
         this.dir = Files.createTempDirectory("jswarm-e2e-");
-        this.runtimeRoot = dir.resolve("runc");
     }
 
     /** Lets every node started from now on pull from this registry over plain HTTP. */
@@ -202,6 +213,23 @@ public final class LocalCluster implements AutoCloseable {
         members.put(name, m);
         m.start();
         return m;
+    }
+
+    /**
+     * Joins managers m2..mN and workers w1..wM (on 127.0.0.1) through the first manager with
+     * the cluster's tokens, and waits until every node is ready.
+     */
+    public void joinAll(Member first, int managers, int workers) throws Exception {
+        String managerToken = swarmctl(first, "cluster", "join-token", "-q", "manager").ok().out().trim();
+        String workerToken = swarmctl(first, "cluster", "join-token", "-q", "worker").ok().out().trim();
+        for (int i = 2; i <= managers; i++) {
+            join("m" + i, first, managerToken);
+        }
+        for (int i = 1; i <= workers; i++) {
+            join("w" + i, first, workerToken);
+        }
+        long all = managers + workers;
+        await(Duration.ofSeconds(120), () -> readyNodes(first) == all, "all " + all + " nodes are ready");
     }
 
     /** A member on 127.0.0.1 with its ports chosen but not started: for a test that needs them first. */
@@ -325,19 +353,40 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
-    /** Task ids of containers the runtime knows in this cluster. */
+    /** Task ids of containers the runtime knows in this cluster, on every node. */
     public List<String> containers() throws IOException {
-        if (!Files.isDirectory(runtimeRoot)) {
-            return List.of();
+        List<String> ids = new ArrayList<>();
+        for (Member m : members.values()) {
+            ids.addAll(runc(m, "list", "-q").lines().filter(l -> !l.isBlank()).toList());
         }
-        Process p = new ProcessBuilder("runc", "--root", runtimeRoot.toString(), "list", "-q").start();
+        return ids;
+    }
+
+    /** What {@code runc --root ROOT ARGS} prints for this node's runtime root ("" when it has none yet). */
+    public static String runc(Member m, String... args) throws IOException {
+        if (!Files.isDirectory(m.runtimeRoot)) {
+            return "";
+        }
+        List<String> cmd = new ArrayList<>(List.of("runc", "--root", m.runtimeRoot.toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         try {
             p.waitFor(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return out.lines().filter(l -> !l.isBlank()).toList();
+        return out;
+    }
+
+    /** The runtime root that holds this task's container (the first node's when none does yet). */
+    public Path runtimeRoot(String taskId) {
+        for (Member m : members.values()) {
+            if (Files.isDirectory(m.runtimeRoot.resolve(taskId))) {
+                return m.runtimeRoot;
+            }
+        }
+        return members.values().iterator().next().runtimeRoot;
     }
 
     /** Runs a host command for cleanup, ignoring its outcome. */
@@ -352,8 +401,10 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Removes every container, mount, network namespace and cgroup the cluster's nodes made. */
     void removeContainers() throws IOException {
-        for (String id : containers()) {
-            quietly("runc", "--root", runtimeRoot.toString(), "delete", "--force", id);
+        for (Member m : members.values()) {
+            for (String id : runc(m, "list", "-q").lines().filter(l -> !l.isBlank()).toList()) {
+                quietly("runc", "--root", m.runtimeRoot.toString(), "delete", "--force", id);
+            }
         }
         List<String> mounts = new ArrayList<>();
         for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
@@ -413,6 +464,10 @@ public final class LocalCluster implements AutoCloseable {
             m.kill();
         }
         removeContainers();
+        for (Member m : members.values()) {  // the nodes' locks (in /run, outside the cluster's directory)
+            Files.deleteIfExists(io.jswarm.cli.DaemonLocks.runtimeRootLock(m.runtimeRoot.toString()));
+            Files.deleteIfExists(io.jswarm.cli.DaemonLocks.cgroupParentLock(m.cgroupParent));
+        }
         if (Boolean.getBoolean("jswarm.keep")) {
             return;
         }
@@ -427,17 +482,22 @@ public final class LocalCluster implements AutoCloseable {
         }
         try (Stream<Path> controllers = Files.list(root)) {
             for (Path c : controllers.toList()) {
-                Path p = c.resolve(parent.substring(1));
-                if (Files.isDirectory(p)) {
-                    try (Stream<Path> children = Files.list(p)) {
-                        for (Path child : children.filter(Files::isDirectory).toList()) {
-                            child.toFile().delete();
-                        }
-                    }
-                    p.toFile().delete();  // rmdir: only empty cgroups go
-                }
+                removeCgroupTree(c.resolve(parent.substring(1)));
             }
         }
+    }
+
+    /** rmdir of a cgroup after its children, deepest first: only empty cgroups go. */
+    private static void removeCgroupTree(Path p) throws IOException {
+        if (!Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> children = Files.list(p)) {
+            for (Path child : children.filter(x -> Files.isDirectory(x, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList()) {
+                removeCgroupTree(child);
+            }
+        }
+        p.toFile().delete();
     }
 
     /** Removes a directory tree (test files only). */

@@ -224,7 +224,7 @@ class NetworksTest {
         // A task's container killed from its host: its address leaves, its replacement's arrives.
         Task victim = running("web").get(0);
         String gone = addr(victim);
-        TestNetwork.out("runc", "--root", cluster.runtimeRoot.toString(), "kill", victim.getMeta().getId(), "KILL");
+        TestNetwork.out("runc", "--root", cluster.runtimeRoot(victim.getMeta().getId()).toString(), "kill", victim.getMeta().getId(), "KILL");
         await(Duration.ofSeconds(60), () -> running("web").size() == 5
                 && running("web").stream().noneMatch(t -> t.getMeta().getId().equals(victim.getMeta().getId())), "web replaced its task");
         awaitResolves(client, "tasks.web", () -> addrs(running("web")), "tasks.web follows the replacement");

@@ -139,7 +139,7 @@ class SecretsTest {
         assertFalse(holds("m1", secret) || holds("m1", config), "the manager's node, which runs no task of app, was given neither");
         // The per-task files are in memory (a tmpfs per task), beside the runtime state, not on disk.
         for (Task t : running("app")) {
-            Path dir = Path.of(cluster.runtimeRoot + "-files", t.getMeta().getId());
+            Path dir = Path.of(cluster.runtimeRoot(t.getMeta().getId()) + "-files", t.getMeta().getId());
             assertTrue(mountType(dir).equals("tmpfs"), "task " + t.getMeta().getId() + "'s files are on a tmpfs: " + mountType(dir));
         }
     }
@@ -320,16 +320,23 @@ class SecretsTest {
                 return false;
             }
         }, "app's containers are gone");
-        Path root = Path.of(cluster.runtimeRoot + "-files");
         await(Duration.ofSeconds(20), () -> {
-            try (Stream<Path> left = Files.isDirectory(root) ? Files.list(root) : Stream.empty()) {
-                return left.findAny().isEmpty();
-            } catch (Exception e) {
-                return false;
+            for (LocalCluster.Member m : cluster.members()) {
+                Path root = Path.of(m.runtimeRoot + "-files");
+                try (Stream<Path> left = Files.isDirectory(root) ? Files.list(root) : Stream.empty()) {
+                    if (left.findAny().isPresent()) {
+                        return false;
+                    }
+                } catch (Exception e) {
+                    return false;
+                }
             }
+            return true;
         }, "no task's files remain");
         for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
-            assertFalse(line.split(" ")[1].startsWith(root.toString()), "no tmpfs left: " + line);
+            for (LocalCluster.Member m : cluster.members()) {
+                assertFalse(line.split(" ")[1].startsWith(m.runtimeRoot + "-files"), "no tmpfs left: " + line);
+            }
         }
         cluster.swarmctl(m1, "secret", "rm", "db_pw_v2").ok();
         cluster.swarmctl(m1, "config", "rm", "app_conf").ok();

@@ -88,8 +88,7 @@ class SecurityTest {
     @BeforeAll
     static void startCluster() throws Exception {
         registry = new TestRegistry("127.0.0.1", LocalCluster.freePort());
-        TestImages.push(registry.addr, "busybox", "1", List.of(TestImages.busyboxLayer()), List.of("sleep", "1000"), List.of());
-        image = registry.addr + "/busybox:1";
+        image = TestImages.busybox(registry.addr);
         cluster = new LocalCluster().insecureRegistry(registry.addr);
         // Every node reaches m1 (the leader) through the relay: m1 advertises the relay's address.
         int relayPort = LocalCluster.freePort();
@@ -98,11 +97,7 @@ class SecurityTest {
         m1 = cluster.init("m1", "--heartbeat-period", "1s", "--cert-expiry", "30s", "--advertise-remote-api", relay.addr());
         managerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "manager").ok().out().trim();
         workerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
-        cluster.join("m2", m1, managerToken);
-        cluster.join("m3", m1, managerToken);
-        cluster.join("w1", m1, workerToken);
-        cluster.join("w2", m1, workerToken);
-        await(Duration.ofSeconds(90), () -> LocalCluster.readyNodes(m1) == 5, "all five nodes are ready");
+        cluster.joinAll(m1, 3, 2);
     }
 
     @AfterAll
@@ -197,6 +192,8 @@ class SecurityTest {
             assertFalse(Files.exists(dir.resolve("s").resolve("node.properties")), "nothing was written");
         } finally {
             fake.shutdownNow();
+            Files.deleteIfExists(io.jswarm.cli.DaemonLocks.runtimeRootLock(tmp.resolve("mitm").resolve("runc").toString()));
+            Files.deleteIfExists(io.jswarm.cli.DaemonLocks.cgroupParentLock("/jswarm-mitm"));
         }
     }
 

@@ -28,15 +28,11 @@ import io.jswarm.manager.raft.RaftNode;
 import io.jswarm.manager.store.MemoryStore;
 import io.jswarm.manager.store.StoreObjects;
 import io.netty.channel.nio.NioEventLoopGroup;
-import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import java.io.Closeable;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.UnixDomainSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.protocol.RaftPeer;
@@ -44,16 +40,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One manager: its Raft member and replica of the store, the Control API on a unix
- * socket, the remote API (membership, dispatcher) on TCP, and the controllers it runs
- * while it leads.
+ * One manager: its Raft member and replica of the store, the Control API (for the node's
+ * local socket, and on TCP for managers and client certificates), the remote API
+ * (membership, dispatcher) on TCP, and the controllers it runs while it leads.
  */
 public final class Manager implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(Manager.class);
 
     /** Where this manager listens and who it is. */
     public record Config(String nodeId, File stateDir, String raftHost, int raftPort, String advertiseRaft,
-            String remoteHost, int remotePort, String advertiseRemote, Path controlSocket, String groupUuid,
+            String remoteHost, int remotePort, String advertiseRemote, String groupUuid,
             List<RaftPeer> peers, boolean joining, long snapshotInterval, io.jswarm.tls.NodeTls tls,
             io.jswarm.manager.secrets.DataKey keys) {
         /** Raft log entries between snapshots, unless swarmd is told otherwise (--snapshot-interval). */
@@ -79,8 +75,9 @@ public final class Manager implements Closeable {
     private final NioEventLoopGroup boss = new NioEventLoopGroup(1);
     private final NioEventLoopGroup workers = new NioEventLoopGroup(2);
     private ImageResolver imageResolver = image -> image;
-    private Server controlServer;
     private Server remoteServer;
+    /** What the node's local socket serves while this manager runs: the Control and Logs APIs. */
+    private List<io.grpc.ServerServiceDefinition> localServices = List.of();
 
     public Manager(Config config, Bootstrap bootstrap) throws IOException {
         this.config = config;
@@ -137,16 +134,17 @@ public final class Manager implements Closeable {
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .maxInboundMessageSize(64 << 20)
                 .build().start();
-        Files.deleteIfExists(config.controlSocket());
-        Files.createDirectories(config.controlSocket().toAbsolutePath().getParent());
-        controlServer = NettyServerBuilder.forAddress(UnixDomainSocketAddress.of(config.controlSocket()))
-                .channelType(NioServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
-                .addService(control)
-                .addService(logBroker)
-                .maxInboundMessageSize(64 << 20)
-                .build().start();
-        LOG.info("manager {} listening: remote API {}:{}, Raft {}:{}, control {}", config.nodeId(), config.remoteHost(),
-                config.remotePort(), config.raftHost(), config.raftPort(), config.controlSocket());
+        localServices = List.of(control.bindService(), logBroker.bindService());
+        LOG.info("manager {} listening: remote API {}:{}, Raft {}:{}", config.nodeId(), config.remoteHost(),
+                config.remotePort(), config.raftHost(), config.raftPort());
+    }
+
+    /**
+     * The services the node's local socket serves for this manager (swarmctl without TLS,
+     * root only): the Control and Logs APIs. Empty until {@link #start()}.
+     */
+    public List<io.grpc.ServerServiceDefinition> localServices() {
+        return localServices;
     }
 
     /** A node of the cluster no longer in it (node rm): its certificate is refused from then on. */
@@ -238,14 +236,12 @@ public final class Manager implements Closeable {
         controllers.stop();
         logBroker.close();
         dispatcher.close();
-        for (Server s : new Server[] {controlServer, remoteServer}) {
-            if (s != null) {
-                s.shutdownNow();
-                try {
-                    s.awaitTermination(2, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+        if (remoteServer != null) {
+            remoteServer.shutdownNow();
+            try {
+                remoteServer.awaitTermination(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
         try {
@@ -253,7 +249,6 @@ public final class Manager implements Closeable {
         } finally {
             boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-            Files.deleteIfExists(config.controlSocket());
         }
     }
 }

@@ -113,12 +113,20 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
 
     /** Records which root signed the node's certificate (a rotation waits for every node) and clears a renewal request. */
     private void recordIssued(String nodeId, String issuerDigest) {
+        updateNode(nodeId, n -> n.setCertificate(io.jswarm.api.NodeCertificate.newBuilder().setIssuerDigest(issuerDigest)));
+    }
+
+    /**
+     * Writes a change to a node read just before, again if another write to it came in
+     * between (the store refuses a stale version); nothing when it changes nothing.
+     */
+    private void updateNode(String nodeId, java.util.function.UnaryOperator<Node.Builder> change) {
         for (int attempt = 0; ; attempt++) {
             Node cur = store.node(nodeId);
             if (cur == null) {
                 return;
             }
-            Node next = cur.toBuilder().setCertificate(io.jswarm.api.NodeCertificate.newBuilder().setIssuerDigest(issuerDigest)).build();
+            Node next = change.apply(cur.toBuilder()).build();
             if (next.equals(cur)) {
                 return;
             }
@@ -128,9 +136,43 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
                 return;
             } catch (io.jswarm.manager.store.StoreException e) {
                 if (attempt >= 5) {
-                    throw e;  // the node renews again and is recorded then
+                    throw e;
                 }
             }
+        }
+    }
+
+    @Override
+    public void leave(LeaveRequest req, StreamObserver<LeaveResponse> out) {
+        try {
+            String nodeId = req.getNodeId();
+            Callers.requireNode(nodeId);
+            Node node = store.node(nodeId);
+            if (node == null) {
+                throw GrpcErrors.notFound("node " + nodeId + " is not part of this cluster");
+            }
+            if (node.getRole() == NodeRole.MANAGER) {
+                throw GrpcErrors.precondition("node " + node.getDescription().getHostname()
+                        + " is still a manager: it leaves the Raft group (demotion) first");
+            }
+            if (req.getGone()) {
+                updateNode(nodeId, n -> {
+                    n.getStatusBuilder().setState(NodeState.NODE_DOWN).setMessage("left the cluster");
+                    return n;
+                });
+                LOG.info("node {} ({}) left the cluster", nodeId, node.getDescription().getHostname());
+            } else {
+                // As node update --availability drain: its tasks stop through its session and start elsewhere.
+                updateNode(nodeId, n -> {
+                    n.getSpecBuilder().setAvailability(NodeAvailability.DRAIN);
+                    return n;
+                });
+                LOG.info("node {} ({}) is leaving the cluster: drained", nodeId, node.getDescription().getHostname());
+            }
+            out.onNext(LeaveResponse.getDefaultInstance());
+            out.onCompleted();
+        } catch (RuntimeException e) {
+            out.onError(GrpcErrors.toStatus(e));
         }
     }
 

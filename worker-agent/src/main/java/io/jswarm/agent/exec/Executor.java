@@ -211,6 +211,37 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         return new ArrayList<>(tasks.keySet());
     }
 
+    /**
+     * The node leaves the cluster: every task stopped (grace periods kept) and removed with
+     * its container, mounts, files and namespace, then any container the runtime still
+     * holds and the parent cgroups. Waits at most {@code timeoutMs}; the number of tasks
+     * that were here.
+     */
+    public int removeAll(long timeoutMs) throws InterruptedException {
+        List<String> ids = taskIds();
+        ids.forEach(this::remove);
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (!tasks.isEmpty() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+        }
+        try {
+            for (String id : Commands.check(runtime.cmd("list", "-q"), 30).lines().filter(l -> !l.isBlank()).toList()) {
+                Commands.run(runtime.cmd("delete", "--force", id), 30);
+            }
+        } catch (IOException e) {
+            LOG.warn("listing the runtime's containers: {}", e.getMessage());
+        }
+        try (Stream<Path> controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
+            for (Path c : controllers.toList()) {
+                // rmdir: an empty cgroup goes, one still in use stays
+                c.resolve(cgroupParent.substring(1)).toFile().delete();
+            }
+        } catch (IOException e) {
+            LOG.warn("removing the parent cgroups: {}", e.getMessage());
+        }
+        return ids.size();
+    }
+
     // ------------------------------------------------------------------ life cycle
 
     private void start(TaskContext ctx) {

@@ -717,4 +717,24 @@ public final class TaskNetworks implements AutoCloseable {
         rulesWorker.shutdownNow();
         dns.close();
     }
+
+    /**
+     * The node leaves the cluster (its tasks were removed first): the routing mesh's rules
+     * and sandbox, every overlay namespace of this node and the gateway bridge go too.
+     */
+    public void removeAll() {
+        close();
+        try {
+            if (meshOn) {
+                io.jswarm.overlay.IngressRules.removeNode();
+                NetworkNamespace.delete(sandboxNs());
+            }
+            for (String ns : OverlayNetwork.existing(nodeTag)) {
+                NetworkNamespace.delete(ns);
+            }
+        } catch (IOException e) {
+            LOG.warn("removing this node's networks: {}", e.getMessage());
+        }
+        removeGateway();
+    }
 }
