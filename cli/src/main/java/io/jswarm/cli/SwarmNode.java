@@ -100,10 +100,11 @@ public final class SwarmNode implements Closeable {
     /** Starts the local socket, the manager (if this node is one) and the agent. */
     public synchronized void start(Manager.Bootstrap bootstrap, boolean joining) throws IOException {
         localApi = new LocalApi(addrs.controlSocket());
-        localApi.start(this::leave);
         if ("manager".equals(state.role)) {
             startManager(bootstrap, joining);
         }
+        // Served once a manager's services are in it: a manager's socket never answers "not a manager".
+        localApi.start(this::leave);
         List<String> managers = new ArrayList<>();
         if (manager != null) {
             managers.add(addrs.advertiseRemote().toString());
@@ -452,13 +453,19 @@ public final class SwarmNode implements Closeable {
         return false;
     }
 
-    /** Drained: waits until the managers have had every task here stopped (each within its grace period). */
+    /**
+     * Drained: waits until the managers have had every task here stopped (each within its
+     * grace period) and have been told so: the session must not end with a final status
+     * unsent, or the managers would count a stopped task as running.
+     */
     private void awaitTasksStopped(long timeoutMs, List<String> warnings) {
         long deadline = System.currentTimeMillis() + timeoutMs;
+        int quiet = 0;
         while (System.currentTimeMillis() < deadline) {
             boolean running = executor.taskIds().stream().map(executor::status)
                     .anyMatch(st -> st != null && st.getState().getNumber() <= io.jswarm.api.TaskState.RUNNING_VALUE);
-            if (!running) {
+            quiet = !running && statuses.isEmpty() ? quiet + 1 : 0;
+            if (quiet >= 2) {
                 return;
             }
             try {
@@ -468,7 +475,8 @@ public final class SwarmNode implements Closeable {
                 return;
             }
         }
-        warnings.add("drained, but some tasks were still running after " + timeoutMs / 1000 + " s: stopped here");
+        warnings.add("drained, but some tasks were still running (or their end not reported) after " + timeoutMs / 1000
+                + " s: stopped here");
     }
 
     /**

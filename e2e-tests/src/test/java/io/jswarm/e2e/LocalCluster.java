@@ -33,7 +33,12 @@ public final class LocalCluster implements AutoCloseable {
 
     public final Path dir;
     /** The cgroup under which each node has its own parent cgroup; removed in close(). */
-    public final String cgroupParent = "/jswarm-test-" + Long.toHexString(System.nanoTime());
+    public final String cgroupParent;
+    /**
+     * Nodes started in a session of their own (setsid), to outlive this process and its
+     * terminal: bin/cluster's, which a later command ends by pid.
+     */
+    private boolean detached;
     private final List<String> insecureRegistries = new ArrayList<>();
     private final Map<String, Member> members = new LinkedHashMap<>();
 
@@ -52,6 +57,8 @@ public final class LocalCluster implements AutoCloseable {
         public final String cgroupParent;
         List<String> extraArgs = List.of();
         Process process;
+        /** A swarmd this process did not start (bin/cluster reattached to it by its pid file). */
+        private ProcessHandle attached;
         /** The simulated host this node runs in, or null for 127.0.0.1. */
         public final TestNetwork.Host host;
 
@@ -88,13 +95,48 @@ public final class LocalCluster implements AutoCloseable {
             }
         }
 
+        /** Its swarmd's process, started here or found by its pid file; null when none. */
+        private ProcessHandle handle() {
+            return process != null ? process.toHandle() : attached;
+        }
+
         /** The pid of its swarmd while it runs, else -1. */
         public long pid() {
-            return process != null && process.isAlive() ? process.pid() : -1;
+            ProcessHandle h = handle();
+            return h != null && h.isAlive() ? h.pid() : -1;
         }
 
         public boolean running() {
-            return process != null && process.isAlive();
+            ProcessHandle h = handle();
+            return h != null && h.isAlive();
+        }
+
+        /**
+         * Finds the swarmd running on this node's state directory, by the pid its lock file
+         * holds, checked against that process's command line (a pid may have been reused).
+         */
+        void reattach() throws IOException {
+            attached = null;
+            Path pidFile = stateDir.resolve("swarmd.pid");
+            if (!Files.exists(pidFile)) {
+                return;
+            }
+            String text = Files.readString(pidFile).trim();
+            if (!text.matches("[0-9]+")) {
+                return;
+            }
+            ProcessHandle h = ProcessHandle.of(Long.parseLong(text)).orElse(null);
+            if (h == null) {
+                return;
+            }
+            try {
+                String cmdline = Files.readString(Path.of("/proc", text, "cmdline")).replace('\0', ' ');
+                if (cmdline.contains("io.jswarm.cli.Swarmd") && cmdline.contains("--state-dir " + stateDir + " ")) {
+                    attached = h;
+                }
+            } catch (IOException e) {
+                // gone meanwhile
+            }
         }
 
         public void start() throws IOException {
@@ -120,6 +162,9 @@ public final class LocalCluster implements AutoCloseable {
                 // Never the machine's resolvers: a test that wants forwarding names its own stub.
                 cmd.addAll(List.of("--dns-upstream", "none"));
             }
+            if (detached) {
+                cmd.add(0, "setsid");  // not a group leader here: setsid execs, the pid stays swarmd's
+            }
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
             // Small and quick to start (several JVMs share 2 cores); a benchmark may ask for swarmd's own defaults.
@@ -132,19 +177,30 @@ public final class LocalCluster implements AutoCloseable {
 
         /** kill -9, by pid. */
         public void kill() throws InterruptedException {
-            if (process != null) {
-                process.destroyForcibly();
-                process.waitFor(10, TimeUnit.SECONDS);
+            ProcessHandle h = handle();
+            if (h != null) {
+                h.destroyForcibly();
+                awaitExit(h, 10);
             }
         }
 
         /** SIGTERM, then SIGKILL if it does not exit in time. */
         public void stop() throws InterruptedException {
-            if (process != null) {
-                process.destroy();
-                if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            ProcessHandle h = handle();
+            if (h != null) {
+                h.destroy();
+                if (!awaitExit(h, 10)) {
                     kill();
                 }
+            }
+        }
+
+        private static boolean awaitExit(ProcessHandle h, int seconds) throws InterruptedException {
+            try {
+                h.onExit().get(seconds, TimeUnit.SECONDS);
+                return true;
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                return !h.isAlive();
             }
         }
 
@@ -163,6 +219,31 @@ public final class LocalCluster implements AutoCloseable {
 
     public LocalCluster() throws IOException {
         this.dir = Files.createTempDirectory("jswarm-e2e-");
+        this.cgroupParent = "/jswarm-test-" + Long.toHexString(System.nanoTime());
+    }
+
+    /**
+     * A cluster in a directory of its own choosing (bin/cluster's), with this parent cgroup,
+     * whose nodes run detached: they outlive this process. Nodes already there (a directory
+     * per node) are found again, running or not, with the hosts given for them.
+     */
+    public LocalCluster(Path dir, String cgroupParent, Map<String, TestNetwork.Host> hosts) throws IOException {
+        this.dir = Files.createDirectories(dir);
+        this.cgroupParent = cgroupParent;
+        this.detached = true;
+        for (Map.Entry<String, TestNetwork.Host> e : hosts.entrySet()) {
+            Member m = new Member(e.getKey(), e.getValue());
+            if (Files.isDirectory(m.stateDir)) {
+                m.reattach();
+                members.put(e.getKey(), m);
+            }
+        }
+    }
+
+    /** A node found again (see the constructor) is started again with these flags. */
+    public void restartWith(Member m, List<String> args) throws IOException {
+        m.extraArgs = args;
+        m.start();
     }
 
     /** Lets every node started from now on pull from this registry over plain HTTP. */

@@ -27,13 +27,13 @@ public final class TestImages {
 
     private TestImages() {}
 
-    /** A layer holding /bin/busybox and its applet links, as a gzip tar. */
     /** Pushes busybox:1 (busybox-static, command sleep 1000) to the registry; its reference. */
     public static String busybox(String registry) throws Exception {
         push(registry, "busybox", "1", List.of(busyboxLayer()), List.of("sleep", "1000"), List.of());
         return registry + "/busybox:1";
     }
 
+    /** A layer holding /bin/busybox and its applet links, as a gzip tar. */
     public static byte[] busyboxLayer() throws Exception {
         Path root = Files.createTempDirectory("jswarm-img-");
         try {

@@ -18,10 +18,25 @@ public final class TestRegistry implements AutoCloseable {
     public final String addr;
     private final Path dir;
     private final Process process;
+    private final boolean keepDir;
 
     public TestRegistry(String host, int port) throws Exception {
+        this(host, port, Files.createTempDirectory("jswarm-registry-"), false);
+    }
+
+    /**
+     * A registry keeping its storage, configuration, log and pid ({@code registry.pid}) in
+     * this directory, started in a session of its own so that it outlives this process
+     * (bin/cluster's; {@link #stop(Path)} ends it by that pid later).
+     */
+    public static TestRegistry detached(String host, int port, Path dir) throws Exception {
+        return new TestRegistry(host, port, Files.createDirectories(dir), true);
+    }
+
+    private TestRegistry(String host, int port, Path dir, boolean detached) throws Exception {
         this.addr = host + ":" + port;
-        this.dir = Files.createTempDirectory("jswarm-registry-");
+        this.dir = dir;
+        this.keepDir = detached;
         Path config = dir.resolve("config.yml");
         Files.writeString(config, String.join("\n",
                 "version: 0.1",
@@ -39,8 +54,15 @@ public final class TestRegistry implements AutoCloseable {
                 "  secret: jswarm-test",
                 ""));
         String bin = Files.exists(Path.of("/usr/bin/docker-registry")) ? "/usr/bin/docker-registry" : "docker-registry";
-        process = new ProcessBuilder(bin, "serve", config.toString()).redirectErrorStream(true)
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(bin, "serve", config.toString()));
+        if (detached) {
+            cmd.add(0, "setsid");
+        }
+        process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("registry.log").toFile()).start();
+        if (detached) {
+            Files.writeString(dir.resolve("registry.pid"), process.pid() + "\n");
+        }
         HttpClient http = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (true) {
@@ -75,6 +97,31 @@ public final class TestRegistry implements AutoCloseable {
         return out;
     }
 
+    /** Ends the registry a detached one left in this directory (by its pid, checked against its command line). */
+    public static void stop(Path dir) throws Exception {
+        Path pid = dir.resolve("registry.pid");
+        if (!Files.exists(pid)) {
+            return;
+        }
+        String p = Files.readString(pid).trim();
+        ProcessHandle h = p.matches("[0-9]+") ? ProcessHandle.of(Long.parseLong(p)).orElse(null) : null;
+        String cmdline;
+        try {
+            cmdline = h == null ? "" : Files.readString(Path.of("/proc", p, "cmdline"));
+        } catch (IOException e) {
+            cmdline = "";  // gone meanwhile
+        }
+        if (h != null && cmdline.contains(dir.resolve("config.yml").toString())) {
+            h.destroy();
+            try {
+                h.onExit().get(10, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                h.destroyForcibly();
+            }
+        }
+        Files.delete(pid);
+    }
+
     @Override
     public void close() throws Exception {
         process.destroy();
@@ -82,6 +129,8 @@ public final class TestRegistry implements AutoCloseable {
             process.destroyForcibly();
             process.waitFor(10, TimeUnit.SECONDS);
         }
-        LocalCluster.deleteTree(dir);
+        if (!keepDir) {
+            LocalCluster.deleteTree(dir);
+        }
     }
 }

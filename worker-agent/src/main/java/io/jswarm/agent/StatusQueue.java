@@ -38,6 +38,11 @@ public final class StatusQueue {
         unreported.put(taskId, status);
     }
 
+    /** Every status given so far has reached a manager. */
+    public synchronized boolean isEmpty() {
+        return unreported.isEmpty();
+    }
+
     private void flush() {
         List<TaskStatusUpdate> batch = new ArrayList<>();
         synchronized (this) {
