@@ -479,32 +479,35 @@ public final class SwarmNode implements Closeable {
                 + " s: stopped here");
     }
 
+    /** What swarmd keeps in its state directory; anything else there is someone else's and stays. */
+    private static final List<String> STATE_ENTRIES = List.of("node.properties", "node.properties.tmp", io.jswarm.tls.NodeTls.DIR,
+            "raft", "tasks", "bin", "images", "volumes");
+
     /**
-     * The node's state directory: everything but its volumes (data a user may want back,
-     * as Docker keeps them), its images with keep_images, and the lock and socket that this
-     * process still holds (removed as it exits); the runtime's state directories too.
+     * The node's own entries in its state directory, but volumes that hold data (as Docker
+     * keeps them) and the images with keep_images; the lock and socket this process still
+     * holds go as it exits, with the directory if nothing else is left in it. The runtime's
+     * state directories too.
      */
     private void removeLocalState(boolean keepImages, LeaveNodeResponse.Builder out, List<String> warnings) {
-        List<String> keep = new ArrayList<>(List.of(DaemonLocks.STATE_DIR_LOCK, addrs.controlSocket().getFileName().toString()));
-        boolean volumes = false;
+        List<String> remove = new ArrayList<>(STATE_ENTRIES);
+        boolean volumes;
         try (Stream<Path> v = Files.isDirectory(stateDir.resolve("volumes")) ? Files.list(stateDir.resolve("volumes")) : Stream.empty()) {
             volumes = v.findAny().isPresent();
         } catch (IOException e) {
             volumes = true;  // unknown: kept
         }
         if (volumes) {
-            keep.add("volumes");
+            remove.remove("volumes");
         }
         if (keepImages) {
-            keep.add("images");
+            remove.remove("images");
         } else if (Files.isDirectory(stateDir.resolve("images"))) {
             out.addRemoved("images");
         }
-        try (Stream<Path> all = Files.list(stateDir)) {
-            for (Path p : all.toList()) {
-                if (!keep.contains(p.getFileName().toString())) {
-                    io.jswarm.agent.FileTrees.delete(p);
-                }
+        try {
+            for (String e : remove) {
+                io.jswarm.agent.FileTrees.delete(stateDir.resolve(e));
             }
             out.addRemoved("node state in " + stateDir + (volumes ? " (volumes kept)" : ""));
         } catch (IOException e) {
