@@ -313,9 +313,13 @@ public final class StackConverter {
         return b.build();
     }
 
+    /** A string key; an empty one is refused, as swarmctl refuses an empty flag: a spec would take it for "unset". */
     private static void str(ComposeNode parent, String key, java.util.function.Consumer<String> set) {
         ComposeNode n = parent.get(key);
         if (n != null && !n.isNull()) {
+            if (n.string().isBlank()) {
+                throw n.error("empty value; leave the key out for its default");
+            }
             set.accept(n.string());
         }
     }

@@ -405,6 +405,10 @@ class StackConverterTest {
                 refused(svc + "    deploy:\n      replica: 2\n"));
         assertEquals("app.yml:1: servics: unknown key \"servics\" (no compose version defines it; did you mean \"services\"?)",
                 refused("servics:\n  web:\n    image: x\n"));
+        assertEquals("app.yml:4: services.web.user: empty value; leave the key out for its default",
+                refused(svc + "    user: \"\"\n"));
+        assertEquals("app.yml:4: services.web.hostname: empty value; leave the key out for its default",
+                refused(svc + "    hostname: ' '\n"));
         assertEquals("app.yml:5: services.web.deploy.replicas: expected a whole number, got \"three\"",
                 refused(svc + "    deploy:\n      replicas: three\n"));
         assertEquals("app.yml:5: services.web.deploy.replicas: \"-1\" is out of range: expected 0 to 1000000",
