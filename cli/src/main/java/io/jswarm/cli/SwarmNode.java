@@ -65,7 +65,7 @@ public final class SwarmNode implements Closeable {
     private final StatusQueue statuses = new StatusQueue();
     private Executor executor;
     private io.jswarm.agent.net.TaskNetworks networks;
-    private Manager manager;
+    private volatile Manager manager;
     private Agent agent;
     private LocalApi localApi;
     private volatile boolean roleChangeRunning;
@@ -308,6 +308,14 @@ public final class SwarmNode implements Closeable {
     /** Called once the node has left (swarmctl cluster leave): swarmd then exits. */
     public void onLeft(Runnable r) {
         this.onLeft = r;
+    }
+
+    /** Before a metrics scrape: the manager's gauges of the moment (services come and go). */
+    public void refreshMetrics() {
+        Manager m = manager;
+        if (m != null) {
+            m.refreshMetrics();
+        }
     }
 
     public String nodeId() {

@@ -113,6 +113,9 @@ public final class Swarmd implements Callable<Integer> {
         return n;
     }
 
+    @Option(names = "--metrics-addr", description = "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)")
+    String metricsAddr;
+
     @Option(names = "--heartbeat-period", defaultValue = "5s",
             description = "Agent heartbeat period, when initializing a cluster (default: ${DEFAULT-VALUE})")
     String heartbeatPeriod;
@@ -264,6 +267,7 @@ public final class Swarmd implements Callable<Integer> {
             throw new IllegalArgumentException("invalid value \"" + logMaxFiles + "\" for --log-max-files: expected 1 to 1000");
         }
         LogWriter.Limits logLimits = new LogWriter.Limits(Units.parseBytes("--log-max-size", logMaxSize), (int) maxFiles);
+        HostPort metrics = metricsAddr == null ? null : HostPort.parse("--metrics-addr", metricsAddr);
         // Every flag is checked before anything is written.
         String meshOff = routingMesh();
         long snapshots = snapshotInterval();
@@ -376,6 +380,11 @@ public final class Swarmd implements Callable<Integer> {
             System.err.println("swarmd: node " + node.nodeId() + " left the cluster");
             stopped.countDown();
         });
+        if (metrics != null) {
+            // Before the node starts, so that every meter it makes is in the endpoint's registry.
+            MetricsEndpoint endpoint = new MetricsEndpoint(metrics, node::refreshMetrics);
+            System.err.println("swarmd: metrics at http://" + metrics.host() + ":" + endpoint.port() + "/metrics");
+        }
         node.start(bootstrap, joiningManager);
         if (joiningManager) {
             SwarmNode.addRaftMember(List.of(joinAddr), tls, state.nodeId, raftAdvertise);

@@ -76,6 +76,7 @@ public final class Manager implements Closeable {
     private final NioEventLoopGroup workers = new NioEventLoopGroup(2);
     private ImageResolver imageResolver = image -> image;
     private Server remoteServer;
+    private ManagerMetrics metrics;
     /** What the node's local socket serves while this manager runs: the Control and Logs APIs. */
     private List<io.grpc.ServerServiceDefinition> localServices = List.of();
 
@@ -129,12 +130,15 @@ public final class Manager implements Closeable {
                 // followers pass service logs on to the leader; remote swarmctl reads them
                 .addService(io.grpc.ServerInterceptors.intercept(logBroker, io.jswarm.manager.ca.Callers.only(controlCallers)))
                 // remote swarmctl with a client certificate (managers' certificates may too, as Docker's)
-                .addService(io.grpc.ServerInterceptors.intercept(control, io.jswarm.manager.ca.Callers.only(controlCallers)))
+                .addService(io.grpc.ServerInterceptors.intercept(control, io.jswarm.manager.ca.Callers.only(controlCallers),
+                        new io.jswarm.manager.control.CallMetrics()))
                 .addService(logBroker.publisher)  // agents publish task logs
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .maxInboundMessageSize(64 << 20)
                 .build().start();
-        localServices = List.of(control.bindService(), logBroker.bindService());
+        localServices = List.of(io.grpc.ServerInterceptors.intercept(control, new io.jswarm.manager.control.CallMetrics()),
+                logBroker.bindService());
+        metrics = new ManagerMetrics(io.micrometer.core.instrument.Metrics.globalRegistry, raft, store, dispatcher::sessionCount);
         LOG.info("manager {} listening: remote API {}:{}, Raft {}:{}", config.nodeId(), config.remoteHost(),
                 config.remotePort(), config.raftHost(), config.raftPort());
     }
@@ -145,6 +149,13 @@ public final class Manager implements Closeable {
      */
     public List<io.grpc.ServerServiceDefinition> localServices() {
         return localServices;
+    }
+
+    /** Brings this manager's gauges up to date before a scrape (per-service gauges come and go). */
+    public void refreshMetrics() {
+        if (metrics != null) {
+            metrics.refresh();
+        }
     }
 
     /** A node of the cluster no longer in it (node rm): its certificate is refused from then on. */
@@ -233,6 +244,9 @@ public final class Manager implements Closeable {
 
     @Override
     public void close() throws IOException {
+        if (metrics != null) {
+            metrics.close();
+        }
         controllers.stop();
         logBroker.close();
         dispatcher.close();

@@ -45,6 +45,11 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
     private final MemoryStore store;
     private final RaftNode raft;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+
+    /** Agent sessions open on this manager (only the leader's are active). */
+    public int sessionCount() {
+        return sessions.size();
+    }
     private final Map<String, Long> lastHeartbeat = new ConcurrentHashMap<>();
     private final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "dispatcher-sender");

@@ -99,7 +99,9 @@ public final class LeaderControllers implements StoreListener {
                 if (!running) {
                     return;
                 }
+                long t0 = System.nanoTime();
                 wakeAt = pass();
+                PASSES.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 return;
             } catch (StoreException e) {
@@ -119,6 +121,11 @@ public final class LeaderControllers implements StoreListener {
         }
     }
 
+    /** Passes that ran to their end, and their duration (swarmd --metrics-addr). */
+    private static final io.micrometer.core.instrument.Timer PASSES = io.micrometer.core.instrument.Timer
+            .builder("jswarm_controller_pass").description("the leader's reconciliation passes that ran to their end")
+            .register(io.micrometer.core.instrument.Metrics.globalRegistry);
+
     /** One reconciliation pass; returns when the next one is due at the latest. */
     long pass() {
         long now = System.currentTimeMillis();
@@ -132,6 +139,7 @@ public final class LeaderControllers implements StoreListener {
             Node.Builder b = n.toBuilder();
             b.getStatusBuilder().setState(NodeState.NODE_DOWN).setMessage("heartbeat failure");
             said.add("node " + n.getMeta().getId() + " (" + n.getDescription().getHostname() + ") is down: heartbeat failure");
+            io.micrometer.core.instrument.Metrics.counter("jswarm_dispatcher_heartbeat_failures").increment();
             nodeActions.add(update(StoreObjects.of(b.build())));
         }
         for (Node n : dispatcher.revivedNodes(now)) {
@@ -149,6 +157,7 @@ public final class LeaderControllers implements StoreListener {
             }
         }
         if (!nodeActions.isEmpty()) {
+            written(nodeActions.size());
             BatchWriter.write(raft, nodeActions);
             said.forEach(LOG::info);  // once committed: a leader cut off from the others decides nothing
             return 0;  // read again before deciding anything else on stale nodes
@@ -214,6 +223,7 @@ public final class LeaderControllers implements StoreListener {
             }
         }
         if (!actions.isEmpty()) {
+            written(actions.size());
             BatchWriter.write(raft, actions);
         }
 
@@ -229,6 +239,7 @@ public final class LeaderControllers implements StoreListener {
                 na.add(update(StoreObjects.of(n)));
             }
             if (!na.isEmpty()) {
+                written(na.size());
                 BatchWriter.write(raft, na);
             }
         }
@@ -238,6 +249,8 @@ public final class LeaderControllers implements StoreListener {
             for (Task t : scheduled) {
                 sa.add(update(StoreObjects.of(t)));
             }
+            written(sa.size());
+            io.micrometer.core.instrument.Metrics.counter("jswarm_scheduler_placements").increment(scheduled.size());
             BatchWriter.write(raft, sa);
         }
         return changes.wakeAtMs;
@@ -264,6 +277,10 @@ public final class LeaderControllers implements StoreListener {
             }
             out.add(update(StoreObjects.of(n.toBuilder().setRole(NodeRole.WORKER).clearManagerStatus().build())));
         }
+    }
+
+    private static void written(int actions) {
+        io.micrometer.core.instrument.Metrics.counter("jswarm_controller_writes").increment(actions);
     }
 
     private static StoreAction update(StoreObject o) {

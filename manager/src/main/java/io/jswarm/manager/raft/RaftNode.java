@@ -314,6 +314,24 @@ public final class RaftNode implements Closeable {
         return leader;
     }
 
+    /** This member's current term, or -1 while it has no Raft server (a failed log). */
+    public long term() {
+        try {
+            return division().getInfo().getCurrentTerm();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** The highest log index this member knows committed, or -1 while it has no Raft server. */
+    public long commitIndex() {
+        try {
+            return division().getRaftLog().getLastCommittedIndex();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
     /** The current leader's node id, or null during an election. */
     public String leaderId() {
         try {
@@ -421,6 +439,10 @@ public final class RaftNode implements Closeable {
                 .setGroupId(initialGroup.getGroupId()).setCallId(callId).setMessage(m).setType(type).build();
     }
 
+    /** Histogram buckets of a write's latency: milliseconds when healthy, seconds across a failover. */
+    private static final java.time.Duration[] PROPOSAL_BUCKETS = java.util.stream.Stream.of(5, 10, 25, 50, 100, 250, 500, 1_000, 2_500,
+            5_000, 10_000).map(java.time.Duration::ofMillis).toArray(java.time.Duration[]::new);
+
     /**
      * Commits one batch through the leader and waits until this replica has applied it,
      * so that a read on this manager right after sees the write.
@@ -431,6 +453,25 @@ public final class RaftNode implements Closeable {
      * @throws WriteOutcomeUnknownException when it may have committed
      */
     public StoreResult propose(StoreBatch batch) {
+        long t0 = System.nanoTime();
+        String outcome = "failed";
+        try {
+            StoreResult r = commit(batch);
+            outcome = "applied";
+            return r;
+        } catch (StoreException e) {
+            outcome = "refused";
+            throw e;
+        } finally {
+            io.micrometer.core.instrument.Timer.builder("jswarm_raft_proposal").tag("outcome", outcome)
+                    .description("writes proposed through this manager until applied here (applied), refused by the store, or failed")
+                    .serviceLevelObjectives(PROPOSAL_BUCKETS).register(io.micrometer.core.instrument.Metrics.globalRegistry)
+                    .record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** {@link #propose}, unmeasured. */
+    private StoreResult commit(StoreBatch batch) {
         if (batch.getSerializedSize() > MAX_ENTRY_BYTES) {
             throw new StoreException(StoreResult.Code.INVALID, "write too large: " + batch.getSerializedSize() + " bytes");
         }

@@ -79,6 +79,8 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         volatile boolean finished;
         volatile io.jswarm.api.HealthConfig health;  // null: no health check
         volatile boolean unhealthy;
+        /** When it was assigned here, for the start latency; 0 once measured, or for a re-adopted one. */
+        volatile long assignedAtNanos;
 
         TaskContext(Task task, Path dir) {
             this.id = task.getMeta().getId();
@@ -118,6 +120,11 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         this.sink = sink;
         this.health = new HealthChecker(runtime, this::healthChanged);
         monitor.scheduleWithFixedDelay(this::checkExits, 200, 200, TimeUnit.MILLISECONDS);
+        for (String stage : List.of("preparing", "starting", "running", "stopped")) {
+            io.micrometer.core.instrument.Gauge.builder("jswarm_containers", this, e -> e.containers(stage))
+                    .description("this node's tasks by the stage of their container").tag("state", stage)
+                    .register(io.micrometer.core.instrument.Metrics.globalRegistry);
+        }
     }
 
     public OciRuntime runtime() {
@@ -142,6 +149,7 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                 }
                 return;
             }
+            ctx.assignedAtNanos = System.nanoTime();
             persist(ctx);
             TaskContext c = ctx;
             workers.execute(() -> start(c));
@@ -205,6 +213,29 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         for (Task t : assigned) {
             assign(t);
         }
+    }
+
+    /** Histogram buckets of the start latency: an image on the node starts in tenths of a second, a pull takes seconds. */
+    private static final java.time.Duration[] BUCKETS = java.util.stream.Stream.of(100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000)
+            .map(java.time.Duration::ofMillis).toArray(java.time.Duration[]::new);
+
+    /** Assignment to RUNNING, as this node measured it (swarmd --metrics-addr). */
+    private static final io.micrometer.core.instrument.Timer START = io.micrometer.core.instrument.Timer.builder("jswarm_container_start")
+            .description("from a task's assignment to this node until its container runs").serviceLevelObjectives(BUCKETS)
+            .register(io.micrometer.core.instrument.Metrics.globalRegistry);
+
+    /** Tasks here whose container is at this stage: before start, starting, running, or ended (not yet removed). */
+    private double containers(String stage) {
+        long n = 0;
+        for (TaskContext c : tasks.values()) {
+            TaskState s = c.status.getState();
+            String at = s.getNumber() < TaskState.STARTING_VALUE ? "preparing" : s == TaskState.STARTING ? "starting"
+                    : s == TaskState.RUNNING ? "running" : "stopped";
+            if (at.equals(stage)) {
+                n++;
+            }
+        }
+        return n;
     }
 
     public List<String> taskIds() {
@@ -482,6 +513,8 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         } else {
             s.setState(TaskState.FAILED).setMessage("failed").setErr("task: non-zero exit (" + code + ")");
         }
+        String reason = ctx.stopRequested ? "shutdown" : ctx.unhealthy ? "unhealthy" : oom ? "oom" : code == 0 ? "complete" : "failed";
+        io.micrometer.core.instrument.Metrics.counter("jswarm_container_exits", "reason", reason).increment();
         setStatus(ctx, s.build());
         // The status goes out first: releasing the container (runc delete, unmount, namespace)
         // takes a few process runs that the managers need not wait for, nor other tasks' exits.
@@ -557,6 +590,11 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
     }
 
     private void reportRunning(TaskContext ctx, int pid) {
+        long assigned = ctx.assignedAtNanos;
+        if (assigned > 0) {
+            ctx.assignedAtNanos = 0;
+            START.record(System.nanoTime() - assigned, TimeUnit.NANOSECONDS);
+        }
         setStatus(ctx, TaskStatus.newBuilder().setState(TaskState.RUNNING).setTimestampMs(System.currentTimeMillis())
                 .setMessage("started").setHealth(ctx.health != null ? "starting" : "")
                 .setContainer(ContainerStatus.newBuilder().setContainerId(ctx.id).setPid(pid)).build());

@@ -42,7 +42,11 @@ public final class ImageStore {
         if (known != null && known.layers().stream().allMatch(Files::isDirectory)) {
             return known;
         }
+        long t0 = System.nanoTime();
         Image img = once(pulls, reference, () -> doPull(reference));
+        io.micrometer.core.instrument.Timer.builder("jswarm_image_pull").description("image pulls that needed the registry or unpacking")
+                .register(io.micrometer.core.instrument.Metrics.globalRegistry)
+                .record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         if (reference.contains("@sha256:")) {
             byDigest.put(reference, img);
         }
@@ -80,6 +84,7 @@ public final class ImageStore {
         }
         return once(blobFetches, digest, () -> {
             registry.blob(ref, digest, p);
+            io.micrometer.core.instrument.Metrics.counter("jswarm_image_pull_bytes").increment(Files.size(p));
             return p;
         });
     }
