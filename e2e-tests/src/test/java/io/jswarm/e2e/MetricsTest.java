@@ -54,7 +54,8 @@ class MetricsTest {
         int port = LocalCluster.freePort();
         targets.add("127.0.0.1:" + port);
         m1Metrics = "http://127.0.0.1:" + port + "/metrics";
-        m1 = cluster.init("m1", "--heartbeat-period", "1s", "--metrics-addr", "127.0.0.1:" + port);
+        // Snapshots every 20 entries: the test sees some.
+        m1 = cluster.init("m1", "--heartbeat-period", "1s", "--metrics-addr", "127.0.0.1:" + port, "--snapshot-interval", "20");
         String token = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
         for (String w : List.of("w1", "w2")) {
             int p = LocalCluster.freePort();
@@ -149,6 +150,17 @@ class MetricsTest {
         await(Duration.ofSeconds(30), () -> query("sum(jswarm_container_exits_total{reason=\"failed\"})") == failedBefore + 1,
                 "Prometheus counts the failed exit");
         await(Duration.ofSeconds(60), () -> query("jswarm_service_replicas_running{service=\"web\"}") == 5, "5 running again");
+
+        // A rolling update, all at once: its state in a gauge per service.
+        cluster.swarmctl(m1, "service", "update", "-d", "--update-parallelism", "0", "--env-add", "V=2", "web").ok();
+        await(Duration.ofSeconds(60), () -> query("jswarm_service_update_state{service=\"web\",state=\"completed\"}") == 1,
+                "the update completed in Prometheus");
+        // A task no node can take: pending, with the scheduler's reason as a label.
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "huge", "--reserve-memory", "100000g", registry.addr + "/busybox:1").ok();
+        await(Duration.ofSeconds(30), () -> query("jswarm_tasks_pending{reason=\"memory\"}") == 1, "one task pending for memory");
+        assertTrue(query("jswarm_raft_snapshot_seconds_count") >= 1, "the manager wrote snapshots");
+        assertTrue(query("jswarm_raft_snapshot_bytes") > 0);
+        cluster.swarmctl(m1, "service", "rm", "huge").ok();
 
         cluster.swarmctl(m1, "service", "rm", "web").ok();
         await(Duration.ofSeconds(30), () -> {

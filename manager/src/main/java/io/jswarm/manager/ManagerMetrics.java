@@ -30,7 +30,39 @@ import java.util.function.ToDoubleFunction;
 public final class ManagerMetrics implements Closeable {
     /** The store counted once: what every gauge of one scrape reads. */
     private record Counts(long at, Map<TaskState, Long> tasks, Map<TaskState, Long> desired, Map<String, long[]> services,
-            Map<String, Long> nodes, Map<String, Long> objects) {}
+            Map<String, io.jswarm.api.UpdateStatus.State> updates, Map<String, Long> nodes, Map<String, Long> objects,
+            Map<String, Long> pending) {}
+
+    /**
+     * Why pending tasks wait, in words the scheduler uses, as a label with a fixed set of
+     * values (the scheduler's own message carries counts, ports and constraints).
+     */
+    static final Map<String, String> PENDING_REASONS = new java.util.LinkedHashMap<>();
+
+    static {
+        PENDING_REASONS.put("no nodes in the cluster", "no_nodes");
+        PENDING_REASONS.put("node not ready", "node_not_ready");
+        PENDING_REASONS.put("node availability", "node_availability");
+        PENDING_REASONS.put("constraint ", "constraint");
+        PENDING_REASONS.put("insufficient cpu", "cpu");
+        PENDING_REASONS.put("insufficient memory", "memory");
+        PENDING_REASONS.put("max replicas per node", "max_replicas_per_node");
+        PENDING_REASONS.put("host-mode port", "host_port");
+    }
+
+    /** The reasons (label values) a pending task's scheduler message names; "other" when none is known. */
+    static List<String> pendingReasons(String err) {
+        List<String> out = new ArrayList<>();
+        PENDING_REASONS.forEach((words, label) -> {
+            if (err.contains(words)) {
+                out.add(label);
+            }
+        });
+        if (out.isEmpty()) {
+            out.add("other");
+        }
+        return out;
+    }
 
     private final MeterRegistry registry;
     private final RaftNode raft;
@@ -64,6 +96,12 @@ public final class ManagerMetrics implements Closeable {
             gauge("jswarm_tasks_desired", "tasks by desired state", Tags.of("state", state),
                     m -> m.counts().desired().getOrDefault(s, 0L));
         }
+        for (String reason : java.util.stream.Stream.concat(PENDING_REASONS.values().stream(), java.util.stream.Stream.of("other")).toList()) {
+            gauge("jswarm_tasks_pending", "tasks the scheduler cannot place yet, by the reasons it gives (a task may count under several)",
+                    Tags.of("reason", reason), m -> m.counts().pending().getOrDefault(reason, 0L));
+        }
+        gauge("jswarm_raft_snapshot_bytes", "size of this manager's latest snapshot of the store", Tags.empty(),
+                m -> io.jswarm.manager.store.StoreStateMachine.lastSnapshotBytes());
         for (NodeState s : List.of(NodeState.NODE_READY, NodeState.NODE_DOWN, NodeState.NODE_UNKNOWN)) {
             for (NodeAvailability a : List.of(NodeAvailability.ACTIVE, NodeAvailability.PAUSE, NodeAvailability.DRAIN)) {
                 String key = nodeKey(s, a);
@@ -109,9 +147,12 @@ public final class ManagerMetrics implements Closeable {
         Map<TaskState, Long> desired = new EnumMap<>(TaskState.class);
         Map<String, long[]> services = new HashMap<>();  // name -> {desired replicas, running}
         Map<String, String> serviceNames = new HashMap<>();
+        Map<String, io.jswarm.api.UpdateStatus.State> updates = new HashMap<>();
+        Map<String, Long> pending = new HashMap<>();
         List<Service> all = store.services();
         for (Service s : all) {
             serviceNames.put(s.getMeta().getId(), s.getSpec().getAnnotations().getName());
+            updates.put(s.getSpec().getAnnotations().getName(), s.getUpdateStatus().getState());
             long want = s.getSpec().hasReplicated() ? s.getSpec().getReplicated().getReplicas() : -1;
             services.put(s.getSpec().getAnnotations().getName(), new long[] {want, 0});
         }
@@ -120,6 +161,11 @@ public final class ManagerMetrics implements Closeable {
         for (Task t : allTasks) {
             tasks.merge(t.getStatus().getState(), 1L, Long::sum);
             desired.merge(t.getDesiredState(), 1L, Long::sum);
+            if (t.getStatus().getState() == TaskState.PENDING && t.getDesiredState() == TaskState.RUNNING && !t.getStatus().getErr().isEmpty()) {
+                for (String r : pendingReasons(t.getStatus().getErr())) {
+                    pending.merge(r, 1L, Long::sum);
+                }
+            }
             String name = serviceNames.get(t.getServiceId());
             if (name == null) {
                 continue;
@@ -144,7 +190,7 @@ public final class ManagerMetrics implements Closeable {
         }
         Map<String, Long> objects = Map.of("service", (long) all.size(), "task", (long) allTasks.size(), "node", (long) allNodes.size(),
                 "network", (long) store.networks().size(), "secret", (long) store.secrets().size(), "config", (long) store.configs().size());
-        return new Counts(now, tasks, desired, services, nodes, objects);
+        return new Counts(now, tasks, desired, services, updates, nodes, objects, pending);
     }
 
     /** One pair of gauges per service (the only label with unbounded values, as the issue allows). */
@@ -155,13 +201,20 @@ public final class ManagerMetrics implements Closeable {
             }
         }
         for (String name : c.services().keySet()) {
-            serviceMeters.computeIfAbsent(name, n -> List.of(
+            serviceMeters.computeIfAbsent(name, n -> java.util.stream.Stream.concat(java.util.stream.Stream.of(
                     Gauge.builder("jswarm_service_replicas_desired", this, m -> m.serviceCount(n, 0))
                             .description("tasks a service wants running (replicas, or one per eligible node for a global service)")
                             .tags("service", n).strongReference(true).register(registry),
                     Gauge.builder("jswarm_service_replicas_running", this, m -> m.serviceCount(n, 1))
                             .description("a service's tasks that are running and meant to")
-                            .tags("service", n).strongReference(true).register(registry)));
+                            .tags("service", n).strongReference(true).register(registry)),
+                    java.util.Arrays.stream(io.jswarm.api.UpdateStatus.State.values())
+                            .filter(st -> st != io.jswarm.api.UpdateStatus.State.UNRECOGNIZED)
+                            .map(st -> (Meter) Gauge.builder("jswarm_service_update_state", this,
+                                            m -> m.counts().updates().get(n) == st ? 1 : 0)
+                                    .description("1 for the state of a service's last update (unknown: never updated)")
+                                    .tags("service", n, "state", st.name().toLowerCase(Locale.ROOT)).strongReference(true)
+                                    .register(registry))).toList());
         }
     }
 

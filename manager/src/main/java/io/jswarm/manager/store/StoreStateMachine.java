@@ -130,8 +130,28 @@ public final class StoreStateMachine extends BaseStateMachine {
         store.markApplied(index);
     }
 
+    /** The size of the latest snapshot this process wrote (swarmd --metrics-addr), or 0. */
+    private static volatile long lastSnapshotBytes;
+
+    public static long lastSnapshotBytes() {
+        return lastSnapshotBytes;
+    }
+
+    private static final io.micrometer.core.instrument.Timer SNAPSHOTS = io.micrometer.core.instrument.Timer
+            .builder("jswarm_raft_snapshot").description("snapshots of the store this manager wrote, and how long each took")
+            .register(io.micrometer.core.instrument.Metrics.globalRegistry);
+
     @Override
     public long takeSnapshot() throws IOException {
+        long t0 = System.nanoTime();
+        long index = writeSnapshot();
+        if (index > 0) {
+            SNAPSHOTS.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+        return index;
+    }
+
+    private long writeSnapshot() throws IOException {
         // Called on the apply thread, so the store does not change underneath.
         TermIndex last = getLastAppliedTermIndex();
         if (last == null || last.getIndex() <= 0) {
@@ -144,6 +164,7 @@ public final class StoreStateMachine extends BaseStateMachine {
             s.writeTo(out);
         }
         Files.move(tmp.toPath(), f.toPath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        lastSnapshotBytes = f.length();
         MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(f);
         storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(f.toPath(), md5), last));
         return last.getIndex();

@@ -96,6 +96,7 @@ final class HealthChecker {
             } catch (IOException e) {
                 ok = false;
             }
+            io.micrometer.core.instrument.Metrics.counter("jswarm_health_checks", "result", ok ? "pass" : "fail").increment();
             String now;
             if (ok) {
                 failures[0] = 0;
