@@ -82,23 +82,53 @@ public final class ControlPlaneBenchmark {
 
     static Managers managers(LocalCluster cluster, boolean tls) throws Exception {
         String[] tlsArgs = tls ? new String[0] : new String[] {"--tls=false"};
-        Member m1 = cluster.init("m1", concat(tlsArgs, "--heartbeat-period", "1s"));
+        return managers(cluster, tls ? "mutual TLS" : "plaintext (--tls=false)", name -> tlsArgs);
+    }
+
+    /** Three managers on 127.0.0.1, each started with its own extra flags, drained. */
+    static Managers managers(LocalCluster cluster, String mode, java.util.function.Function<String, String[]> args) throws Exception {
+        Member m1 = cluster.init("m1", concat(args.apply("m1"), "--heartbeat-period", "1s"));
         String managerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "manager").ok().out().trim();
         String workerToken = cluster.swarmctl(m1, "cluster", "join-token", "-q", "worker").ok().out().trim();
-        Member m2 = cluster.join("m2", null, m1, managerToken, tlsArgs);
-        Member m3 = cluster.join("m3", null, m1, managerToken, tlsArgs);
+        Member m2 = cluster.join("m2", null, m1, managerToken, args.apply("m2"));
+        Member m3 = cluster.join("m3", null, m1, managerToken, args.apply("m3"));
         LocalCluster.await(Duration.ofSeconds(120), () -> LocalCluster.readyNodes(m1) == 3, "3 managers are ready");
         // Managers only manage here, as in a production cluster: all tasks go to the simulated nodes.
         for (String m : List.of("m1", "m2", "m3")) {
             cluster.swarmctl(m1, "node", "update", "--availability", "drain", m).ok();
         }
-        return new Managers(tls ? "mutual TLS" : "plaintext (--tls=false)", cluster, m1, m2, m3, workerToken);
+        return new Managers(mode, cluster, m1, m2, m3, workerToken);
     }
 
     /** The create runs on one cluster, with its fleet of simulated nodes joined for them. */
     static double[] creates(Managers c, int runs, int replicas, int agents) throws Exception {
-        boolean plaintext = c.mode.startsWith("plaintext");
+        List<Agent> fleet = fleet(c, agents, c.mode.startsWith("plaintext"));
+        try {
+            double[] create = new double[runs];
+            double[] createOne = new double[runs];
+            for (int r = 0; r < runs; r++) {
+                createOne[r] = timeCreate(c.m2, "one" + r, 1);
+                create[r] = timeCreate(c.m2, "big" + r, replicas);
+                remove(c.m2, "one" + r, "big" + r);
+            }
+            System.out.printf("create (%s): --replicas %d ASSIGNED on %d nodes through 3 managers: median %.2f s over %d runs %s (target <= 5 s)%n",
+                    c.mode, replicas, agents, median(create), runs, Arrays.toString(round(create)));
+            System.out.printf("baseline --replicas 1: median %.3f s; ratio %.1f%n", median(createOne), median(create) / median(createOne));
+            return create;
+        } finally {
+            for (Agent a : fleet) {
+                a.close();
+            }
+        }
+    }
+
+    /**
+     * Simulated nodes joined to a cluster through the real join and session protocol (they
+     * run no containers), ready when this returns; closed by the caller.
+     */
+    static List<Agent> fleet(Managers c, int agents, boolean plaintext) throws Exception {
         List<Agent> fleet = new ArrayList<>();
+        boolean done = false;
         try {
             // Simulated workers run no tasks: they only use the real protocol to register.
             for (int i = 0; i < agents; i++) {
@@ -115,20 +145,13 @@ public final class ControlPlaneBenchmark {
                 fleet.add(a);
             }
             LocalCluster.await(Duration.ofSeconds(120), () -> LocalCluster.readyNodes(c.m1) == 3 + agents, agents + " agents are ready");
-            double[] create = new double[runs];
-            double[] createOne = new double[runs];
-            for (int r = 0; r < runs; r++) {
-                createOne[r] = timeCreate(c.m2, "one" + r, 1);
-                create[r] = timeCreate(c.m2, "big" + r, replicas);
-                remove(c.m2, "one" + r, "big" + r);
-            }
-            System.out.printf("create (%s): --replicas %d ASSIGNED on %d nodes through 3 managers: median %.2f s over %d runs %s (target <= 5 s)%n",
-                    c.mode, replicas, agents, median(create), runs, Arrays.toString(round(create)));
-            System.out.printf("baseline --replicas 1: median %.3f s; ratio %.1f%n", median(createOne), median(create) / median(createOne));
-            return create;
+            done = true;
+            return fleet;
         } finally {
-            for (Agent a : fleet) {
-                a.close();
+            if (!done) {
+                for (Agent a : fleet) {
+                    a.close();
+                }
             }
         }
     }
