@@ -136,7 +136,7 @@ class MetricsTest {
         await(Duration.ofSeconds(60), () -> query("jswarm_service_replicas_running{service=\"web\"}") == 3, "3 running in Prometheus");
         cluster.swarmctl(m1, "service", "scale", "-d", "web=5").ok();
         await(Duration.ofSeconds(60), () -> query("jswarm_service_replicas_running{service=\"web\"}") == 5, "5 running in Prometheus");
-        assertEquals(5.0, query("jswarm_service_replicas_desired{service=\"web\"}"));
+        await(Duration.ofSeconds(10), () -> query("jswarm_service_replicas_desired{service=\"web\"}") == 5, "5 desired in Prometheus");
         await(Duration.ofSeconds(30), () -> query("sum(jswarm_containers{state=\"running\"})") == 5, "5 containers running on the nodes");
         assertTrue(query("sum(jswarm_container_start_seconds_count)") >= 5, "every start was timed");
         assertTrue(query("sum(jswarm_control_request_seconds_count{code=\"ok\",method=\"UpdateService\"})") >= 1);

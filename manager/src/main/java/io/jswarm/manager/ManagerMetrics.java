@@ -227,8 +227,10 @@ public final class ManagerMetrics implements Closeable {
      * Called before a scrape: the per-service gauges exist only once counted, so a scrape
      * must see the services of now, not of the scrape before.
      */
-    public void refresh() {
-        counts();
+    public synchronized void refresh() {
+        // Counted anew: every gauge of the scrape that follows reads this one count.
+        counts = count(System.currentTimeMillis());
+        updateServiceMeters(counts);
     }
 
     @Override
