@@ -322,6 +322,16 @@ public final class SwarmNode implements Closeable {
         return state.nodeId;
     }
 
+    /** This node's manager while it is one (promotion and demotion change it), else null. */
+    public Manager manager() {
+        return manager;
+    }
+
+    /** The node's certificates and keys, as renewals update them. */
+    public io.jswarm.tls.NodeTls tls() {
+        return tls;
+    }
+
     public boolean hasLeft() {
         return left;
     }

@@ -116,6 +116,37 @@ public final class Swarmd implements Callable<Integer> {
     @Option(names = "--metrics-addr", description = "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)")
     String metricsAddr;
 
+    @Option(names = "--dashboard-addr", description = "Serve the dashboard, a live read-only page of the cluster, at HOST:PORT"
+            + " on a manager (default: off). Plain HTTP on a loopback address; elsewhere HTTPS that requires a client"
+            + " certificate of the cluster (swarmctl cluster client-cert)")
+    String dashboardAddr;
+
+    @Option(names = "--dashboard-insecure", description = "Serve the dashboard on a non-loopback --dashboard-addr over plain"
+            + " HTTP to anyone who reaches it")
+    boolean dashboardInsecure;
+
+    /** Where the dashboard listens, and whether it needs client certificates; null when off. Checked before anything runs. */
+    private record DashboardAccess(HostPort addr, boolean https) {}
+
+    private DashboardAccess dashboardAccess() {
+        if (dashboardAddr == null) {
+            if (dashboardInsecure) {
+                throw new IllegalArgumentException("--dashboard-insecure goes with --dashboard-addr");
+            }
+            return null;
+        }
+        HostPort addr = HostPort.parse("--dashboard-addr", dashboardAddr);
+        if (io.jswarm.cli.dashboard.Dashboard.loopback(addr.host()) || dashboardInsecure) {
+            return new DashboardAccess(addr, false);
+        }
+        if (!tlsOn) {
+            throw new IllegalArgumentException("--dashboard-addr " + addr + " is not a loopback address: the dashboard then"
+                    + " requires client certificates, which a node started with --tls=false has none of; give --dashboard-insecure"
+                    + " to serve it to anyone who reaches it, or listen on 127.0.0.1");
+        }
+        return new DashboardAccess(addr, true);
+    }
+
     @Option(names = "--heartbeat-period", defaultValue = "5s",
             description = "Agent heartbeat period, when initializing a cluster (default: ${DEFAULT-VALUE})")
     String heartbeatPeriod;
@@ -268,6 +299,7 @@ public final class Swarmd implements Callable<Integer> {
         }
         LogWriter.Limits logLimits = new LogWriter.Limits(Units.parseBytes("--log-max-size", logMaxSize), (int) maxFiles);
         HostPort metrics = metricsAddr == null ? null : HostPort.parse("--metrics-addr", metricsAddr);
+        DashboardAccess dashboard = dashboardAccess();
         // Every flag is checked before anything is written.
         String meshOff = routingMesh();
         long snapshots = snapshotInterval();
@@ -388,6 +420,12 @@ public final class Swarmd implements Callable<Integer> {
         node.start(bootstrap, joiningManager);
         if (joiningManager) {
             SwarmNode.addRaftMember(List.of(joinAddr), tls, state.nodeId, raftAdvertise);
+        }
+        if (dashboard != null) {
+            var page = new io.jswarm.cli.dashboard.Dashboard(dashboard.addr().host(), dashboard.addr().port(), node::manager,
+                    socket, dashboard.https() ? tls : null);
+            System.err.println("swarmd: dashboard at " + page.url(dashboard.addr().host())
+                    + (dashboard.https() ? " (client certificate of the cluster required)" : ""));
         }
         System.err.println("swarmd: node " + state.nodeId + " (" + hostname + ") running as " + state.role
                 + (state.role.equals("manager") ? ", control socket " + socket : ""));

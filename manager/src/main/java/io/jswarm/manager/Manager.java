@@ -112,6 +112,15 @@ public final class Manager implements Closeable {
         return raft;
     }
 
+    public String nodeId() {
+        return config.nodeId();
+    }
+
+    /** The changes this manager applied, as user-facing events (swarmctl events, the dashboard). */
+    public io.jswarm.manager.control.EventLog eventLog() {
+        return eventLog;
+    }
+
     public void start() throws IOException {
         raft.onLeadershipChange(this::leadershipChanged);
         raft.start();
@@ -159,7 +168,8 @@ public final class Manager implements Closeable {
     }
 
     /** A node of the cluster no longer in it (node rm): its certificate is refused from then on. */
-    private boolean removed(String nodeId) {
+    /** The node was removed from the cluster (node rm): its certificate speaks for no one any more. */
+    public boolean removed(String nodeId) {
         return store.cluster() != null && store.node(nodeId) == null;
     }
 

@@ -172,7 +172,7 @@ public final class ManagerMetrics implements Closeable {
             }
             if (t.getDesiredState() == TaskState.RUNNING) {
                 globalTasks.merge(name, 1L, Long::sum);
-                if (t.getStatus().getState() == TaskState.RUNNING) {
+                if (io.jswarm.manager.orchestrator.Tasks.up(t)) {  // as service ls counts them
                     services.get(name)[1]++;
                 }
             }
@@ -206,7 +206,7 @@ public final class ManagerMetrics implements Closeable {
                             .description("tasks a service wants running (replicas, or one per eligible node for a global service)")
                             .tags("service", n).strongReference(true).register(registry),
                     Gauge.builder("jswarm_service_replicas_running", this, m -> m.serviceCount(n, 1))
-                            .description("a service's tasks that are running and meant to")
+                            .description("a service's tasks that are running (and healthy, with a health check) and meant to, as service ls counts")
                             .tags("service", n).strongReference(true).register(registry)),
                     java.util.Arrays.stream(io.jswarm.api.UpdateStatus.State.values())
                             .filter(st -> st != io.jswarm.api.UpdateStatus.State.UNRECOGNIZED)

@@ -207,21 +207,9 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                     continue;
                 }
                 b.addServices(s);
-                long running = 0;
-                long desiredGlobal = 0;
-                for (Task t : store.tasksOfService(s.getMeta().getId())) {
-                    if (t.getDesiredState() == TaskState.RUNNING) {
-                        desiredGlobal++;
-                        // A task with a health check counts only once it is healthy.
-                        String health = t.getStatus().getHealth();
-                        if (t.getStatus().getState() == TaskState.RUNNING && (health.isEmpty() || health.equals("healthy"))) {
-                            running++;
-                        }
-                    }
-                }
-                long desired = s.getSpec().hasGlobal() ? desiredGlobal : s.getSpec().getReplicated().getReplicas();
+                long[] replicas = io.jswarm.manager.orchestrator.Tasks.replicas(s, store.tasksOfService(s.getMeta().getId()));
                 b.addStatuses(ServiceReplicaStatus.newBuilder().setServiceId(s.getMeta().getId())
-                        .setRunningTasks(running).setDesiredTasks(desired));
+                        .setRunningTasks(replicas[1]).setDesiredTasks(replicas[0]));
             }
             return b.build();
         });

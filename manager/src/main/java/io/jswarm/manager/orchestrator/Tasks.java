@@ -53,6 +53,25 @@ public final class Tasks {
     }
 
     /**
+     * A service's replicas as {@code service ls} shows them: {desired, running}. Desired is
+     * the replica count, or for a global service one per task the orchestrator made for an
+     * eligible node; running counts tasks meant to run that are {@link #up}.
+     */
+    public static long[] replicas(Service s, Iterable<Task> tasksOfService) {
+        long running = 0;
+        long meant = 0;
+        for (Task t : tasksOfService) {
+            if (t.getDesiredState() == TaskState.RUNNING) {
+                meant++;
+                if (up(t)) {
+                    running++;
+                }
+            }
+        }
+        return new long[] {s.getSpec().hasGlobal() ? meant : s.getSpec().getReplicated().getReplicas(), running};
+    }
+
+    /**
      * Two tasks hold one slot. During a start-first update the new one (a newer spec) and
      * the old one both run until the new one is up; then the old one is shut down, and if
      * the new one fails instead, it is shut down and the old one keeps the slot. Any other

@@ -39,6 +39,7 @@ public final class MemoryStore {
     /** Addresses and VXLAN ids held, and by whom ("KIND/id"): see {@link Claims}. */
     private final Map<String, String> claims = new HashMap<>();
     private final List<StoreListener> listeners = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.atomic.AtomicLong restores = new java.util.concurrent.atomic.AtomicLong();
     private final Object appliedMonitor = new Object();
     private volatile long appliedIndex;
     /** Results of the latest batches that carried a request id, oldest first (see StoreBatch.request_id). */
@@ -452,6 +453,14 @@ public final class MemoryStore {
         }
     }
 
+    /**
+     * How many times the store was replaced by a snapshot (a follower far behind): listeners
+     * are not told of what changed then, so readers that follow changes read it all again.
+     */
+    public long restores() {
+        return restores.get();
+    }
+
     public void restore(StoreSnapshot s) {
         lock.writeLock().lock();
         try {
@@ -474,6 +483,7 @@ public final class MemoryStore {
             lock.writeLock().unlock();
         }
         setApplied(s.getIndex());
+        restores.incrementAndGet();
     }
 
     // ------------------------------------------------------------------ reads
