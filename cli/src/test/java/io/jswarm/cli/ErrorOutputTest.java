@@ -68,4 +68,17 @@ class ErrorOutputTest {
         r = stderrOf(Swarmctl::run, socket, "service", "update", "--args", "", "web");
         assertTrue(r[1].startsWith("Error: cannot reach a manager"), r[1]);
     }
+
+    @Test
+    void aDashboardOffLoopbackWithoutCertificatesIsRefusedBeforeAnythingRuns() {
+        String[] r = stderrOf(Swarmd::run, "--state-dir", "/nonexistent/jswarm", "--tls=false", "--dashboard-addr", "0.0.0.0:8081");
+        assertEquals("1", r[0]);
+        assertTrue(r[1].startsWith("swarmd: --dashboard-addr 0.0.0.0:8081 is not a loopback address: the dashboard then requires"
+                + " client certificates"), r[1]);
+        r = stderrOf(Swarmd::run, "--state-dir", "/nonexistent/jswarm", "--dashboard-insecure");
+        assertEquals("swarmd: --dashboard-insecure goes with --dashboard-addr\n", r[1]);
+        r = stderrOf(Swarmd::run, "--state-dir", "/nonexistent/jswarm", "--dashboard-addr", "127.0.0.1");
+        assertEquals("swarmd: invalid address \"127.0.0.1\" for --dashboard-addr: expected HOST:PORT\n", r[1]);
+        assertTrue(!java.nio.file.Files.exists(java.nio.file.Path.of("/nonexistent")), "nothing was written");
+    }
 }

@@ -133,6 +133,14 @@ class DashboardTest {
         System.out.println("dashboard: screenshot of the page at " + shot);
     }
 
+    static String run(List<String> cmd) {
+        try {
+            return LocalCluster.run(cmd).out();
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
     @Test
     void offLoopbackTheDashboardWantsAClientCertificate() throws Exception {
         String url = "https://127.0.0.1:" + w2Dashboard + "/events";
@@ -150,5 +158,15 @@ class DashboardTest {
                 "--key", dir.resolve("key.pem").toString(), url));
         assertTrue(with.out().contains("event: snapshot") && with.out().contains("\"manager\":false")
                 && with.out().contains("this node is not a manager"), with.out() + with.err());
+        // Promoted, the same swarmd's dashboard shows the cluster as its new manager's store holds it.
+        cluster.swarmctl(m1, "node", "promote", "w2").ok();
+        String w2Id = LocalCluster.nodes(m1).stream().filter(n -> n.getDescription().getHostname().equals("w2")).findFirst()
+                .orElseThrow().getMeta().getId();
+        List<String> curl = List.of("curl", "-sS", "-k", "-m", "3", "--cert", dir.resolve("cert.pem").toString(),
+                "--key", dir.resolve("key.pem").toString(), url);
+        await(Duration.ofSeconds(60), () -> {
+            String out = run(curl);
+            return out.contains("\"self\":\"" + w2Id + "\"") && out.contains("\"name\":\"m1\"");
+        }, "w2's dashboard shows the cluster once w2 is a manager", () -> run(curl));
     }
 }
