@@ -8,7 +8,9 @@
  * 'e' (stderr), or 'O'/'E' for a piece of a line longer than LINE_MAX_BYTES that the next
  * record continues. Records never contain a newline inside, so readers split on '\n'.
  * When DIR/log reaches MAX_SIZE bytes (0: no limit) it is rotated: log -> log.1 -> ...
- * -> log.(MAX_FILES-1), the oldest dropped. Exits with COMMAND's exit status (128+N when
+ * -> log.(MAX_FILES-1), the oldest dropped; DIR/rotated then holds the bytes of every
+ * file rotated out so far (one decimal number), so that the bytes written to DIR/log ever
+ * are DIR/rotated plus the size of DIR/log (swarmd's jswarm_log_written_bytes_total). Exits with COMMAND's exit status (128+N when
  * a signal N ended it), once both pipes are closed.
  *
  * Why a separate process: containers outlive swarmd, so swarmd cannot sit in their
@@ -66,9 +68,33 @@ static void open_log(void) {
     log_size = fstat(log_fd, &st) == 0 ? st.st_size : 0;
 }
 
+/* Adds n to DIR/rotated, replaced whole (rename) so that a reader never sees half a number. */
+static void add_rotated(long long n) {
+    char path[4096], tmp[4096];
+    long long total = 0;
+    snprintf(path, sizeof path, "%s/rotated", dir);
+    snprintf(tmp, sizeof tmp, "%s/rotated.tmp", dir);
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lld", &total) != 1) {
+            total = 0;
+        }
+        fclose(f);
+    }
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        return;  /* a full disk loses the count, never the container */
+    }
+    fprintf(f, "%lld\n", total + n);
+    if (fclose(f) == 0) {
+        rename(tmp, path);
+    }
+}
+
 static void rotate(void) {
     char from[4096], to[4096];
     close(log_fd);
+    add_rotated(log_size);
     if (max_files <= 1) {
         log_path(from, sizeof from, 0);
         unlink(from);

@@ -171,4 +171,28 @@ class MetricsTest {
             }
         }, "a removed service's series are gone from the endpoint");
     }
+
+    @Test
+    void logBytesCountWhatContainersWrote() throws Exception {
+        double before = query("sum(jswarm_log_written_bytes_total)");
+        assertTrue(!Double.isNaN(before), "every node serves the counter");
+        // 1,000 lines of 99 bytes: records of 19 digits of time, " o ", the line and "\n".
+        cluster.swarmctl(m1, "service", "create", "-d", "--name", "chatty", "--stop-grace-period", "0s", registry.addr + "/busybox:1",
+                "sh", "-c", "yes " + "x".repeat(99) + " | head -n 1000; exec sleep 3600").ok();
+        double expected = 1000 * (19 + 3 + 99 + 1);
+        await(Duration.ofSeconds(60), () -> query("sum(jswarm_log_written_bytes_total)") >= before + expected,
+                "Prometheus counts the 122,000 bytes written", () -> "" + query("sum(jswarm_log_written_bytes_total)"));
+        double after = query("sum(jswarm_log_written_bytes_total)");
+        String id = LocalCluster.tasks(m1, "chatty").get(0).getMeta().getId();
+        cluster.swarmctl(m1, "service", "rm", "chatty").ok();
+        await(Duration.ofSeconds(60), () -> {
+            try {
+                return !cluster.containers().contains(id);
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        }, "chatty's container is gone");
+        Thread.sleep(3_000);  // scraped again after the node removed the task's files
+        assertTrue(query("sum(jswarm_log_written_bytes_total)") >= after, "a counter: the removed task's bytes still count");
+    }
 }

@@ -125,6 +125,24 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
                     .description("this node's tasks by the stage of their container").tag("state", stage)
                     .register(io.micrometer.core.instrument.Metrics.globalRegistry);
         }
+        io.micrometer.core.instrument.FunctionCounter.builder("jswarm_log_written", this, Executor::logBytesWritten)
+                .description("bytes this node's containers' output took in their task log files (records with timestamps),"
+                        + " counted from the log files of the tasks this swarmd holds")
+                .baseUnit("bytes").register(io.micrometer.core.instrument.Metrics.globalRegistry);
+    }
+
+    /** Bytes of the log files of tasks whose files are gone, and the lock that keeps the sum from counting one twice. */
+    private long removedLogBytes;
+    private final Object logBytes = new Object();
+
+    private double logBytesWritten() {
+        synchronized (logBytes) {
+            long sum = removedLogBytes;
+            for (TaskContext c : tasks.values()) {
+                sum += LogWriter.bytesWritten(c.dir);
+            }
+            return sum;
+        }
     }
 
     public OciRuntime runtime() {
@@ -558,7 +576,10 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             }
             NetworkNamespace.delete(NetworkNamespace.name(ctx.id));
             if (all) {
-                io.jswarm.agent.FileTrees.delete(ctx.dir);
+                synchronized (logBytes) {
+                    removedLogBytes += LogWriter.bytesWritten(ctx.dir);
+                    io.jswarm.agent.FileTrees.delete(ctx.dir);
+                }
             }
         } catch (IOException e) {
             LOG.warn("cleaning up task {}: {}", ctx.id, e.getMessage());

@@ -63,4 +63,23 @@ public final class LogWriter {
     Limits limits() {
         return limits;
     }
+
+    /**
+     * Bytes the logger wrote to a task's log files ever: those of the files it rotated out
+     * (its {@code rotated} file) and the current file's. 0 for a task without logs.
+     */
+    public static long bytesWritten(Path taskDir) {
+        long sum = 0;
+        try {
+            sum += Long.parseLong(Files.readString(taskDir.resolve("rotated")).trim());
+        } catch (IOException | NumberFormatException e) {
+            // nothing rotated yet (or a count lost to a full disk)
+        }
+        try {
+            sum += Files.size(taskDir.resolve("log"));
+        } catch (IOException e) {
+            // no output yet
+        }
+        return sum;
+    }
 }

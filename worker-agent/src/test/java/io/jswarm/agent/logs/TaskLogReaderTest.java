@@ -73,6 +73,19 @@ class TaskLogReaderTest {
     }
 
     @Test
+    void theBytesWrittenCountRotatedFilesToo() throws Exception {
+        run(4096, 3, "seq 1 5000");
+        // Every record: 19 digits of nanoseconds, " o ", the line, "\n".
+        long expected = 0;
+        for (int i = 1; i <= 5000; i++) {
+            expected += 19 + 3 + Integer.toString(i).length() + 1;
+        }
+        assertTrue(Files.exists(dir.resolve("rotated")), "files were rotated out");
+        assertEquals(expected, io.jswarm.agent.exec.LogWriter.bytesWritten(dir), "more than the three files kept hold");
+        assertEquals(0, io.jswarm.agent.exec.LogWriter.bytesWritten(dir.resolve("none")), "a task without logs");
+    }
+
+    @Test
     void followCatchesUpAfterSeveralRotationsBetweenPolls() throws Exception {
         run(4096, 10, "seq 1 100");
         try (TaskLogReader r = new TaskLogReader(dir)) {
