@@ -90,6 +90,9 @@ class DashboardTest {
 
     @Test
     void thePageFollowsTheClusterLive() throws Exception {
+        // A request naming another host (a web page rebinding its name to 127.0.0.1) is refused.
+        LocalCluster.Result rebound = LocalCluster.run(List.of("curl", "-sS", "-H", "Host: evil.example", "-w", " %{http_code}", page));
+        assertTrue(rebound.out().endsWith(" 403"), rebound.out());
         browser.driver.get(page);
         await(Duration.ofSeconds(20), () -> columns().keySet().equals(java.util.Set.of("m1", "w1", "w2")),
                 "three node columns: m1, w1, w2", () -> columns().keySet().toString());

@@ -73,6 +73,8 @@ public final class Dashboard implements Closeable {
     private final List<Client> clients = new CopyOnWriteArrayList<>();
     private final HttpServer server;
     private final boolean https;
+    /** Served on loopback: only requests that name a loopback host (see {@link #hostAllowed}). */
+    private final boolean loopbackOnly;
     private DashboardFeed feed;   // on the feed thread only
     private long lastKeepalive = System.currentTimeMillis();
 
@@ -85,6 +87,7 @@ public final class Dashboard implements Closeable {
         this.managers = managers;
         this.socket = socket;
         this.https = tls != null;
+        this.loopbackOnly = loopback(host);
         HttpServerOptions options = new HttpServerOptions().setCompressionSupported(true);
         if (tls != null) {
             // Mutual TLS as on the Control API: a manager's or a client certificate of this cluster, not removed.
@@ -113,6 +116,29 @@ public final class Dashboard implements Closeable {
         }
     }
 
+    /**
+     * A page on the web could make the browser of someone on this machine ask for a name of
+     * its own that resolves to 127.0.0.1 (DNS rebinding) and read the loopback dashboard:
+     * such requests carry that name in Host, so only loopback names and addresses are served.
+     */
+    static boolean hostAllowed(String host) {
+        if (host == null) {
+            return false;
+        }
+        if (host.equalsIgnoreCase("localhost")) {
+            return true;
+        }
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        if (!h.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+            return false;  // a name: never resolved here
+        }
+        try {
+            return InetAddress.getByName(h).isLoopbackAddress();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     public int port() {
         return server.actualPort();
     }
@@ -125,6 +151,10 @@ public final class Dashboard implements Closeable {
         HttpServerResponse resp = req.response();
         if (req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD) {
             resp.setStatusCode(405).putHeader("Allow", "GET, HEAD").end();  // read-only
+            return;
+        }
+        if (loopbackOnly && !hostAllowed(req.authority() == null ? null : req.authority().host())) {
+            error(resp, 403, "the dashboard answers requests for localhost or a loopback address only");
             return;
         }
         String path = req.path();
