@@ -14,7 +14,9 @@ import java.util.function.Predicate;
 /**
  * Task status changes waiting to be sent to the managers, in batches, at most every
  * 50 ms. Only the latest status of a task is kept: states only move forward, so a
- * manager may see a task jump from ACCEPTED to RUNNING. A failed send is retried.
+ * manager may see a task jump from ACCEPTED to RUNNING. A failed send is retried, after
+ * a pause that doubles with every failure up to 2 s (with jitter): a leader that sheds
+ * load (RESOURCE_EXHAUSTED) or is being elected is not hammered by every node at once.
  */
 public final class StatusQueue {
     private final Map<String, TaskStatus> unreported = new LinkedHashMap<>();
@@ -24,6 +26,10 @@ public final class StatusQueue {
         t.setDaemon(true);
         return t;
     });
+
+    private static final long MAX_BACKOFF_MS = 2_000;
+    private long backoffMs;        // on the flusher thread only
+    private long nextAttemptMs;
 
     public StatusQueue() {
         flusher.scheduleWithFixedDelay(this::flush, 50, 50, TimeUnit.MILLISECONDS);
@@ -44,6 +50,9 @@ public final class StatusQueue {
     }
 
     private void flush() {
+        if (System.currentTimeMillis() < nextAttemptMs) {
+            return;
+        }
         List<TaskStatusUpdate> batch = new ArrayList<>();
         synchronized (this) {
             for (Map.Entry<String, TaskStatus> e : unreported.entrySet()) {
@@ -53,9 +62,16 @@ public final class StatusQueue {
                 }
             }
         }
-        if (batch.isEmpty() || !sender.test(batch)) {
+        if (batch.isEmpty()) {
             return;
         }
+        if (!sender.test(batch)) {
+            backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs == 0 ? 100 : backoffMs * 2);
+            nextAttemptMs = System.currentTimeMillis() + backoffMs / 2
+                    + java.util.concurrent.ThreadLocalRandom.current().nextLong(backoffMs / 2 + 1);
+            return;
+        }
+        backoffMs = 0;
         synchronized (this) {
             for (TaskStatusUpdate u : batch) {
                 unreported.remove(u.getTaskId(), u.getStatus());

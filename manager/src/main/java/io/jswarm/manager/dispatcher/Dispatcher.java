@@ -100,7 +100,11 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
 
     private final io.jswarm.manager.secrets.DataKey keys;
 
+    /** Agents' status reports, written in batches by a thread of their own. */
+    private final StatusBatcher statuses;
+
     public Dispatcher(MemoryStore store, RaftNode raft, io.jswarm.manager.secrets.DataKey keys) {
+        this.statuses = new StatusBatcher(raft);
         this.keys = keys;
         this.store = store;
         this.raft = raft;
@@ -288,41 +292,27 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
     public void updateTaskStatus(UpdateTaskStatusRequest req, StreamObserver<UpdateTaskStatusResponse> out) {
         try {
             checkSession(req.getNodeId(), req.getSessionId());
-            // Retry once on a version conflict: a controller may have touched the task meanwhile.
-            for (int attempt = 0; ; attempt++) {
-                List<StoreAction> actions = new ArrayList<>();
-                for (TaskStatusUpdate u : req.getUpdatesList()) {
-                    Task t = store.task(u.getTaskId());
-                    if (t == null || !t.getNodeId().equals(req.getNodeId())) {
-                        continue;  // removed meanwhile, or not this node's: ignore
-                    }
-                    if (u.getStatus().getState().getNumber() < t.getStatus().getState().getNumber()) {
-                        continue;  // a task only moves forward
-                    }
-                    if (u.getStatus().equals(t.getStatus())) {
-                        continue;
-                    }
-                    Task.Builder nb = t.toBuilder().setStatus(u.getStatus());
-                    if (u.getStatus().getState() == TaskState.RUNNING && t.getStartedAtMs() == 0) {
-                        nb.setStartedAtMs(u.getStatus().getTimestampMs());  // the update monitor counts from here
-                    }
-                    actions.add(update(StoreObjects.of(nb.build())));
-                }
-                try {
-                    BatchWriter.write(raft, actions);
-                    break;
-                } catch (StoreException e) {
-                    if (attempt >= 2) {
-                        throw e;
-                    }
-                }
-            }
         } catch (RuntimeException e) {
             out.onError(GrpcErrors.toStatus(e));
             return;
         }
-        out.onNext(UpdateTaskStatusResponse.getDefaultInstance());
-        out.onCompleted();
+        // Queued for the status writer; answered when written. This thread does not wait.
+        StatusBatcher.Report r = new StatusBatcher.Report(req.getNodeId(), req.getUpdatesList(), io.grpc.Context.current(), status -> {
+            try {
+                if (status.isOk()) {
+                    out.onNext(UpdateTaskStatusResponse.getDefaultInstance());
+                    out.onCompleted();
+                } else {
+                    out.onError(status.asRuntimeException());
+                }
+            } catch (RuntimeException e) {
+                // the call has ended meanwhile (cancelled): nothing to answer
+            }
+        });
+        if (!statuses.submit(r)) {
+            out.onError(Status.RESOURCE_EXHAUSTED.withDescription("the leader has " + statuses.queued()
+                    + " task status updates waiting to be written; retry in a second").asRuntimeException());
+        }
     }
 
     /**
@@ -569,6 +559,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
 
     public void close() {
         deactivate();
+        statuses.close();
         refreshTimer.shutdownNow();
         sender.shutdownNow();
     }

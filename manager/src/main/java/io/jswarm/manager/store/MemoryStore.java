@@ -188,10 +188,36 @@ public final class MemoryStore {
                     staged.put(key, null);
                     out.add(a.toBuilder().setObject(current).build());
                 }
+                case STATUS -> {
+                    StoreObject merged = kind == ObjectCase.TASK && current != null ? withStatus(current.getTask(), o.getTask(), index) : null;
+                    if (merged != null) {
+                        staged.put(key, merged);
+                        // Listeners see what changed as for any update.
+                        out.add(StoreAction.newBuilder().setKind(StoreAction.Kind.UPDATE).setObject(merged).build());
+                    }
+                }
                 default -> throw new StoreException(StoreResult.Code.INVALID, "unknown store action " + a.getKind());
             }
         }
         return out;
+    }
+
+    /**
+     * A node's report merged into the stored task, or null when it changes nothing or must
+     * not apply: the task is on another node, or the report would move it backwards.
+     */
+    static StoreObject withStatus(io.jswarm.api.Task current, io.jswarm.api.Task report, long index) {
+        io.jswarm.api.TaskStatus s = report.getStatus();
+        if (!current.getNodeId().equals(report.getNodeId()) || s.getState().getNumber() < current.getStatus().getState().getNumber()
+                || s.equals(current.getStatus())) {
+            return null;
+        }
+        io.jswarm.api.Task.Builder b = current.toBuilder().setStatus(s);
+        b.getMetaBuilder().setVersion(index);
+        if (s.getState() == io.jswarm.api.TaskState.RUNNING && current.getStartedAtMs() == 0) {
+            b.setStartedAtMs(s.getTimestampMs());  // the update monitor counts from here
+        }
+        return StoreObjects.of(b.build());
     }
 
     private void checkName(ObjectCase kind, String name, String id, Map<String, String> stagedNames, StoreObject o) {

@@ -61,6 +61,44 @@ class MemoryStoreTest {
         assertEquals("s1", store.serviceByName("web2").getMeta().getId());
     }
 
+    static StoreAction status(String taskId, String nodeId, io.jswarm.api.TaskState state, long timeMs) {
+        return action(StoreAction.Kind.STATUS, Task.newBuilder().setMeta(Meta.newBuilder().setId(taskId)).setNodeId(nodeId)
+                .setStatus(io.jswarm.api.TaskStatus.newBuilder().setState(state).setTimestampMs(timeMs)).build());
+    }
+
+    @Test
+    void aStatusReportMergesAtApplyAndNeverConflicts() {
+        MemoryStore store = new MemoryStore();
+        List<StoreEvent> events = new ArrayList<>();
+        store.apply(batch(action(StoreAction.Kind.CREATE, service("s1", "web", 0)),
+                action(StoreAction.Kind.CREATE, Task.newBuilder().setMeta(Meta.newBuilder().setId("t1")).setServiceId("s1")
+                        .setNodeId("n1").setDesiredState(io.jswarm.api.TaskState.RUNNING).build()),
+                action(StoreAction.Kind.CREATE, Task.newBuilder().setMeta(Meta.newBuilder().setId("t2")).setServiceId("s1")
+                        .setNodeId("n2").build())), 1);
+        // A controller changed t1 after the node read it: the report still applies, onto the new version.
+        store.apply(batch(action(StoreAction.Kind.UPDATE, store.task("t1").toBuilder()
+                .setDesiredState(io.jswarm.api.TaskState.SHUTDOWN).build())), 2);
+        store.addListener(events::add);
+        StoreResult r = store.apply(batch(status("t1", "n1", io.jswarm.api.TaskState.RUNNING, 1234),
+                status("t2", "n1", io.jswarm.api.TaskState.RUNNING, 1234),   // not n1's task: skipped
+                status("gone", "n1", io.jswarm.api.TaskState.RUNNING, 1234)), 3);  // removed meanwhile: skipped
+        assertEquals(StoreResult.Code.OK, r.getCode());
+        Task t1 = store.task("t1");
+        assertEquals(io.jswarm.api.TaskState.RUNNING, t1.getStatus().getState());
+        assertEquals(io.jswarm.api.TaskState.SHUTDOWN, t1.getDesiredState(), "the controller's change stays");
+        assertEquals(1234, t1.getStartedAtMs());
+        assertEquals(3, t1.getMeta().getVersion());
+        assertEquals(io.jswarm.api.TaskState.NEW, store.task("t2").getStatus().getState());
+        assertEquals(1, events.size());
+        assertEquals(List.of(StoreAction.Kind.UPDATE), events.get(0).actions().stream().map(StoreAction::getKind).toList(),
+                "listeners see the merged task as an update");
+        // Backwards, or the same again: nothing changes, nothing is published.
+        store.apply(batch(status("t1", "n1", io.jswarm.api.TaskState.STARTING, 1300)), 4);
+        assertEquals(io.jswarm.api.TaskState.RUNNING, store.task("t1").getStatus().getState());
+        assertEquals(3, store.task("t1").getMeta().getVersion());
+        assertEquals(1, events.size());
+    }
+
     @Test
     void namesAreUniqueAndRemovalFreesThem() {
         MemoryStore store = new MemoryStore();

@@ -1,0 +1,207 @@
+package io.jswarm.manager.dispatcher;
+
+import io.grpc.Context;
+import io.grpc.Status;
+import io.jswarm.api.Meta;
+import io.jswarm.api.Task;
+import io.jswarm.api.TaskStatus;
+import io.jswarm.api.dispatcher.TaskStatusUpdate;
+import io.jswarm.api.store.StoreAction;
+import io.jswarm.api.store.StoreBatch;
+import io.jswarm.manager.raft.RaftNode;
+import io.jswarm.manager.store.BatchWriter;
+import io.jswarm.manager.store.StoreObjects;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * Agents' task status reports on their way into the store: queued by the gRPC handlers
+ * (which return at once), written by one thread in few large Raft entries, each report
+ * answered when the entry holding it is applied. Many nodes' reports share an entry, and
+ * several reports of one task in it become one (the most advanced), as SwarmKit's
+ * dispatcher batches them.
+ *
+ * <p>Why: written one report per entry on the handler threads, status traffic from
+ * thousands of nodes took every Raft client slot and thread, and the controllers' and
+ * users' writes queued behind it. Here agents' traffic holds one entry in flight at a time
+ * (a lane of its own), the queue is bounded (beyond it a report is refused with
+ * RESOURCE_EXHAUSTED and the agent retries later, instead of a thread parking), and a
+ * report whose caller gave up (deadline, cancellation) is dropped before it is written.
+ * Reports are {@link StoreAction.Kind#STATUS} actions, merged at apply time: they never
+ * conflict with a controller's write to the same task.
+ */
+final class StatusBatcher implements AutoCloseable {
+    /** Updates waiting beyond which reports are refused: about a second of writing at full speed. */
+    static final int MAX_QUEUED = 50_000;
+    /** How long the writer waits for more reports once it has some, when the entry is not full yet. */
+    static final long LINGER_MS = 5;
+
+    /** One node's call: its updates, its gRPC context, and how to answer it. */
+    record Report(String nodeId, List<TaskStatusUpdate> updates, Context context, Consumer<Status> answer) {}
+
+    private final Function<StoreBatch, ?> writer;
+    private final int maxQueued;
+    private final ArrayDeque<Report> queue = new ArrayDeque<>();
+    private int queuedUpdates;
+    private boolean closed;
+    private final Thread thread;
+    private long written;
+    private long shed;
+
+    /** @param writer writes one entry and returns when it is applied (RaftNode::propose); throws when it cannot */
+    StatusBatcher(Function<StoreBatch, ?> writer, int maxQueued) {
+        this.writer = writer;
+        this.maxQueued = maxQueued;
+        this.thread = new Thread(this::run, "status-writer");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    StatusBatcher(RaftNode raft) {
+        this(raft::propose, MAX_QUEUED);
+    }
+
+    /** Queues a node's report; false when the queue is full (the caller answers RESOURCE_EXHAUSTED). */
+    synchronized boolean submit(Report r) {
+        if (closed || (queuedUpdates > 0 && queuedUpdates + r.updates().size() > maxQueued)) {
+            shed++;
+            return false;
+        }
+        queue.addLast(r);
+        queuedUpdates += r.updates().size();
+        notifyAll();
+        return true;
+    }
+
+    synchronized int queued() {
+        return queuedUpdates;
+    }
+
+    /** Reports refused since start. */
+    synchronized long shed() {
+        return shed;
+    }
+
+    /** Entries written since start. */
+    synchronized long written() {
+        return written;
+    }
+
+    /** Waits for reports, lingers briefly for more unless an entry's worth is there, takes up to that many updates. */
+    private synchronized List<Report> take() throws InterruptedException {
+        while (queue.isEmpty() && !closed) {
+            wait();
+        }
+        long until = System.currentTimeMillis() + LINGER_MS;
+        for (long left = LINGER_MS; !closed && queuedUpdates < BatchWriter.MAX_ACTIONS && left > 0;
+                left = until - System.currentTimeMillis()) {
+            wait(left);
+        }
+        List<Report> out = new ArrayList<>();
+        int n = 0;
+        while (!queue.isEmpty() && (out.isEmpty() || n + queue.peekFirst().updates().size() <= BatchWriter.MAX_ACTIONS)) {
+            Report r = queue.pollFirst();
+            queuedUpdates -= r.updates().size();
+            n += r.updates().size();
+            out.add(r);
+        }
+        return out;
+    }
+
+    private void run() {
+        while (true) {
+            List<Report> reports;
+            try {
+                reports = take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (reports.isEmpty()) {
+                return;  // closed
+            }
+            List<Report> live = new ArrayList<>(reports.size());
+            for (Report r : reports) {
+                if (r.context().isCancelled()) {
+                    // The caller has given up (and will send it again): writing it would be wasted.
+                    r.answer().accept(io.grpc.Contexts.statusFromCancelled(r.context()));
+                } else {
+                    live.add(r);
+                }
+            }
+            if (live.isEmpty()) {
+                continue;
+            }
+            Status outcome = Status.OK;
+            try {
+                for (StoreBatch b : entries(live)) {
+                    writer.apply(b);
+                    synchronized (this) {
+                        written++;
+                    }
+                }
+            } catch (RuntimeException e) {
+                outcome = io.jswarm.manager.control.GrpcErrors.toStatus(e).getStatus();
+            }
+            for (Report r : live) {
+                r.answer().accept(outcome);
+            }
+        }
+    }
+
+    /**
+     * The reports as STATUS actions, one per task (the most advanced state; of equal ones
+     * the last reported), in entries within Raft's size bound.
+     */
+    static List<StoreBatch> entries(List<Report> reports) {
+        Map<String, Task> byTask = new LinkedHashMap<>();
+        for (Report r : reports) {
+            for (TaskStatusUpdate u : r.updates()) {
+                Task prior = byTask.get(u.getTaskId());
+                TaskStatus s = u.getStatus();
+                if (prior == null || prior.getStatus().getState().getNumber() <= s.getState().getNumber()) {
+                    byTask.put(u.getTaskId(), Task.newBuilder().setMeta(Meta.newBuilder().setId(u.getTaskId()))
+                            .setNodeId(r.nodeId()).setStatus(s).build());
+                }
+            }
+        }
+        List<StoreBatch> out = new ArrayList<>();
+        StoreBatch.Builder b = StoreBatch.newBuilder();
+        int bytes = 0;
+        for (Task t : byTask.values()) {
+            StoreAction a = StoreAction.newBuilder().setKind(StoreAction.Kind.STATUS).setObject(StoreObjects.of(t)).build();
+            int size = a.getSerializedSize() + 8;
+            if (b.getActionsCount() > 0 && bytes + size > RaftNode.MAX_ENTRY_BYTES - 1024) {
+                out.add(b.build());
+                b = StoreBatch.newBuilder();
+                bytes = 0;
+            }
+            b.addActions(a);
+            bytes += size;
+        }
+        if (b.getActionsCount() > 0) {
+            out.add(b.build());
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        List<Report> left;
+        synchronized (this) {
+            closed = true;
+            left = new ArrayList<>(queue);
+            queue.clear();
+            queuedUpdates = 0;
+            notifyAll();
+        }
+        for (Report r : left) {
+            r.answer().accept(Status.UNAVAILABLE.withDescription("this manager is stopping; report to the leader"));
+        }
+        thread.interrupt();
+    }
+}
