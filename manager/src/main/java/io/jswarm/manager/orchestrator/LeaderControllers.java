@@ -27,9 +27,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The leader-only controllers, run one pass at a time on one thread: node monitor, role
  * changes, replicated and global orchestrators with the restart supervisor, task reaper,
- * then allocation and scheduling. A pass reads the whole store, so the first pass after
- * a leader change catches up on anything missed; later passes run when the store changes
- * or a restart delay expires.
+ * then allocation and scheduling. The first pass after a leader change reads the whole
+ * store and catches up on anything missed; later passes run when the store changes or a
+ * restart delay expires, and look only at what the change feed says changed
+ * ({@link ReconcileQueue}), with a full pass now and then as a safety net.
  */
 public final class LeaderControllers implements StoreListener {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderControllers.class);
@@ -40,6 +41,7 @@ public final class LeaderControllers implements StoreListener {
     private final Dispatcher dispatcher;
     private final Object wake = new Object();
     private boolean dirty = true;
+    private final ReconcileQueue queue = new ReconcileQueue();
     private volatile boolean running;
     private Thread thread;
     /** Where the allocator goes on in each network's subnet (a hint: the store's claims are what count). */
@@ -60,6 +62,7 @@ public final class LeaderControllers implements StoreListener {
         }
         running = true;
         dirty = true;
+        queue.all();
         store.addListener(this);
         thread = new Thread(this::loop, "leader-controllers");
         thread.setDaemon(true);
@@ -77,6 +80,9 @@ public final class LeaderControllers implements StoreListener {
 
     @Override
     public void onApplied(StoreEvent event) {
+        for (StoreAction a : event.actions()) {
+            queue.observe(a);
+        }
         synchronized (wake) {
             dirty = true;
             wake.notifyAll();
@@ -163,6 +169,18 @@ public final class LeaderControllers implements StoreListener {
             return 0;  // read again before deciding anything else on stale nodes
         }
 
+        ReconcileQueue.Work work = queue.take(now);
+        try {
+            reconcile(work, nodes, now);
+        } catch (RuntimeException e) {
+            queue.retry(work);
+            throw e;
+        }
+        return queue.nextWake();
+    }
+
+    /** Orchestrators, reaper, allocator and scheduler, over everything or over the services the work names. */
+    private void reconcile(ReconcileQueue.Work work, Map<String, Node> nodes, long now) {
         Cluster cluster = store.cluster();
         long retention = cluster != null && cluster.getSpec().getOrchestration().getTaskHistoryRetentionLimit() > 0
                 ? cluster.getSpec().getOrchestration().getTaskHistoryRetentionLimit() : TaskReaper.DEFAULT_RETENTION;
@@ -170,42 +188,99 @@ public final class LeaderControllers implements StoreListener {
         Map<String, Service> services = new HashMap<>();
         for (Service s : store.services()) {
             services.put(s.getMeta().getId(), s);
-            List<Task> tasks = store.tasksOfService(s.getMeta().getId());
-            Changes orchestrated = s.getSpec().hasGlobal()
-                    ? GlobalOrchestrator.reconcile(s, tasks, nodes, now)
-                    : ReplicatedOrchestrator.reconcile(s, tasks, nodes, now);
-            changes.addAll(orchestrated);
-            if (Updater.active(s)) {
-                java.util.Set<String> touched = new java.util.HashSet<>();
-                for (Task t : orchestrated.creates) {
-                    touched.add(Tasks.slotKey(t));
-                }
-                for (Task t : orchestrated.updates) {
-                    touched.add(Tasks.slotKey(t));
-                }
-                changes.addAll(Updater.plan(s, tasks, nodes, touched, now));
-            }
-            changes.removes.addAll(TaskReaper.reap(tasks, nodes, retention));
         }
-        // Tasks of removed services: shut them down, then let the reaper delete them.
-        Map<String, List<Task>> orphans = new HashMap<>();
-        for (Task t : store.tasks()) {
-            if (!services.containsKey(t.getServiceId())) {
-                orphans.computeIfAbsent(t.getServiceId(), k -> new ArrayList<>()).add(t);
+        if (work.full()) {
+            for (Service s : services.values()) {
+                reconcileService(s, store.tasksOfService(s.getMeta().getId()), nodes, retention, now, changes);
             }
-        }
-        for (List<Task> tasks : orphans.values()) {
-            for (Task t : tasks) {
-                if (t.getDesiredState() != TaskState.REMOVE && !TaskReaper.gone(t, nodes)) {
-                    changes.updates.add(Tasks.withDesired(t, TaskState.REMOVE, now));
+            // Tasks of removed services: shut them down, then let the reaper delete them.
+            Map<String, List<Task>> orphans = new HashMap<>();
+            for (Task t : store.tasks()) {
+                if (!services.containsKey(t.getServiceId())) {
+                    orphans.computeIfAbsent(t.getServiceId(), k -> new ArrayList<>()).add(t);
                 }
             }
-            for (Task t : tasks) {
-                if (TaskReaper.gone(t, nodes)) {
-                    changes.removes.add(t);
+            for (List<Task> tasks : orphans.values()) {
+                removeOrphans(tasks, nodes, now, changes);
+            }
+        } else {
+            for (String id : work.services()) {
+                Service s = services.get(id);
+                List<Task> tasks = store.tasksOfService(id);
+                if (s == null) {
+                    removeOrphans(tasks, nodes, now, changes);
+                } else if (!work.progressOnly().contains(id) || Updater.active(s)) {
+                    reconcileService(s, tasks, nodes, retention, now, changes);
                 }
             }
         }
+        write(changes);
+
+        Map<String, io.jswarm.api.Network> networks = new HashMap<>();
+        for (io.jswarm.api.Network n : store.networks()) {
+            networks.put(n.getMeta().getId(), n);
+        }
+        var addresses = new io.jswarm.manager.network.NetworkAllocator.Addresses(c -> store.claimHolder(c) != null, addressCursor);
+        io.jswarm.api.Network ingress = store.ingressNetwork();
+        if (ingress != null) {
+            List<StoreAction> na = new ArrayList<>();
+            for (Node n : io.jswarm.manager.network.NetworkAllocator.withIngressAddresses(nodes.values(), ingress, addresses)) {
+                na.add(update(StoreObjects.of(n)));
+            }
+            if (!na.isEmpty()) {
+                written(na.size());
+                BatchWriter.write(raft, na);
+            }
+        }
+        if (!work.schedule()) {
+            return;  // nothing new to place, and nothing freed room for a task that waits
+        }
+        List<Task> scheduled = SchedulingPass.run(store.tasks(), nodes, services, networks, addresses, now);
+        if (!scheduled.isEmpty()) {
+            List<StoreAction> sa = new ArrayList<>(scheduled.size());
+            for (Task t : scheduled) {
+                sa.add(update(StoreObjects.of(t)));
+            }
+            written(sa.size());
+            io.micrometer.core.instrument.Metrics.counter("jswarm_scheduler_placements").increment(scheduled.size());
+            BatchWriter.write(raft, sa);
+        }
+    }
+
+    /** One service's orchestrator (replicated or global), its update if one runs, and the reaper of its old tasks. */
+    private void reconcileService(Service s, List<Task> tasks, Map<String, Node> nodes, long retention, long now, Changes changes) {
+        Changes one = new Changes();
+        Changes orchestrated = s.getSpec().hasGlobal()
+                ? GlobalOrchestrator.reconcile(s, tasks, nodes, now)
+                : ReplicatedOrchestrator.reconcile(s, tasks, nodes, now);
+        one.addAll(orchestrated);
+        if (Updater.active(s)) {
+            java.util.Set<String> touched = new java.util.HashSet<>();
+            for (Task t : orchestrated.creates) {
+                touched.add(Tasks.slotKey(t));
+            }
+            for (Task t : orchestrated.updates) {
+                touched.add(Tasks.slotKey(t));
+            }
+            one.addAll(Updater.plan(s, tasks, nodes, touched, now));
+        }
+        one.removes.addAll(TaskReaper.reap(tasks, nodes, retention));
+        queue.wakeAt(s.getMeta().getId(), one.wakeAtMs);
+        changes.addAll(one);
+    }
+
+    /** Tasks whose service is gone: told to stop, and deleted once nothing of them runs. */
+    private static void removeOrphans(List<Task> tasks, Map<String, Node> nodes, long now, Changes changes) {
+        for (Task t : tasks) {
+            if (TaskReaper.gone(t, nodes)) {
+                changes.removes.add(t);
+            } else if (t.getDesiredState() != TaskState.REMOVE) {
+                changes.updates.add(Tasks.withDesired(t, TaskState.REMOVE, now));
+            }
+        }
+    }
+
+    private void write(Changes changes) {
         List<StoreAction> actions = new ArrayList<>();
         for (Service s : changes.services) {
             actions.add(update(StoreObjects.of(s)));  // with the version read: a concurrent user edit wins
@@ -226,34 +301,6 @@ public final class LeaderControllers implements StoreListener {
             written(actions.size());
             BatchWriter.write(raft, actions);
         }
-
-        Map<String, io.jswarm.api.Network> networks = new HashMap<>();
-        for (io.jswarm.api.Network n : store.networks()) {
-            networks.put(n.getMeta().getId(), n);
-        }
-        var addresses = new io.jswarm.manager.network.NetworkAllocator.Addresses(c -> store.claimHolder(c) != null, addressCursor);
-        io.jswarm.api.Network ingress = store.ingressNetwork();
-        if (ingress != null) {
-            List<StoreAction> na = new ArrayList<>();
-            for (Node n : io.jswarm.manager.network.NetworkAllocator.withIngressAddresses(nodes.values(), ingress, addresses)) {
-                na.add(update(StoreObjects.of(n)));
-            }
-            if (!na.isEmpty()) {
-                written(na.size());
-                BatchWriter.write(raft, na);
-            }
-        }
-        List<Task> scheduled = SchedulingPass.run(store.tasks(), nodes, services, networks, addresses, now);
-        if (!scheduled.isEmpty()) {
-            List<StoreAction> sa = new ArrayList<>(scheduled.size());
-            for (Task t : scheduled) {
-                sa.add(update(StoreObjects.of(t)));
-            }
-            written(sa.size());
-            io.micrometer.core.instrument.Metrics.counter("jswarm_scheduler_placements").increment(scheduled.size());
-            BatchWriter.write(raft, sa);
-        }
-        return changes.wakeAtMs;
     }
 
     /** Managers asked to become workers leave the Raft group first, then lose the role. */
