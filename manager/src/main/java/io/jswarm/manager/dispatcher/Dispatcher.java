@@ -220,10 +220,15 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         // node without a heartbeat and mark it down at once.
         lastHeartbeat.put(req.getNodeId(), System.currentTimeMillis());
         try {
-            Node.Builder nb = node.toBuilder().setDescription(req.getDescription());
-            nb.getStatusBuilder().setState(NodeState.NODE_READY).setMessage("").setAddr(req.getAddr())
-                    .setLastHeartbeatMs(System.currentTimeMillis());
-            BatchWriter.write(raft, List.of(update(StoreObjects.of(nb.build()))));
+            // Written only when it changes something: after a leader change thousands of
+            // nodes open sessions again, READY as the store already has them.
+            if (node.getStatus().getState() != NodeState.NODE_READY || !node.getDescription().equals(req.getDescription())
+                    || !node.getStatus().getAddr().equals(req.getAddr()) || !node.getStatus().getMessage().isEmpty()) {
+                Node.Builder nb = node.toBuilder().setDescription(req.getDescription());
+                nb.getStatusBuilder().setState(NodeState.NODE_READY).setMessage("").setAddr(req.getAddr())
+                        .setLastHeartbeatMs(System.currentTimeMillis());
+                BatchWriter.write(raft, List.of(update(StoreObjects.of(nb.build()))));
+            }
         } catch (RuntimeException e) {
             out.onError(GrpcErrors.toStatus(e));
             return;
