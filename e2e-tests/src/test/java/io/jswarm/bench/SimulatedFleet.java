@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -42,7 +43,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * three each, and collapse first): every call is asynchronous on gRPC's shared event loop,
  * and two scheduler threads drive every node's heartbeats and reports.
  */
-final class SimulatedFleet implements AutoCloseable {
+public final class SimulatedFleet implements AutoCloseable {
     private final ScheduledExecutorService clock = Executors.newScheduledThreadPool(2, r -> {
         Thread t = new Thread(r, "fleet-clock");
         t.setDaemon(true);
@@ -58,10 +59,29 @@ final class SimulatedFleet implements AutoCloseable {
     final AtomicLong reportsFailed = new AtomicLong();
     final AtomicLong reportsShed = new AtomicLong();
     final AtomicLong sessionsOpened = new AtomicLong();
+    /** Tasks whose report of a state a manager has acknowledged, by that state. */
+    private final Map<TaskState, Set<String>> acknowledged = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
+    public long reportsSent() {
+        return reportsSent.get();
+    }
+
+    public long reportsFailed() {
+        return reportsFailed.get();
+    }
+
+    public long reportsShed() {
+        return reportsShed.get();
+    }
+
+    /** The tasks a manager acknowledged a report of this state for. */
+    public Set<String> reported(TaskState state) {
+        return Set.copyOf(acknowledged.getOrDefault(state, Set.of()));
+    }
+
     /** Joins {@code n} nodes through {@code joinAddr} (8 at a time) and opens their sessions. */
-    static SimulatedFleet join(String joinAddr, String token, int n, String prefix) throws Exception {
+    public static SimulatedFleet join(String joinAddr, String token, int n, String prefix) throws Exception {
         SimulatedFleet f = new SimulatedFleet();
         ExecutorService joiners = Executors.newFixedThreadPool(8);
         try {
@@ -279,6 +299,7 @@ final class SimulatedFleet implements AutoCloseable {
                                 long now = System.currentTimeMillis();
                                 for (TaskStatusUpdate u : batch) {
                                     String tid = u.getTaskId();
+                                    acknowledged.computeIfAbsent(u.getStatus().getState(), k -> ConcurrentHashMap.newKeySet()).add(tid);
                                     if (unreported.remove(tid, u.getStatus()) && u.getStatus().getState() == TaskState.PREPARING
                                             && running.get(tid) == TaskState.PREPARING) {
                                         running.put(tid, TaskState.RUNNING);
