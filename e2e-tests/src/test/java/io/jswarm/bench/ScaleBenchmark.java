@@ -53,8 +53,16 @@ public final class ScaleBenchmark {
                 Member m = cluster.join("m" + i, null, m1, managerToken, "--metrics-addr", "127.0.0.1:" + p);
                 managers.add(m);
                 metricsPorts.put(m, p);
+                // One at a time: Raft takes one membership change at a time.
+                int n = i;
+                LocalCluster.await(Duration.ofSeconds(120), () -> LocalCluster.readyNodes(m1) == n && m.running(), m.name + " ready");
             }
-            LocalCluster.await(Duration.ofSeconds(120), () -> LocalCluster.readyNodes(m1) == managerCount, "managers ready");
+            Thread.sleep(2_000);
+            for (Member m : managers) {
+                if (!m.running()) {
+                    throw new IllegalStateException(m.name + " exited: " + m.logText());
+                }
+            }
             for (Member m : managers) {
                 cluster.swarmctl(m1, "node", "update", "--availability", "drain", m.name).ok();
             }
@@ -109,7 +117,7 @@ public final class ScaleBenchmark {
                             .setReplicated(ReplicatedService.newBuilder().setReplicas(tasks))).build()).getService().getMeta().getId();
                     double created = (System.nanoTime() - c0) / 1e9;
                     LocalCluster.await(Duration.ofSeconds(900), () -> running(c, id) == tasks, "all replicas running",
-                            () -> running(c, id) + " running");
+                            () -> running(c, id) + " running " + lastError);
                     double allRunning = (System.nanoTime() - c0) / 1e9;
                     System.out.printf("service create --replicas %d: answered in %.2f s, all RUNNING after %.1f s (%.0f per second)%n",
                             tasks, created, allRunning, tasks / allRunning);
@@ -153,11 +161,14 @@ public final class ScaleBenchmark {
         }
     }
 
+    private static volatile String lastError = "";
+
     private static long running(ControlClient c, String id) {
         try {
             return c.stub().listServices(ListServicesRequest.getDefaultInstance()).getStatusesList().stream()
                     .filter(s -> s.getServiceId().equals(id)).mapToLong(s -> s.getRunningTasks()).sum();
         } catch (RuntimeException e) {
+            lastError = e.toString();
             return -1;
         }
     }

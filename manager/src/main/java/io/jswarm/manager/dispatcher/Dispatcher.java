@@ -144,10 +144,9 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                 continue;
             }
             // A node this leader has not heard from yet may still be looking for it (its
-            // session was on the old leader): twice the usual grace from the election; a node
-            // that joined since (READY from its join) the usual grace from its join.
+            // session was on the old leader): twice the usual grace from the election.
             Long heard = lastHeartbeat.get(n.getMeta().getId());
-            long since = heard != null ? heard : Math.max(activeSince + limit, n.getMeta().getCreatedAtMs());
+            long since = heard != null ? heard : activeSince + limit;
             if (now - since > limit) {
                 out.add(n);
             }

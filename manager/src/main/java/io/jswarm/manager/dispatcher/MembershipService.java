@@ -216,9 +216,7 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
                     .setMeta(Meta.newBuilder().setId(Ids.newId()).setCreatedAtMs(now).setUpdatedAtMs(now))
                     .setSpec(NodeSpec.newBuilder().setDesiredRole(role).setAvailability(NodeAvailability.ACTIVE))
                     .setDescription(req.getDescription())
-                    // READY at once, as its session will find it: joining costs one write, not two. A
-                    // node that never opens its session is marked down after three heartbeat periods.
-                    .setStatus(NodeStatus.newBuilder().setState(NodeState.NODE_READY).setAddr(req.getAddr()).setLastHeartbeatMs(now))
+                    .setStatus(NodeStatus.newBuilder().setState(NodeState.NODE_UNKNOWN).setAddr(req.getAddr()))
                     .setRole(role)
                     .setCertificate(io.jswarm.api.NodeCertificate.newBuilder().setIssuerDigest(signer.digest()));
             if (role == NodeRole.MANAGER) {
