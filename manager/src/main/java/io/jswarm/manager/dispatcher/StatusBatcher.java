@@ -11,7 +11,6 @@ import io.jswarm.api.store.StoreBatch;
 import io.jswarm.manager.raft.RaftNode;
 import io.jswarm.manager.store.BatchWriter;
 import io.jswarm.manager.store.StoreObjects;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,6 +37,8 @@ import java.util.function.Function;
 final class StatusBatcher implements AutoCloseable {
     /** Updates waiting beyond which reports are refused: about a second of writing at full speed. */
     static final int MAX_QUEUED = 50_000;
+    /** Reports (calls held open) waiting beyond which more are refused, however few updates they carry. */
+    static final int MAX_REPORTS = 10_000;
     /** How long the writer waits for more reports once it has some, when the entry is not full yet. */
     static final long LINGER_MS = 5;
 
@@ -46,7 +47,8 @@ final class StatusBatcher implements AutoCloseable {
 
     private final Function<StoreBatch, ?> writer;
     private final int maxQueued;
-    private final ArrayDeque<Report> queue = new ArrayDeque<>();
+    /** In arrival order; a report whose caller gives up leaves it at once (each holds a call open). */
+    private final java.util.LinkedHashSet<Report> queue = new java.util.LinkedHashSet<>();
     private int queuedUpdates;
     private boolean closed;
     private final Thread thread;
@@ -67,15 +69,31 @@ final class StatusBatcher implements AutoCloseable {
     }
 
     /** Queues a node's report; false when the queue is full (the caller answers RESOURCE_EXHAUSTED). */
-    synchronized boolean submit(Report r) {
-        if (closed || (queuedUpdates > 0 && queuedUpdates + r.updates().size() > maxQueued)) {
-            shed++;
-            return false;
+    boolean submit(Report r) {
+        synchronized (this) {
+            if (closed || queue.size() >= MAX_REPORTS || (queuedUpdates > 0 && queuedUpdates + r.updates().size() > maxQueued)) {
+                shed++;
+                return false;
+            }
+            queue.add(r);
+            queuedUpdates += r.updates().size();
+            notifyAll();
         }
-        queue.addLast(r);
-        queuedUpdates += r.updates().size();
-        notifyAll();
+        // A caller that gives up (its deadline, a cancellation) before the report is taken: out of the queue now.
+        r.context().addListener(ctx -> {
+            if (withdraw(r)) {
+                r.answer().accept(io.grpc.Contexts.statusFromCancelled(ctx));
+            }
+        }, Runnable::run);
         return true;
+    }
+
+    private synchronized boolean withdraw(Report r) {
+        if (queue.remove(r)) {
+            queuedUpdates -= r.updates().size();
+            return true;
+        }
+        return false;
     }
 
     synchronized int queued() {
@@ -104,8 +122,12 @@ final class StatusBatcher implements AutoCloseable {
         }
         List<Report> out = new ArrayList<>();
         int n = 0;
-        while (!queue.isEmpty() && (out.isEmpty() || n + queue.peekFirst().updates().size() <= BatchWriter.MAX_ACTIONS)) {
-            Report r = queue.pollFirst();
+        for (var it = queue.iterator(); it.hasNext(); ) {
+            Report r = it.next();
+            if (!out.isEmpty() && n + r.updates().size() > BatchWriter.MAX_ACTIONS) {
+                break;
+            }
+            it.remove();
             queuedUpdates -= r.updates().size();
             n += r.updates().size();
             out.add(r);
