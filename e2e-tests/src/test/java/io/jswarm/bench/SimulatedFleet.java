@@ -41,11 +41,17 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>No thread per node (the e2e {@code SimulatedCluster} and the real {@code Agent} have
  * three each, and collapse first): every call is asynchronous on gRPC's shared event loop,
- * and two scheduler threads drive every node's heartbeats and reports.
+ * two scheduler threads drive every node's heartbeats and a third its reports.
  */
 public final class SimulatedFleet implements AutoCloseable {
     private final ScheduledExecutorService clock = Executors.newScheduledThreadPool(2, r -> {
         Thread t = new Thread(r, "fleet-clock");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Reports on a thread of their own: a slow round of reports must not delay heartbeats. */
+    private final ScheduledExecutorService reporter = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "fleet-reports");
         t.setDaemon(true);
         return t;
     });
@@ -57,6 +63,13 @@ public final class SimulatedFleet implements AutoCloseable {
     final List<SimNode> nodes = new ArrayList<>();
     final AtomicLong reportsSent = new AtomicLong();
     final AtomicLong reportsFailed = new AtomicLong();
+    /** Failed reports by gRPC status code, to tell a dead session from a slow manager. */
+    final Map<Status.Code, AtomicLong> failuresByCode = new ConcurrentHashMap<>();
+    /**
+     * The longest time between two heartbeats one node sent: beyond three periods, a node
+     * marked down was this fleet's fault (starved of CPU), not the manager's.
+     */
+    final AtomicLong longestHeartbeatGapMs = new AtomicLong();
     final AtomicLong reportsShed = new AtomicLong();
     final AtomicLong sessionsOpened = new AtomicLong();
     /** Tasks whose report of a state a manager has acknowledged, by that state. */
@@ -107,7 +120,7 @@ public final class SimulatedFleet implements AutoCloseable {
         for (SimNode s : f.nodes) {
             s.open(s.managers.get(0));
         }
-        f.clock.scheduleWithFixedDelay(f::reportAll, 50, 50, TimeUnit.MILLISECONDS);
+        f.reporter.scheduleWithFixedDelay(f::reportAll, 50, 50, TimeUnit.MILLISECONDS);
         return f;
     }
 
@@ -152,17 +165,24 @@ public final class SimulatedFleet implements AutoCloseable {
                     .executor(callbacks).maxInboundMessageSize(64 << 20).build());
         }
 
+        /** Counts sessions: only the first end of the current one opens the next (a redirect also completes its call). */
+        private long generation;
+
         void open(String t) {
-            if (closed) {
-                return;
+            long gen;
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                target = t;
+                gen = ++generation;
             }
-            target = t;
             DispatcherGrpc.newStub(channel(t)).session(SessionRequest.newBuilder().setNodeId(id).setDescription(description)
                     .setAddr("127.0.0.1:1").build(), new StreamObserver<>() {
                         @Override
                         public void onNext(SessionMessage m) {
                             if (!m.getLeaderAddr().isEmpty()) {
-                                ended(m.getLeaderAddr(), 0);
+                                ended(gen, m.getLeaderAddr(), 0);
                                 return;
                             }
                             if (sessionId == null && !m.getSessionId().isEmpty()) {
@@ -170,7 +190,7 @@ public final class SimulatedFleet implements AutoCloseable {
                                 heartbeatMs = Math.max(100, m.getHeartbeatPeriodMs());
                                 sessionsOpened.incrementAndGet();
                                 String sid = sessionId;
-                                heartbeats = clock.scheduleAtFixedRate(() -> heartbeat(t, sid), 0, heartbeatMs, TimeUnit.MILLISECONDS);
+                                heartbeats = clock.scheduleAtFixedRate(() -> heartbeat(gen, t, sid), 0, heartbeatMs, TimeUnit.MILLISECONDS);
                             }
                             for (ManagerPeer p : m.getManagersList()) {
                                 if (!p.getAddr().isEmpty() && !managers.contains(p.getAddr())) {
@@ -184,18 +204,23 @@ public final class SimulatedFleet implements AutoCloseable {
 
                         @Override
                         public void onError(Throwable e) {
-                            ended(null, 200);
+                            ended(gen, null, 200);
                         }
 
                         @Override
                         public void onCompleted() {
-                            ended(null, 200);
+                            ended(gen, null, 200);
                         }
                     });
         }
 
-        private synchronized void ended(String leader, long delayMs) {
+        private synchronized void ended(long gen, String leader, long delayMs) {
+            if (gen != generation) {
+                return;  // that session has already ended and its successor is open or on its way
+            }
+            generation++;
             sessionId = null;
+            lastHeartbeatSent = 0;
             if (heartbeats != null) {
                 heartbeats.cancel(false);
                 heartbeats = null;
@@ -207,7 +232,16 @@ public final class SimulatedFleet implements AutoCloseable {
             clock.schedule(() -> open(next), delayMs, TimeUnit.MILLISECONDS);
         }
 
-        private void heartbeat(String t, String sid) {
+        private long lastHeartbeatSent;
+
+        private void heartbeat(long gen, String t, String sid) {
+            long now = System.currentTimeMillis();
+            synchronized (this) {
+                if (lastHeartbeatSent > 0 && gen == generation) {
+                    longestHeartbeatGapMs.accumulateAndGet(now - lastHeartbeatSent, Math::max);
+                }
+                lastHeartbeatSent = now;
+            }
             DispatcherGrpc.newStub(channel(t)).withDeadlineAfter(Math.max(50, heartbeatMs * 2 / 3), TimeUnit.MILLISECONDS)
                     .heartbeat(HeartbeatRequest.newBuilder().setNodeId(id).setSessionId(sid).build(), new StreamObserver<>() {
                         @Override
@@ -217,7 +251,7 @@ public final class SimulatedFleet implements AutoCloseable {
                         @Override
                         public void onError(Throwable e) {
                             if (Status.fromThrowable(e).getCode() == Status.Code.NOT_FOUND) {
-                                ended(null, 0);  // the manager no longer knows the session
+                                ended(gen, null, 0);  // the manager no longer knows the session
                             }
                         }
 
@@ -283,6 +317,7 @@ public final class SimulatedFleet implements AutoCloseable {
                                 reportsShed.incrementAndGet();
                             } else {
                                 reportsFailed.incrementAndGet();
+                                failuresByCode.computeIfAbsent(Status.fromThrowable(e).getCode(), k -> new AtomicLong()).incrementAndGet();
                             }
                             synchronized (SimNode.this) {
                                 inFlight = false;
@@ -322,6 +357,7 @@ public final class SimulatedFleet implements AutoCloseable {
     public void close() {
         closed = true;
         clock.shutdownNow();
+        reporter.shutdownNow();
         for (SimNode s : nodes) {
             s.close();
         }

@@ -148,6 +148,9 @@ public final class Manager implements Closeable {
         localServices = List.of(io.grpc.ServerInterceptors.intercept(control, new io.jswarm.manager.control.CallMetrics()),
                 logBroker.bindService());
         metrics = new ManagerMetrics(io.micrometer.core.instrument.Metrics.globalRegistry, raft, store, dispatcher::sessionCount);
+        io.micrometer.core.instrument.FunctionCounter.builder("jswarm_manager_stalled_seconds", dispatcher, d -> d.stalledMs() / 1e3)
+                .description("time this manager stood still (garbage collection, no CPU), not held against nodes' heartbeats")
+                .register(io.micrometer.core.instrument.Metrics.globalRegistry);
         LOG.info("manager {} listening: remote API {}:{}, Raft {}:{}", config.nodeId(), config.remoteHost(),
                 config.remotePort(), config.raftHost(), config.raftPort());
     }
@@ -167,10 +170,12 @@ public final class Manager implements Closeable {
         }
     }
 
-    /** A node of the cluster no longer in it (node rm): its certificate is refused from then on. */
-    /** The node was removed from the cluster (node rm): its certificate speaks for no one any more. */
+    /**
+     * The node was removed from the cluster (node rm): its certificate speaks for no one any
+     * more. Asked on every call, so it takes no lock (a heartbeat must not wait behind a write).
+     */
     public boolean removed(String nodeId) {
-        return store.cluster() != null && store.node(nodeId) == null;
+        return store.hasCluster() && !store.isMember(nodeId);
     }
 
     private void leadershipChanged(boolean leader) {

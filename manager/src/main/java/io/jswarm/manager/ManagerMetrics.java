@@ -146,49 +146,41 @@ public final class ManagerMetrics implements Closeable {
         Map<TaskState, Long> tasks = new EnumMap<>(TaskState.class);
         Map<TaskState, Long> desired = new EnumMap<>(TaskState.class);
         Map<String, long[]> services = new HashMap<>();  // name -> {desired replicas, running}
-        Map<String, String> serviceNames = new HashMap<>();
         Map<String, io.jswarm.api.UpdateStatus.State> updates = new HashMap<>();
         Map<String, Long> pending = new HashMap<>();
         List<Service> all = store.services();
         for (Service s : all) {
-            serviceNames.put(s.getMeta().getId(), s.getSpec().getAnnotations().getName());
             updates.put(s.getSpec().getAnnotations().getName(), s.getUpdateStatus().getState());
             long want = s.getSpec().hasReplicated() ? s.getSpec().getReplicated().getReplicas() : -1;
             services.put(s.getSpec().getAnnotations().getName(), new long[] {want, 0});
         }
-        List<Task> allTasks = store.tasks();
-        Map<String, Long> globalTasks = new HashMap<>();
-        for (Task t : allTasks) {
-            tasks.merge(t.getStatus().getState(), 1L, Long::sum);
-            desired.merge(t.getDesiredState(), 1L, Long::sum);
-            if (t.getStatus().getState() == TaskState.PENDING && t.getDesiredState() == TaskState.RUNNING && !t.getStatus().getErr().isEmpty()) {
-                for (String r : pendingReasons(t.getStatus().getErr())) {
-                    pending.merge(r, 1L, Long::sum);
-                }
-            }
-            String name = serviceNames.get(t.getServiceId());
-            if (name == null) {
-                continue;
-            }
-            if (t.getDesiredState() == TaskState.RUNNING) {
-                globalTasks.merge(name, 1L, Long::sum);
-                if (io.jswarm.manager.orchestrator.Tasks.up(t)) {  // as service ls counts them
-                    services.get(name)[1]++;
-                }
+        // From the store's indexes: a scrape at 100,000 tasks scans none of them.
+        MemoryStore.TaskCounts tc = store.taskCounts();
+        for (TaskState st : TaskState.values()) {
+            if (st != TaskState.UNRECOGNIZED) {
+                tasks.put(st, tc.state(st));
+                desired.put(st, tc.desired(st));
             }
         }
-        // A global service wants one task per node that may run it: as many as the orchestrator made.
-        services.forEach((name, v) -> {
-            if (v[0] < 0) {
-                v[0] = globalTasks.getOrDefault(name, 0L);
+        tc.pendingErrors().forEach((err, n) -> {
+            for (String r : pendingReasons(err)) {
+                pending.merge(r, n, Long::sum);
             }
         });
+        for (Service s : all) {
+            long[] c = store.replicaCounts(s.getMeta().getId());  // {meant to run, up}, as service ls counts them
+            long[] v = services.get(s.getSpec().getAnnotations().getName());
+            v[1] = c[1];
+            if (v[0] < 0) {
+                v[0] = c[0];  // a global service wants one task per node that may run it: as many as the orchestrator made
+            }
+        }
         Map<String, Long> nodes = new HashMap<>();
         List<Node> allNodes = store.nodes();
         for (Node n : allNodes) {
             nodes.merge(nodeKey(n.getStatus().getState(), n.getSpec().getAvailability()), 1L, Long::sum);
         }
-        Map<String, Long> objects = Map.of("service", (long) all.size(), "task", (long) allTasks.size(), "node", (long) allNodes.size(),
+        Map<String, Long> objects = Map.of("service", (long) all.size(), "task", tc.total(), "node", (long) allNodes.size(),
                 "network", (long) store.networks().size(), "secret", (long) store.secrets().size(), "config", (long) store.configs().size());
         return new Counts(now, tasks, desired, services, updates, nodes, objects, pending);
     }

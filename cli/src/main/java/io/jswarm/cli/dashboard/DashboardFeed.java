@@ -211,7 +211,7 @@ final class DashboardFeed implements StoreListener, AutoCloseable {
     }
 
     private JsonObject service(Service s) {
-        long[] replicas = Tasks.replicas(s, store.tasksOfService(s.getMeta().getId()));
+        long[] replicas = Tasks.replicas(s, store);
         var u = s.getUpdateStatus();
         return new JsonObject().put("id", s.getMeta().getId()).put("name", s.getSpec().getAnnotations().getName())
                 .put("mode", s.getSpec().hasGlobal() ? "global" : "replicated")

@@ -207,7 +207,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
                     continue;
                 }
                 b.addServices(s);
-                long[] replicas = io.jswarm.manager.orchestrator.Tasks.replicas(s, store.tasksOfService(s.getMeta().getId()));
+                long[] replicas = io.jswarm.manager.orchestrator.Tasks.replicas(s, store);
                 b.addStatuses(ServiceReplicaStatus.newBuilder().setServiceId(s.getMeta().getId())
                         .setRunningTasks(replicas[1]).setDesiredTasks(replicas[0]));
             }

@@ -48,7 +48,8 @@ public final class EventLog implements StoreListener {
 
     static Event toEvent(StoreAction a, long now) {
         StoreObject o = a.getObject();
-        String action = a.getKind().name().toLowerCase();
+        // A node's status report is an update to whoever watches events.
+        String action = (a.getKind() == StoreAction.Kind.STATUS ? StoreAction.Kind.UPDATE : a.getKind()).name().toLowerCase();
         Event.Builder b = Event.newBuilder().setTimeMs(now).setAction(action);
         switch (o.getObjectCase()) {
             case SERVICE -> b.setType("service").setId(o.getService().getMeta().getId())

@@ -50,14 +50,13 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
     public int sessionCount() {
         return sessions.size();
     }
-    private final Map<String, Long> lastHeartbeat = new ConcurrentHashMap<>();
+    private final Heartbeats heartbeats = new Heartbeats();
     private final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "dispatcher-sender");
         t.setDaemon(true);
         return t;
     });
     private volatile boolean active;
-    private volatile long activeSince;
     private final List<java.util.function.Consumer<String>> sessionListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private static final class Session {
@@ -109,12 +108,13 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         this.store = store;
         this.raft = raft;
         store.addListener(this);
+        refreshTimer.scheduleWithFixedDelay(() -> heartbeats.pulse(System.currentTimeMillis()), Heartbeats.PULSE_MS, Heartbeats.PULSE_MS,
+                java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     /** Called when this manager becomes the leader. Every node gets a full period of grace. */
     public void activate() {
-        activeSince = System.currentTimeMillis();
-        lastHeartbeat.clear();
+        heartbeats.activate(System.currentTimeMillis());
         active = true;
     }
 
@@ -135,19 +135,21 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         return DEFAULT_HEARTBEAT_MS;
     }
 
-    /** READY nodes that missed three heartbeat periods. */
+    /** Milliseconds this manager stood still and did not hold against nodes' heartbeats (for the metrics). */
+    public long stalledMs() {
+        return heartbeats.stalledMs();
+    }
+
+    /** READY nodes that missed three heartbeat periods (not counting this manager's own stalls). */
     public List<Node> expiredNodes(long now) {
+        heartbeats.pulse(System.currentTimeMillis());  // a stall that has just ended counts before anyone is judged
         long limit = 3 * heartbeatPeriodMs();
         List<Node> out = new ArrayList<>();
         for (Node n : store.nodes()) {
             if (n.getStatus().getState() != NodeState.NODE_READY) {
                 continue;
             }
-            // A node this leader has not heard from yet may still be looking for it (its
-            // session was on the old leader): twice the usual grace from the election.
-            Long heard = lastHeartbeat.get(n.getMeta().getId());
-            long since = heard != null ? heard : activeSince + limit;
-            if (now - since > limit) {
+            if (heartbeats.silent(n.getMeta().getId(), now, limit)) {
                 out.add(n);
             }
         }
@@ -166,8 +168,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             if (n.getStatus().getState() == NodeState.NODE_READY || !sessions.containsKey(n.getMeta().getId())) {
                 continue;
             }
-            Long last = lastHeartbeat.get(n.getMeta().getId());
-            if (last != null && now - last <= limit) {
+            if (heartbeats.recent(n.getMeta().getId(), now, limit)) {
                 out.add(n);
             }
         }
@@ -218,7 +219,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         }
         // Counted as heard from before READY is committed, or the monitor could see a READY
         // node without a heartbeat and mark it down at once.
-        lastHeartbeat.put(req.getNodeId(), System.currentTimeMillis());
+        heartbeats.heard(req.getNodeId(), System.currentTimeMillis());
         try {
             // Written only when it changes something: after a leader change thousands of
             // nodes open sessions again, READY as the store already has them.
@@ -288,7 +289,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             out.onError(e);
             return;
         }
-        lastHeartbeat.put(req.getNodeId(), System.currentTimeMillis());
+        heartbeats.heard(req.getNodeId(), System.currentTimeMillis());
         out.onNext(HeartbeatResponse.newBuilder().setPeriodMs(heartbeatPeriodMs()).build());
         out.onCompleted();
     }
@@ -357,7 +358,9 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             clusterChanged |= o.hasCluster();
             if (o.hasTask()) {
                 Task t = o.getTask();
-                if (t.getNodeId().isEmpty() || !sessions.containsKey(t.getNodeId())) {
+                // A node's own status report comes back to it as nothing new (SwarmKit skips
+                // these too): echoing them doubled the traffic of a status storm.
+                if (a.getKind() == StoreAction.Kind.STATUS || t.getNodeId().isEmpty() || !sessions.containsKey(t.getNodeId())) {
                     continue;
                 }
                 Assignments.Builder b = perNode.computeIfAbsent(t.getNodeId(),
@@ -411,6 +414,9 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
      * to drop the ones no task there needs any more. Sender thread only.
      */
     private void addFiles(Session s, Assignments.Builder a, boolean complete) {
+        if (s.files.isEmpty() && !store.hasFiles()) {
+            return;  // no secret or config in the cluster: nothing to look for on the node's tasks
+        }
         java.util.Set<String> needed = new java.util.LinkedHashSet<>();
         java.util.Set<String> secretIds = new java.util.HashSet<>();
         for (Task t : store.tasksOnNode(s.nodeId)) {

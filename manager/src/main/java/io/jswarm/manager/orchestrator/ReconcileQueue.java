@@ -48,7 +48,7 @@ public final class ReconcileQueue {
             }
             case TASK -> {
                 Task t = o.getTask();
-                if (a.getKind() == StoreAction.Kind.UPDATE && movedForward(t)) {
+                if (a.getKind() != StoreAction.Kind.CREATE && a.getKind() != StoreAction.Kind.REMOVE && movedForward(t)) {
                     progress.add(t.getServiceId());
                 } else {
                     structural.add(t.getServiceId());

@@ -48,27 +48,18 @@ public final class Tasks {
 
     /** Running, and healthy where it has a health check: it serves. */
     public static boolean up(Task t) {
-        String h = t.getStatus().getHealth();
-        return t.getStatus().getState() == TaskState.RUNNING && !h.equals("starting") && !h.equals("unhealthy");
+        return io.jswarm.manager.store.MemoryStore.up(t);
     }
 
     /**
      * A service's replicas as {@code service ls} shows them: {desired, running}. Desired is
      * the replica count, or for a global service one per task the orchestrator made for an
-     * eligible node; running counts tasks meant to run that are {@link #up}.
+     * eligible node; running counts tasks meant to run that are {@link #up}. From the
+     * store's index: a listing of 100,000 tasks scans none of them.
      */
-    public static long[] replicas(Service s, Iterable<Task> tasksOfService) {
-        long running = 0;
-        long meant = 0;
-        for (Task t : tasksOfService) {
-            if (t.getDesiredState() == TaskState.RUNNING) {
-                meant++;
-                if (up(t)) {
-                    running++;
-                }
-            }
-        }
-        return new long[] {s.getSpec().hasGlobal() ? meant : s.getSpec().getReplicated().getReplicas(), running};
+    public static long[] replicas(Service s, io.jswarm.manager.store.MemoryStore store) {
+        long[] c = store.replicaCounts(s.getMeta().getId());
+        return new long[] {s.getSpec().hasGlobal() ? c[0] : s.getSpec().getReplicated().getReplicas(), c[1]};
     }
 
     /**

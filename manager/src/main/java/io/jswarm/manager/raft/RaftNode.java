@@ -165,7 +165,13 @@ public final class RaftNode implements Closeable {
         SizeInBytes big = SizeInBytes.valueOf(2 * MAX_ENTRY_BYTES + (1 << 20));
         RaftServerConfigKeys.Log.Appender.setBufferByteLimit(props, big);
         RaftServerConfigKeys.Log.setWriteBufferSize(props, SizeInBytes.valueOf(big.getSize() + (1 << 20)));
-        RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf("64MB"));
+        // Ratis keeps recent log segments in the heap for appenders to lagging followers: by
+        // default up to 6 segments or 200 MB, a third of a small manager's heap under load.
+        // Three segments of 16 MB (an entry is at most 4 MB); a follower further behind is
+        // served from disk, or a snapshot.
+        RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf("16MB"));
+        RaftServerConfigKeys.Log.setSegmentCacheNumMax(props, 3);
+        RaftServerConfigKeys.Log.setSegmentCacheSizeMax(props, SizeInBytes.valueOf("48MB"));
         GrpcConfigKeys.setMessageSizeMax(props, SizeInBytes.valueOf(4 * MAX_ENTRY_BYTES));
         // After a partition a leader's appender has counted many errors; Ratis' default then
         // waits 5 s between attempts, so a healed follower would idle that long before

@@ -38,6 +38,18 @@ public final class MemoryStore {
     private final Map<String, Set<String>> tasksByNode = new HashMap<>();
     /** Addresses and VXLAN ids held, and by whom ("KIND/id"): see {@link Claims}. */
     private final Map<String, String> claims = new HashMap<>();
+    /** Per service: {tasks meant to run, those of them up}, so that listings need not scan every task. */
+    private final Map<String, long[]> replicaCounts = new HashMap<>();
+    /** Tasks by current and by desired state (index = the state's number), and pending tasks by their error: for the metrics. */
+    private final long[] byState = new long[16];
+    private final long[] byDesired = new long[16];
+    private final Map<String, Long> pendingErrors = new HashMap<>();
+    /**
+     * The ids of the nodes in the cluster, readable without the lock: every call over TLS
+     * asks whether its caller is still a member, and must not wait behind a write.
+     */
+    private final Set<String> memberIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile boolean hasCluster;
     private final List<StoreListener> listeners = new CopyOnWriteArrayList<>();
     private final java.util.concurrent.atomic.AtomicLong restores = new java.util.concurrent.atomic.AtomicLong();
     private final Object appliedMonitor = new Object();
@@ -192,8 +204,9 @@ public final class MemoryStore {
                     StoreObject merged = kind == ObjectCase.TASK && current != null ? withStatus(current.getTask(), o.getTask(), index) : null;
                     if (merged != null) {
                         staged.put(key, merged);
-                        // Listeners see what changed as for any update.
-                        out.add(StoreAction.newBuilder().setKind(StoreAction.Kind.UPDATE).setObject(merged).build());
+                        // Listeners see the merged task, still marked STATUS: a node's own report
+                        // need not be sent back to it, nor concern the controllers as a change of plan.
+                        out.add(StoreAction.newBuilder().setKind(StoreAction.Kind.STATUS).setObject(merged).build());
                     }
                 }
                 default -> throw new StoreException(StoreResult.Code.INVALID, "unknown store action " + a.getKind());
@@ -378,6 +391,9 @@ public final class MemoryStore {
         }
         if (a.getKind() == StoreAction.Kind.REMOVE) {
             byKind.get(kind).remove(id);
+            if (kind == ObjectCase.NODE) {
+                memberIds.remove(id);
+            }
         } else {
             byKind.get(kind).put(id, o);
             index(o);
@@ -393,8 +409,14 @@ public final class MemoryStore {
         if (name != null) {
             idByName.get(o.getObjectCase()).put(name, StoreObjects.id(o));
         }
+        if (o.hasNode()) {
+            memberIds.add(o.getNode().getMeta().getId());
+        } else if (o.hasCluster()) {
+            hasCluster = true;
+        }
         if (o.hasTask()) {
             Task t = o.getTask();
+            count(t, 1);
             tasksByService.computeIfAbsent(t.getServiceId(), k -> new LinkedHashSet<>()).add(t.getMeta().getId());
             if (!t.getNodeId().isEmpty()) {
                 tasksByNode.computeIfAbsent(t.getNodeId(), k -> new LinkedHashSet<>()).add(t.getMeta().getId());
@@ -413,9 +435,92 @@ public final class MemoryStore {
         }
         if (o.hasTask()) {
             Task t = o.getTask();
+            count(t, -1);
             removeFromIndex(tasksByService, t.getServiceId(), t.getMeta().getId());
             removeFromIndex(tasksByNode, t.getNodeId(), t.getMeta().getId());
         }
+    }
+
+    private void count(Task t, int delta) {
+        byState[stateSlot(t.getStatus().getStateValue())] += delta;
+        byDesired[stateSlot(t.getDesiredStateValue())] += delta;
+        if (t.getStatus().getState() == io.jswarm.api.TaskState.PENDING && t.getDesiredState() == io.jswarm.api.TaskState.RUNNING
+                && !t.getStatus().getErr().isEmpty()) {
+            pendingErrors.merge(t.getStatus().getErr(), (long) delta, (a, b) -> a + b == 0 ? null : a + b);
+        }
+        if (t.getDesiredState() != io.jswarm.api.TaskState.RUNNING) {
+            return;
+        }
+        long[] c = replicaCounts.computeIfAbsent(t.getServiceId(), k -> new long[2]);
+        c[0] += delta;
+        if (up(t)) {
+            c[1] += delta;
+        }
+        if (c[0] == 0) {
+            replicaCounts.remove(t.getServiceId());
+        }
+    }
+
+    /** A state's place in the counts; the last one for a number this build does not know. */
+    private static int stateSlot(int number) {
+        return number >= 0 && number < 15 ? number : 15;
+    }
+
+    /** Running, and healthy where it has a health check: it serves. */
+    public static boolean up(Task t) {
+        String h = t.getStatus().getHealth();
+        return t.getStatus().getState() == io.jswarm.api.TaskState.RUNNING && !h.equals("starting") && !h.equals("unhealthy");
+    }
+
+    /** A service's tasks meant to run and how many of them are {@link #up}, from the index (no scan). */
+    public long[] replicaCounts(String serviceId) {
+        lock.readLock().lock();
+        try {
+            long[] c = replicaCounts.get(serviceId);
+            return c == null ? new long[2] : c.clone();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Counts of tasks kept as the store changes, so that metrics need not scan every task. */
+    public record TaskCounts(long total, long[] byState, long[] byDesired, Map<String, Long> pendingErrors) {
+        public long state(io.jswarm.api.TaskState s) {
+            return byState[s.getNumber()];
+        }
+
+        public long desired(io.jswarm.api.TaskState s) {
+            return byDesired[s.getNumber()];
+        }
+    }
+
+    public TaskCounts taskCounts() {
+        lock.readLock().lock();
+        try {
+            return new TaskCounts(byKind.get(ObjectCase.TASK).size(), byState.clone(), byDesired.clone(), Map.copyOf(pendingErrors));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Whether a node is in the cluster; without the lock (see {@link #memberIds}). False before the cluster exists. */
+    public boolean isMember(String nodeId) {
+        return memberIds.contains(nodeId);
+    }
+
+    /** Whether the cluster holds any secret or config. */
+    public boolean hasFiles() {
+        lock.readLock().lock();
+        try {
+            return !byKind.get(ObjectCase.SECRET).isEmpty() || !byKind.get(ObjectCase.CONFIG).isEmpty();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Whether the cluster object exists yet; without the lock. */
+    public boolean hasCluster() {
+        return hasCluster;
     }
 
     private static void removeFromIndex(Map<String, Set<String>> index, String key, String id) {
@@ -497,6 +602,12 @@ public final class MemoryStore {
             tasksByService.clear();
             tasksByNode.clear();
             claims.clear();
+            replicaCounts.clear();
+            java.util.Arrays.fill(byState, 0);
+            java.util.Arrays.fill(byDesired, 0);
+            pendingErrors.clear();
+            memberIds.clear();
+            hasCluster = false;
             recentRequests.clear();
             for (StoreObject o : s.getObjectsList()) {
                 byKind.get(o.getObjectCase()).put(StoreObjects.id(o), o);

@@ -47,10 +47,10 @@ class ReconcileQueueTest {
     void tasksMovingThroughTheirStartAreProgressOnly() {
         ReconcileQueue q = started();
         for (TaskState s : new TaskState[] {TaskState.ASSIGNED, TaskState.PREPARING, TaskState.RUNNING}) {
-            q.observe(task(StoreAction.Kind.UPDATE, "t1", "web", s, TaskState.RUNNING));
+            q.observe(task(StoreAction.Kind.STATUS, "t1", "web", s, TaskState.RUNNING));
         }
         q.observe(task(StoreAction.Kind.UPDATE, "t2", "db", TaskState.RUNNING, TaskState.RUNNING));
-        q.observe(task(StoreAction.Kind.UPDATE, "t3", "db", TaskState.FAILED, TaskState.RUNNING));  // the restart supervisor's
+        q.observe(task(StoreAction.Kind.STATUS, "t3", "db", TaskState.FAILED, TaskState.RUNNING));  // the node's report of a failure
         ReconcileQueue.Work w = q.take(2);
         assertEquals(Set.of("web", "db"), w.services());
         assertEquals(Set.of("web"), w.progressOnly(), "web's controllers act only if an update watches its tasks");

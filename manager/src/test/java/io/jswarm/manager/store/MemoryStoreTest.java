@@ -90,8 +90,8 @@ class MemoryStoreTest {
         assertEquals(3, t1.getMeta().getVersion());
         assertEquals(io.jswarm.api.TaskState.NEW, store.task("t2").getStatus().getState());
         assertEquals(1, events.size());
-        assertEquals(List.of(StoreAction.Kind.UPDATE), events.get(0).actions().stream().map(StoreAction::getKind).toList(),
-                "listeners see the merged task as an update");
+        assertEquals(List.of(StoreAction.Kind.STATUS), events.get(0).actions().stream().map(StoreAction::getKind).toList(),
+                "listeners see the merged task, marked as a node's report");
         // Backwards, or the same again: nothing changes, nothing is published.
         store.apply(batch(status("t1", "n1", io.jswarm.api.TaskState.STARTING, 1300)), 4);
         assertEquals(io.jswarm.api.TaskState.RUNNING, store.task("t1").getStatus().getState());
@@ -268,5 +268,75 @@ class MemoryStoreTest {
         // Removed, the port is free at once.
         store.apply(batch(action(StoreAction.Kind.REMOVE, store.service("s1"))), 4);
         assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.CREATE, publishing.apply("s2"))), 5).getCode());
+    }
+
+    /** The counts the store keeps as it changes, checked against a scan of every task after each of many random changes. */
+    @Test
+    void taskCountsAndReplicaCountsMatchAScanThroughCreatesUpdatesReportsRemovesAndARestore() {
+        MemoryStore store = new MemoryStore();
+        java.util.Random random = new java.util.Random(42);
+        io.jswarm.api.TaskState[] states = {io.jswarm.api.TaskState.NEW, io.jswarm.api.TaskState.PENDING,
+                io.jswarm.api.TaskState.ASSIGNED, io.jswarm.api.TaskState.RUNNING, io.jswarm.api.TaskState.FAILED,
+                io.jswarm.api.TaskState.SHUTDOWN};
+        String[] health = {"", "starting", "healthy", "unhealthy"};
+        store.apply(batch(action(StoreAction.Kind.CREATE, service("s1", "web", 0)), action(StoreAction.Kind.CREATE, service("s2", "db", 0))), 1);
+        long index = 2;
+        for (int step = 0; step < 2_000; step++, index++) {
+            String id = "t" + random.nextInt(60);
+            Task current = store.task(id);
+            int op = random.nextInt(4);
+            Task t = Task.newBuilder().setMeta(Meta.newBuilder().setId(id).setVersion(current == null ? 0 : current.getMeta().getVersion()))
+                    .setServiceId(current != null ? current.getServiceId() : random.nextBoolean() ? "s1" : "s2").setNodeId("n1")
+                    .setDesiredState(random.nextInt(3) == 0 ? io.jswarm.api.TaskState.SHUTDOWN : io.jswarm.api.TaskState.RUNNING)
+                    .setStatus(io.jswarm.api.TaskStatus.newBuilder().setState(states[random.nextInt(states.length)])
+                            .setHealth(health[random.nextInt(health.length)]).setErr(random.nextBoolean() ? "" : "no suitable node"))
+                    .build();
+            StoreAction a;
+            if (current == null) {
+                a = action(StoreAction.Kind.CREATE, t);
+            } else if (op == 0) {
+                a = action(StoreAction.Kind.REMOVE, current);
+            } else if (op == 1) {
+                a = status(id, "n1", states[random.nextInt(states.length)], step);
+            } else {
+                a = action(StoreAction.Kind.UPDATE, t);
+            }
+            store.apply(batch(a), index);
+            if (step % 500 == 499) {
+                MemoryStore copy = new MemoryStore();
+                copy.restore(store.snapshot());
+                store = copy;  // the counts rebuilt from a snapshot are the same counts
+            }
+            assertCountsMatchAScan(store);
+        }
+    }
+
+    private static void assertCountsMatchAScan(MemoryStore store) {
+        long[] byState = new long[16];
+        long[] byDesired = new long[16];
+        java.util.Map<String, Long> pending = new java.util.HashMap<>();
+        java.util.Map<String, long[]> replicas = new java.util.HashMap<>(java.util.Map.of("s1", new long[2], "s2", new long[2]));
+        for (Task t : store.tasks()) {
+            byState[t.getStatus().getStateValue()]++;
+            byDesired[t.getDesiredStateValue()]++;
+            if (t.getStatus().getState() == io.jswarm.api.TaskState.PENDING && t.getDesiredState() == io.jswarm.api.TaskState.RUNNING
+                    && !t.getStatus().getErr().isEmpty()) {
+                pending.merge(t.getStatus().getErr(), 1L, Long::sum);
+            }
+            if (t.getDesiredState() == io.jswarm.api.TaskState.RUNNING) {
+                replicas.get(t.getServiceId())[0]++;
+                if (MemoryStore.up(t)) {
+                    replicas.get(t.getServiceId())[1]++;
+                }
+            }
+        }
+        MemoryStore.TaskCounts c = store.taskCounts();
+        assertEquals(store.tasks().size(), c.total());
+        assertEquals(java.util.Arrays.toString(byState), java.util.Arrays.toString(c.byState()));
+        assertEquals(java.util.Arrays.toString(byDesired), java.util.Arrays.toString(c.byDesired()));
+        assertEquals(pending, c.pendingErrors());
+        for (String s : List.of("s1", "s2")) {
+            assertEquals(java.util.Arrays.toString(replicas.get(s)), java.util.Arrays.toString(store.replicaCounts(s)), s);
+        }
     }
 }

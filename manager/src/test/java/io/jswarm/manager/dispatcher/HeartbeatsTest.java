@@ -1,0 +1,68 @@
+package io.jswarm.manager.dispatcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class HeartbeatsTest {
+    private static final long LIMIT = 15_000;
+
+    /** Pulses every 100 ms from {@code from} to {@code to}, as the timer does on a manager that runs. */
+    private static void run(Heartbeats h, long from, long to) {
+        for (long t = from; t <= to; t += Heartbeats.PULSE_MS) {
+            h.pulse(t);
+        }
+    }
+
+    @Test
+    void aNodeSilentBeyondTheLimitIsSilent() {
+        Heartbeats h = new Heartbeats();
+        h.activate(0);
+        h.heard("n1", 1_000);
+        run(h, 0, 16_000);
+        assertFalse(h.silent("n1", 16_000, LIMIT));
+        run(h, 16_000, 16_100);
+        assertTrue(h.silent("n1", 16_100, LIMIT));
+        assertEquals(0, h.stalledMs(), "a manager that ran all along forgives nothing");
+    }
+
+    @Test
+    void theManagersOwnStallIsNotHeldAgainstNodes() {
+        Heartbeats h = new Heartbeats();
+        h.activate(0);
+        h.heard("n1", 1_000);
+        run(h, 0, 5_000);
+        // The manager stands still for 12 s (a long collection): no heartbeat could be read.
+        h.pulse(17_000);
+        assertEquals(11_900, h.stalledMs());
+        assertFalse(h.silent("n1", 17_000, LIMIT), "heard 16 s ago, 12 of them while this manager stood still");
+        run(h, 17_100, 27_800);
+        assertFalse(h.silent("n1", 27_800, LIMIT));
+        run(h, 27_900, 28_100);
+        assertTrue(h.silent("n1", 28_100, LIMIT), "silent for 15 s of the manager's own running time");
+        h.heard("n1", 28_200);
+        assertTrue(h.recent("n1", 28_200, LIMIT));
+    }
+
+    @Test
+    void aLateWakeBelowTheThresholdIsNoStall() {
+        Heartbeats h = new Heartbeats();
+        h.activate(0);
+        h.pulse(100);
+        h.pulse(100 + Heartbeats.PULSE_MS + Heartbeats.STALL_MS);  // late by exactly the threshold
+        assertEquals(0, h.stalledMs());
+    }
+
+    @Test
+    void aNodeNotHeardSinceTheElectionGetsTwiceTheGrace() {
+        Heartbeats h = new Heartbeats();
+        h.activate(10_000);
+        run(h, 10_000, 40_000);
+        assertFalse(h.silent("n1", 40_000, LIMIT), "its session may still be on its way from the old leader");
+        run(h, 40_100, 40_100);
+        assertTrue(h.silent("n1", 40_100, LIMIT));
+        assertFalse(h.recent("n1", 40_100, LIMIT));
+    }
+}
