@@ -484,13 +484,20 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         return t;
     });
 
-    /** Network tables are rebuilt at most every 20 ms: a burst of status reports makes one refresh. */
+    /**
+     * Network tables are rebuilt at most every 20 ms, and less often the more nodes there
+     * are (2 ms per session, at most 2 s): a burst of changes makes one refresh. The ingress
+     * table names every node, and a changed table goes whole to every node, so a refresh
+     * costs the square of the fleet: at 500 nodes, joins and node state changes refreshed
+     * so often that the nodes fell behind reading them and their heartbeats timed out.
+     */
     private void scheduleNetworkRefresh() {
         if (refreshQueued.compareAndSet(false, true)) {
+            long delayMs = Math.min(2_000, Math.max(20, 2L * sessions.size()));
             refreshTimer.schedule(() -> sender.execute(() -> {
                 refreshQueued.set(false);
                 sendNetworks(List.copyOf(sessions.values()), false);
-            }), 20, java.util.concurrent.TimeUnit.MILLISECONDS);
+            }), delayMs, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
 
