@@ -42,8 +42,40 @@ final class StatusBatcher implements AutoCloseable {
     /** How long the writer waits for more reports once it has some, when the entry is not full yet. */
     static final long LINGER_MS = 5;
 
-    /** One node's call: its updates, its gRPC context, and how to answer it. */
-    record Report(String nodeId, List<TaskStatusUpdate> updates, Context context, Consumer<Status> answer) {}
+    /**
+     * One node's call: its updates, its gRPC context, and how to answer it. Compared by
+     * identity (not a record): the queue is a set, and hashing a report's hundreds of
+     * updates on every add and remove would cost the hot path for nothing.
+     */
+    static final class Report {
+        private final String nodeId;
+        private final List<TaskStatusUpdate> updates;
+        private final Context context;
+        private final Consumer<Status> answer;
+
+        Report(String nodeId, List<TaskStatusUpdate> updates, Context context, Consumer<Status> answer) {
+            this.nodeId = nodeId;
+            this.updates = updates;
+            this.context = context;
+            this.answer = answer;
+        }
+
+        String nodeId() {
+            return nodeId;
+        }
+
+        List<TaskStatusUpdate> updates() {
+            return updates;
+        }
+
+        Context context() {
+            return context;
+        }
+
+        Consumer<Status> answer() {
+            return answer;
+        }
+    }
 
     private final Function<StoreBatch, ?> writer;
     private final int maxQueued;
