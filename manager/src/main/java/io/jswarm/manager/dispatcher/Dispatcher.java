@@ -8,6 +8,7 @@ import io.jswarm.api.Node;
 import io.jswarm.api.NodeRole;
 import io.jswarm.api.NodeState;
 import io.jswarm.api.Task;
+import io.jswarm.api.NetworkTableDelta;
 import io.jswarm.api.TaskState;
 import io.jswarm.api.dispatcher.*;
 import io.jswarm.api.store.StoreAction;
@@ -484,19 +485,23 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         return t;
     });
 
+    /** How long the last refresh of every session's tables took (sender thread writes). */
+    private volatile long lastRefreshNanos;
+
     /**
-     * Network tables are rebuilt at most every 20 ms, and less often the more nodes there
-     * are (2 ms per session, at most 2 s): a burst of changes makes one refresh. The ingress
-     * table names every node, and a changed table goes whole to every node, so a refresh
-     * costs the square of the fleet: at 500 nodes, joins and node state changes refreshed
-     * so often that the nodes fell behind reading them and their heartbeats timed out.
+     * Network tables are rebuilt at most every 20 ms, so that a burst of changes makes one
+     * refresh, and never more often than ten times the last refresh took (at most 2 s): a
+     * refresh reads every task, and with thousands of nodes joining it must not take the
+     * sender thread, which also carries the nodes' assignments, more than a tenth of the time.
      */
     private void scheduleNetworkRefresh() {
         if (refreshQueued.compareAndSet(false, true)) {
-            long delayMs = Math.min(2_000, Math.max(20, 2L * sessions.size()));
+            long delayMs = Math.min(2_000, Math.max(20, lastRefreshNanos * 10 / 1_000_000));
             refreshTimer.schedule(() -> sender.execute(() -> {
                 refreshQueued.set(false);
+                long start = System.nanoTime();
                 sendNetworks(List.copyOf(sessions.values()), false);
+                lastRefreshNanos = System.nanoTime() - start;
             }), delayMs, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
@@ -533,6 +538,9 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             }
             tables = NetworkTableBuilder.build(all, networks, store.services(), store.tasks(), nodes);
         }
+        tables = canonical(tables, store.networks());
+        // Most nodes hold the same earlier table (the one instance all were sent): one diff each.
+        Map<NetworkTable, NetworkTable> diffs = new java.util.IdentityHashMap<>();
         for (Session s : targets) {
             NetworkTables.Builder m = NetworkTables.newBuilder().setComplete(complete);
             if (complete) {
@@ -540,10 +548,15 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             }
             for (String id : needed.get(s)) {
                 NetworkTable t = tables.get(id);
-                if (t != null && !t.equals(s.networks.get(id))) {
-                    m.addTables(t);
-                    s.networks.put(id, t);
+                NetworkTable held = s.networks.get(id);
+                if (t == null || t == held) {
+                    continue;
                 }
+                NetworkTable change = held == null ? t : diffs.computeIfAbsent(held, h -> NetworkTableDelta.diff(h, t));
+                if (held == null || !NetworkTableDelta.changesNoEntry(change) || !held.getNetwork().equals(t.getNetwork())) {
+                    m.addTables(change);
+                }
+                s.networks.put(id, t);
             }
             for (String id : List.copyOf(s.networks.keySet())) {
                 if (!needed.get(s).contains(id) || !tables.containsKey(id)) {
@@ -555,6 +568,31 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                 s.send(SessionMessage.newBuilder().setSessionId(s.id).setNetworks(m).build());
             }
         }
+    }
+
+    /** The tables last built, by network id (sender thread only). */
+    private final Map<String, NetworkTable> lastBuilt = new HashMap<>();
+
+    /**
+     * The tables with each unchanged one replaced by the instance built before, so that a
+     * session holding it is seen to be current by identity: comparing every node's copy of
+     * the ingress table (which names every node) cost the square of the fleet per refresh.
+     */
+    private Map<String, NetworkTable> canonical(Map<String, NetworkTable> built, java.util.Collection<io.jswarm.api.Network> existing) {
+        Map<String, NetworkTable> out = new HashMap<>();
+        built.forEach((id, t) -> {
+            NetworkTable before = lastBuilt.get(id);
+            if (t.equals(before)) {
+                out.put(id, before);
+            } else {
+                out.put(id, t);
+                lastBuilt.put(id, t);
+            }
+        });
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        existing.forEach(n -> ids.add(n.getMeta().getId()));
+        lastBuilt.keySet().retainAll(ids);
+        return out;
     }
 
     /** Told (on the sender thread) of each node whose session opens, once its full assignment set is queued. */

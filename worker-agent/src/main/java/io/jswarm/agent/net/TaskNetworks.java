@@ -1,6 +1,7 @@
 package io.jswarm.agent.net;
 
 import io.jswarm.api.NetworkAttachment;
+import io.jswarm.api.NetworkTableDelta;
 import io.jswarm.api.Task;
 import io.jswarm.api.dispatcher.NetworkEndpoint;
 import io.jswarm.api.dispatcher.NetworkService;
@@ -633,8 +634,14 @@ public final class TaskNetworks implements AutoCloseable {
                     }
                 }
             }
-            for (NetworkTable t : m.getTablesList()) {
-                String id = t.getNetwork().getMeta().getId();
+            for (NetworkTable change : m.getTablesList()) {
+                String id = change.getNetwork().getMeta().getId();
+                NetworkTable held = tables.get(id);
+                if (change.getPartial() && held == null) {
+                    // The managers send changes only to a table they sent whole on this session.
+                    LOG.warn("changes to network {} arrived before its table; taken as the whole table", id);
+                }
+                NetworkTable t = NetworkTableDelta.apply(held, change);
                 tables.put(id, t);
                 names.put(t);
                 changed.add(id);
