@@ -134,7 +134,7 @@ public final class Manager implements Closeable {
                         config.tls().serverCredentials(nodes, id -> false))
                 .channelType(NioServerSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
                 .intercept(new io.jswarm.manager.ca.Callers(this::removed, config.tls().plaintext()))
-                .addService(new MembershipService(store, raft, config.keys()))
+                .addService(new MembershipService(store, raft, config.keys(), dispatcher.nodeWriter()))
                 .addService(dispatcher)
                 // followers pass service logs on to the leader; remote swarmctl reads them
                 .addService(io.grpc.ServerInterceptors.intercept(logBroker, io.jswarm.manager.ca.Callers.only(controlCallers)))

@@ -86,6 +86,11 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             }
         }
 
+        /** False while the node has not read what was sent (gRPC's outbound buffer is full). */
+        boolean keepingUp() {
+            return !(out instanceof ServerCallStreamObserver<SessionMessage> so) || so.isReady();
+        }
+
         synchronized void close(Status s) {
             if (!closed) {
                 closed = true;
@@ -102,9 +107,12 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
 
     /** Agents' status reports, written in batches by a thread of their own. */
     private final StatusBatcher statuses;
+    /** Nodes made READY by their sessions, many to an entry (and, with the membership service, nodes joining). */
+    private final io.jswarm.manager.store.CoalescingWriter nodeWriter;
 
     public Dispatcher(MemoryStore store, RaftNode raft, io.jswarm.manager.secrets.DataKey keys) {
         this.statuses = new StatusBatcher(raft);
+        this.nodeWriter = new io.jswarm.manager.store.CoalescingWriter("node-writer", raft::propose);
         this.keys = keys;
         this.store = store;
         this.raft = raft;
@@ -212,29 +220,13 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             out.onCompleted();
             return;
         }
-        Node node = store.node(req.getNodeId());
-        if (node == null) {
-            out.onError(Status.NOT_FOUND.withDescription("node " + req.getNodeId()
-                    + " is not part of this cluster (removed?); join again with a token").asRuntimeException());
+        if (store.node(req.getNodeId()) == null) {
+            out.onError(notFound(req.getNodeId()).asRuntimeException());
             return;
         }
         // Counted as heard from before READY is committed, or the monitor could see a READY
         // node without a heartbeat and mark it down at once.
         heartbeats.heard(req.getNodeId(), System.currentTimeMillis());
-        try {
-            // Written only when it changes something: after a leader change thousands of
-            // nodes open sessions again, READY as the store already has them.
-            if (node.getStatus().getState() != NodeState.NODE_READY || !node.getDescription().equals(req.getDescription())
-                    || !node.getStatus().getAddr().equals(req.getAddr()) || !node.getStatus().getMessage().isEmpty()) {
-                Node.Builder nb = node.toBuilder().setDescription(req.getDescription());
-                nb.getStatusBuilder().setState(NodeState.NODE_READY).setMessage("").setAddr(req.getAddr())
-                        .setLastHeartbeatMs(System.currentTimeMillis());
-                BatchWriter.write(raft, List.of(update(StoreObjects.of(nb.build()))));
-            }
-        } catch (RuntimeException e) {
-            out.onError(GrpcErrors.toStatus(e));
-            return;
-        }
         String sessionId = io.jswarm.manager.Ids.random(16);
         Session s = new Session(sessionId, req.getNodeId(), out);
         Session old = sessions.put(req.getNodeId(), s);
@@ -244,6 +236,16 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         if (out instanceof ServerCallStreamObserver<SessionMessage> so) {
             so.setOnCancelHandler(() -> sessions.remove(req.getNodeId(), s));
         }
+        // READY is written with other nodes' by the node writer, while the session starts:
+        // the node heartbeats meanwhile. A node whose READY cannot be written is sent away
+        // to open its session again.
+        nodeWriter.submit(() -> readyAction(req), e -> {
+            if (e != null) {
+                LOG.warn("node {}: its session could not make it READY: {}", req.getNodeId(), e.getMessage());
+                sessions.remove(req.getNodeId(), s);
+                s.close(GrpcErrors.toStatus(e).getStatus());
+            }
+        });
         // The full set goes out on the sender thread too, so it is ordered before increments.
         sender.execute(() -> {
             Assignments.Builder a = Assignments.newBuilder().setType(Assignments.Type.COMPLETE);
@@ -254,7 +256,11 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             }
             addFiles(s, a, true);
             SessionMessage.Builder first = SessionMessage.newBuilder().setSessionId(sessionId).setHeartbeatPeriodMs(heartbeatPeriodMs())
-                    .addAllManagers(managers()).setNode(store.node(req.getNodeId())).setAssignments(a);
+                    .addAllManagers(managers()).setAssignments(a);
+            Node node = store.node(req.getNodeId());
+            if (node != null) {
+                first.setNode(node);
+            }
             Autolock lock = autolockFor(req.getNodeId());
             if (lock != null) {
                 first.setAutolock(lock);
@@ -266,6 +272,29 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             }
         });
         LOG.info("session {} opened for node {} ({})", sessionId, req.getNodeId(), req.getDescription().getHostname());
+    }
+
+    private static Status notFound(String nodeId) {
+        return Status.NOT_FOUND.withDescription("node " + nodeId + " is not part of this cluster (removed?); join again with a token");
+    }
+
+    /**
+     * The write that makes a node READY with what its session says of it; null when the store
+     * has it so already (after a leader change thousands of nodes open sessions again).
+     */
+    private StoreAction readyAction(SessionRequest req) {
+        Node node = store.node(req.getNodeId());
+        if (node == null) {
+            throw notFound(req.getNodeId()).asRuntimeException();
+        }
+        if (node.getStatus().getState() == NodeState.NODE_READY && node.getDescription().equals(req.getDescription())
+                && node.getStatus().getAddr().equals(req.getAddr()) && node.getStatus().getMessage().isEmpty()) {
+            return null;
+        }
+        Node.Builder nb = node.toBuilder().setDescription(req.getDescription());
+        nb.getStatusBuilder().setState(NodeState.NODE_READY).setMessage("").setAddr(req.getAddr())
+                .setLastHeartbeatMs(System.currentTimeMillis());
+        return update(StoreObjects.of(nb.build()));
     }
 
     private static StoreAction update(StoreObject o) {
@@ -490,17 +519,20 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
 
     /**
      * Network tables are rebuilt at most every 20 ms, so that a burst of changes makes one
-     * refresh, and never more often than ten times the last refresh took (at most 2 s): a
-     * refresh reads every task, and with thousands of nodes joining it must not take the
-     * sender thread, which also carries the nodes' assignments, more than a tenth of the time.
+     * refresh, and less often the more nodes there are (2 ms per session, at most 2 s), or
+     * the longer the last refresh took (ten times as long): each refresh is a message to
+     * every node, and thousands of nodes joining, each a change to the ingress table, kept
+     * the fleet too busy reading them to heartbeat in time.
      */
     private void scheduleNetworkRefresh() {
         if (refreshQueued.compareAndSet(false, true)) {
-            long delayMs = Math.min(2_000, Math.max(20, lastRefreshNanos * 10 / 1_000_000));
+            long delayMs = Math.min(2_000, Math.max(Math.max(20, 2L * sessions.size()), lastRefreshNanos * 10 / 1_000_000));
             refreshTimer.schedule(() -> sender.execute(() -> {
                 refreshQueued.set(false);
                 long start = System.nanoTime();
-                sendNetworks(List.copyOf(sessions.values()), false);
+                if (sendNetworks(List.copyOf(sessions.values()), false)) {
+                    scheduleNetworkRefresh();
+                }
                 lastRefreshNanos = System.nanoTime() - start;
             }), delayMs, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
@@ -509,12 +541,19 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
     /**
      * Sends each session the tables of the networks its node has tasks on that changed
      * since they were last sent, and the networks it no longer needs. On the sender thread,
-     * after the assignments queued before: a node learns of a task before its network.
+     * after the assignments queued before: a node learns of a task before its network. A
+     * node that has not read what it was sent is passed over (true is returned): it gets
+     * everything that changed meanwhile as one message on a later refresh.
      */
-    private void sendNetworks(List<Session> targets, boolean complete) {
+    private boolean sendNetworks(List<Session> targets, boolean complete) {
         if (!active || targets.isEmpty()) {
-            return;
+            return false;
         }
+        int count = targets.size();
+        if (!complete) {
+            targets = targets.stream().filter(Session::keepingUp).toList();
+        }
+        boolean passedOver = targets.size() < count;
         Map<Session, java.util.Set<String>> needed = new HashMap<>();
         java.util.Set<String> all = new java.util.HashSet<>();
         io.jswarm.api.Network ingress = store.ingressNetwork();
@@ -568,6 +607,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                 s.send(SessionMessage.newBuilder().setSessionId(s.id).setNetworks(m).build());
             }
         }
+        return passedOver;
     }
 
     /** The tables last built, by network id (sender thread only). */
@@ -595,6 +635,11 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         return out;
     }
 
+    /** The writer of nodes' READY, which the membership service shares for nodes joining. */
+    public io.jswarm.manager.store.CoalescingWriter nodeWriter() {
+        return nodeWriter;
+    }
+
     /** Told (on the sender thread) of each node whose session opens, once its full assignment set is queued. */
     public void onSessionOpened(java.util.function.Consumer<String> listener) {
         sessionListeners.add(listener);
@@ -616,6 +661,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
     public void close() {
         deactivate();
         statuses.close();
+        nodeWriter.close();
         refreshTimer.shutdownNow();
         sender.shutdownNow();
     }

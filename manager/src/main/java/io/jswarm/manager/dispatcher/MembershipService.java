@@ -45,7 +45,12 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
 
     private final io.jswarm.manager.secrets.DataKey keys;
 
-    public MembershipService(MemoryStore store, RaftNode raft, io.jswarm.manager.secrets.DataKey keys) {
+    /** Joining nodes are created many to an entry, with sessions' READY (no handler thread waits on Raft). */
+    private final io.jswarm.manager.store.CoalescingWriter nodeWriter;
+
+    public MembershipService(MemoryStore store, RaftNode raft, io.jswarm.manager.secrets.DataKey keys,
+            io.jswarm.manager.store.CoalescingWriter nodeWriter) {
+        this.nodeWriter = nodeWriter;
         this.keys = keys;
         this.store = store;
         this.raft = raft;
@@ -223,14 +228,24 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
                 n.setManagerStatus(ManagerStatus.newBuilder().setAddr(req.getAddr()).setRaftAddr(req.getRaftAddr()));
             }
             Node node = n.build();
-            raft.propose(StoreBatch.newBuilder().addActions(StoreAction.newBuilder()
-                    .setKind(StoreAction.Kind.CREATE).setObject(StoreObjects.of(node))).build());
-            LOG.info("node {} ({}) joined as {}", node.getMeta().getId(), req.getDescription().getHostname(), role);
-            out.onNext(JoinResponse.newBuilder().setNodeId(node.getMeta().getId()).setRole(role)
+            JoinResponse.Builder answer = JoinResponse.newBuilder().setNodeId(node.getMeta().getId()).setRole(role)
                     .setClusterId(c.getMeta().getId()).setRaftGroupId(c.getRaftGroupId())
-                    .addAllMembers(members()).setCertPem(issue(signer, c, node.getMeta().getId(), role, key))
-                    .setRootCaPem(signer.trustPem()).build());
-            out.onCompleted();
+                    .setCertPem(issue(signer, c, node.getMeta().getId(), role, key)).setRootCaPem(signer.trustPem());
+            StoreAction create = StoreAction.newBuilder().setKind(StoreAction.Kind.CREATE).setObject(StoreObjects.of(node)).build();
+            // Nothing to write when it exists: an earlier entry of a batch refused further on made it.
+            nodeWriter.submit(() -> store.node(node.getMeta().getId()) != null ? null : create, e -> {
+                try {
+                    if (e != null) {
+                        out.onError(GrpcErrors.toStatus(e));
+                        return;
+                    }
+                    LOG.info("node {} ({}) joined as {}", node.getMeta().getId(), req.getDescription().getHostname(), role);
+                    out.onNext(answer.addAllMembers(members()).build());
+                    out.onCompleted();
+                } catch (RuntimeException ended) {
+                    // the joining node gave up meanwhile
+                }
+            });
         } catch (RuntimeException e) {
             out.onError(GrpcErrors.toStatus(e));
         }

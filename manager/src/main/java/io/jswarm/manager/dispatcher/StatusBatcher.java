@@ -223,24 +223,11 @@ final class StatusBatcher implements AutoCloseable {
                 }
             }
         }
-        List<StoreBatch> out = new ArrayList<>();
-        StoreBatch.Builder b = StoreBatch.newBuilder();
-        int bytes = 0;
+        List<StoreAction> actions = new ArrayList<>(byTask.size());
         for (Task t : byTask.values()) {
-            StoreAction a = StoreAction.newBuilder().setKind(StoreAction.Kind.STATUS).setObject(StoreObjects.of(t)).build();
-            int size = a.getSerializedSize() + 8;
-            if (b.getActionsCount() > 0 && bytes + size > RaftNode.MAX_ENTRY_BYTES - 1024) {
-                out.add(b.build());
-                b = StoreBatch.newBuilder();
-                bytes = 0;
-            }
-            b.addActions(a);
-            bytes += size;
+            actions.add(StoreAction.newBuilder().setKind(StoreAction.Kind.STATUS).setObject(StoreObjects.of(t)).build());
         }
-        if (b.getActionsCount() > 0) {
-            out.add(b.build());
-        }
-        return out;
+        return BatchWriter.split(actions);
     }
 
     @Override

@@ -13,14 +13,22 @@ public final class BatchWriter {
 
     /** Returns the number of entries written. A refused batch stops the write (StoreException). */
     public static int write(RaftNode raft, List<StoreAction> actions) {
-        int entries = 0;
+        List<StoreBatch> entries = split(actions);
+        for (StoreBatch b : entries) {
+            raft.propose(b);
+        }
+        return entries.size();
+    }
+
+    /** The actions in order, in entries of at most MAX_ACTIONS within Raft's entry size bound. */
+    public static List<StoreBatch> split(List<StoreAction> actions) {
+        List<StoreBatch> out = new java.util.ArrayList<>();
         StoreBatch.Builder b = StoreBatch.newBuilder();
         int bytes = 0;
         for (StoreAction a : actions) {
             int size = a.getSerializedSize() + 8;
             if (b.getActionsCount() > 0 && (b.getActionsCount() >= MAX_ACTIONS || bytes + size > RaftNode.MAX_ENTRY_BYTES - 1024)) {
-                raft.propose(b.build());
-                entries++;
+                out.add(b.build());
                 b = StoreBatch.newBuilder();
                 bytes = 0;
             }
@@ -28,9 +36,8 @@ public final class BatchWriter {
             bytes += size;
         }
         if (b.getActionsCount() > 0) {
-            raft.propose(b.build());
-            entries++;
+            out.add(b.build());
         }
-        return entries;
+        return out;
     }
 }
