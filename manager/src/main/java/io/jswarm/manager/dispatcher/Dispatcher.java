@@ -65,6 +65,8 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         final String nodeId;
         final StreamObserver<SessionMessage> out;
         boolean closed;
+        /** Whether the node is to get its network tables whole with the next refresh (sender thread only). */
+        boolean needsTables;
         /** The network tables this node was last sent (sender thread only). */
         final Map<String, NetworkTable> networks = new HashMap<>();
         /** The secrets and configs this node holds, as last sent (sender thread only). */
@@ -266,7 +268,12 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                 first.setAutolock(lock);
             }
             s.send(first.build());
-            sendNetworks(List.of(s), true);
+            // Its tables whole with the next refresh, which builds them once for every node
+            // whose session opened meanwhile: built here for each, they held up the first
+            // messages of the sessions behind (a 2,000-endpoint ingress table each), and nodes
+            // not told to heartbeat in time were marked down.
+            s.needsTables = true;
+            scheduleNetworkRefresh();
             for (var l : sessionListeners) {
                 l.accept(req.getNodeId());  // after the full set: what they send follows it
             }
@@ -530,7 +537,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             refreshTimer.schedule(() -> sender.execute(() -> {
                 refreshQueued.set(false);
                 long start = System.nanoTime();
-                if (sendNetworks(List.copyOf(sessions.values()), false)) {
+                if (sendNetworks(List.copyOf(sessions.values()))) {
                     scheduleNetworkRefresh();
                 }
                 lastRefreshNanos = System.nanoTime() - start;
@@ -545,14 +552,12 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
      * node that has not read what it was sent is passed over (true is returned): it gets
      * everything that changed meanwhile as one message on a later refresh.
      */
-    private boolean sendNetworks(List<Session> targets, boolean complete) {
+    private boolean sendNetworks(List<Session> targets) {
         if (!active || targets.isEmpty()) {
             return false;
         }
         int count = targets.size();
-        if (!complete) {
-            targets = targets.stream().filter(Session::keepingUp).toList();
-        }
+        targets = targets.stream().filter(Session::keepingUp).toList();
         boolean passedOver = targets.size() < count;
         Map<Session, java.util.Set<String>> needed = new HashMap<>();
         java.util.Set<String> all = new java.util.HashSet<>();
@@ -581,9 +586,11 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         // Most nodes hold the same earlier table (the one instance all were sent): one diff each.
         Map<NetworkTable, NetworkTable> diffs = new java.util.IdentityHashMap<>();
         for (Session s : targets) {
+            boolean complete = s.needsTables;
             NetworkTables.Builder m = NetworkTables.newBuilder().setComplete(complete);
             if (complete) {
                 s.networks.clear();
+                s.needsTables = false;
             }
             for (String id : needed.get(s)) {
                 NetworkTable t = tables.get(id);

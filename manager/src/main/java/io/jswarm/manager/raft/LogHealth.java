@@ -18,6 +18,12 @@ final class LogHealth {
     static final long RESTART_FREE_BYTES = 16L << 20;
     /** A flush that makes no progress this long, with entries waiting, is an I/O failure. */
     static final long STALL_MS = 4_000;
+    /**
+     * Observations this far apart mean the whole manager stood still (a long collection, no
+     * CPU): its log worker did too, so the stall is counted again from then. A leader that
+     * paused five seconds in a full collection had been stopped as if its disk had failed.
+     */
+    static final long STOOD_STILL_MS = 1_000;
 
     private final File dir;
     /** Free space as last measured by {@link #observe}: writes and reads only look at this. */
@@ -26,6 +32,7 @@ final class LogHealth {
     private boolean observed;
     private long lastFlush;
     private long stalledSince;
+    private long observedAt;
     private volatile boolean failed;
 
     LogHealth(File dir) {
@@ -44,7 +51,9 @@ final class LogHealth {
             failed = true;
             return;
         }
-        if (!observed || flushIndex != lastFlush || lastIndex <= flushIndex) {
+        boolean stoodStill = observed && now - observedAt > STOOD_STILL_MS;
+        observedAt = now;
+        if (!observed || flushIndex != lastFlush || lastIndex <= flushIndex || stoodStill) {
             observed = true;
             lastFlush = flushIndex;
             stalledSince = now;

@@ -292,7 +292,7 @@ public final class RaftNode implements Closeable {
      */
     private void recoverFromLogFailure() throws IOException {
         if (server != null) {
-            LOG.warn("{}: the Raft log in {} cannot be written ({} KiB free); stopping this Raft member until there is room",
+            LOG.warn("{}: the Raft log in {} cannot be written (its flushes stopped; {} KiB free); stopping this Raft member until it can",
                     nodeId, storageDir, health.freeBytes() >> 10);
             setLeader(false);
             RaftServer s = server;

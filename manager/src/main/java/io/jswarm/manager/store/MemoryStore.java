@@ -395,9 +395,42 @@ public final class MemoryStore {
                 memberIds.remove(id);
             }
         } else {
+            o = sharing(o);
             byKind.get(kind).put(id, o);
             index(o);
         }
+    }
+
+    /**
+     * A task holding, instead of its own copies, its service's task spec and endpoint when it
+     * has the same ones, and the very strings of its service's and node's ids. A task is
+     * parsed from its own log entry, so each held a private copy of all of these: about 400
+     * bytes of a task's 1.8 KB at 100,000 tasks (a follower's heap histogram).
+     */
+    private StoreObject sharing(StoreObject o) {
+        if (!o.hasTask()) {
+            return o;
+        }
+        Task t = o.getTask();
+        StoreObject so = byKind.get(ObjectCase.SERVICE).get(t.getServiceId());
+        StoreObject no = t.getNodeId().isEmpty() ? null : byKind.get(ObjectCase.NODE).get(t.getNodeId());
+        Task.Builder b = null;
+        if (so != null) {
+            Service s = so.getService();
+            if (t.getServiceId() != s.getMeta().getId()) {  // identity: the same String object
+                b = t.toBuilder().setServiceId(s.getMeta().getId());
+            }
+            if (t.getSpec() != s.getSpec().getTask() && t.getSpec().equals(s.getSpec().getTask())) {
+                b = (b != null ? b : t.toBuilder()).setSpec(s.getSpec().getTask());
+            }
+            if (t.getEndpoint() != s.getEndpoint() && t.getEndpoint().equals(s.getEndpoint())) {
+                b = (b != null ? b : t.toBuilder()).setEndpoint(s.getEndpoint());
+            }
+        }
+        if (no != null && t.getNodeId() != no.getNode().getMeta().getId()) {
+            b = (b != null ? b : t.toBuilder()).setNodeId(no.getNode().getMeta().getId());
+        }
+        return b == null ? o : StoreObject.newBuilder().setTask(b).build();
     }
 
     private void index(StoreObject o) {
@@ -609,8 +642,18 @@ public final class MemoryStore {
             memberIds.clear();
             hasCluster = false;
             recentRequests.clear();
+            List<StoreObject> tasks = new ArrayList<>();
             for (StoreObject o : s.getObjectsList()) {
-                byKind.get(o.getObjectCase()).put(StoreObjects.id(o), o);
+                if (o.hasTask()) {
+                    tasks.add(o);  // after their services and nodes, to share what they repeat
+                } else {
+                    byKind.get(o.getObjectCase()).put(StoreObjects.id(o), o);
+                    index(o);
+                }
+            }
+            for (StoreObject o : tasks) {
+                o = sharing(o);
+                byKind.get(ObjectCase.TASK).put(StoreObjects.id(o), o);
                 index(o);
             }
             for (io.jswarm.api.store.AppliedRequest r : s.getRecentRequestsList()) {

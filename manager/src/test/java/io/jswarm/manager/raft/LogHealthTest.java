@@ -15,15 +15,31 @@ class LogHealthTest {
     @Test
     void aFlushThatStopsWhileEntriesWaitIsAFailedLog() {
         LogHealth h = new LogHealth(dir.toFile());
-        h.observe(10, 12, 0);
-        h.observe(10, 14, LogHealth.STALL_MS - 1);
+        for (long t = 0; t < LogHealth.STALL_MS; t += 50) {
+            h.observe(10, 12 + t / 50, t);
+        }
         assertFalse(h.failed());
-        h.observe(10, 20, LogHealth.STALL_MS + 1);
+        h.observe(10, 200, LogHealth.STALL_MS + 1);
         assertTrue(h.failed());
         String p = h.problem(() -> "m3");
         assertTrue(p.contains("could not be written") || p.contains("no space left"), p);
         h.reset();
         assertFalse(h.failed());
+    }
+
+    @Test
+    void aManagerThatStoodStillDoesNotBlameItsLog() {
+        LogHealth h = new LogHealth(dir.toFile());
+        h.observe(10, 12, 0);
+        h.observe(10, 14, 50);
+        h.observe(10, 20, 5_050);  // a five-second collection: nothing ran, the log worker neither
+        assertFalse(h.failed());
+        for (long t = 5_100; t < 5_050 + LogHealth.STALL_MS; t += 50) {
+            h.observe(10, 20, t);
+        }
+        assertFalse(h.failed());
+        h.observe(10, 20, 5_050 + LogHealth.STALL_MS + 1);
+        assertTrue(h.failed(), "a flush still stopped once the manager runs again is a failed log");
     }
 
     @Test

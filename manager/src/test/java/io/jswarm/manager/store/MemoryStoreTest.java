@@ -311,6 +311,38 @@ class MemoryStoreTest {
         }
     }
 
+    /** Tasks parsed from their own entries hold their service's spec, endpoint and ids, not copies. */
+    @Test
+    void tasksShareWhatTheirServiceHoldsAfterAWriteAndARestore() throws Exception {
+        MemoryStore store = new MemoryStore();
+        Service svc = Service.newBuilder().setMeta(Meta.newBuilder().setId("s1"))
+                .setSpec(ServiceSpec.newBuilder().setAnnotations(Annotations.newBuilder().setName("web"))
+                        .setTask(io.jswarm.api.TaskSpec.newBuilder().setContainer(io.jswarm.api.ContainerSpec.newBuilder().setImage("127.0.0.1:5000/busybox:1"))))
+                .setEndpoint(io.jswarm.api.Endpoint.newBuilder().setSpec(io.jswarm.api.EndpointSpec.newBuilder()
+                        .setMode(io.jswarm.api.EndpointSpec.ResolutionMode.DNSRR))).build();
+        store.apply(batch(action(StoreAction.Kind.CREATE, svc)), 1);
+        Service stored = store.service("s1");
+        // As a follower gets it: parsed from bytes, so equal but not the same objects.
+        Task t = Task.parseFrom(Task.newBuilder().setMeta(Meta.newBuilder().setId("t1")).setServiceId("s1")
+                .setSpec(svc.getSpec().getTask()).setEndpoint(svc.getEndpoint()).build().toByteArray());
+        store.apply(batch(action(StoreAction.Kind.CREATE, t)), 2);
+        Task held = store.task("t1");
+        assertEquals(t.getSpec(), held.getSpec());
+        assertTrue(held.getSpec() == stored.getSpec().getTask(), "the service's task spec itself");
+        assertTrue(held.getEndpoint() == stored.getEndpoint(), "the service's endpoint itself");
+        assertTrue(held.getServiceId() == stored.getMeta().getId(), "the service's id string itself");
+        // A task whose spec differs (from before an update) keeps its own.
+        Task older = t.toBuilder().setMeta(Meta.newBuilder().setId("t2"))
+                .setSpec(io.jswarm.api.TaskSpec.newBuilder().setContainer(io.jswarm.api.ContainerSpec.newBuilder().setImage("127.0.0.1:5000/busybox:0"))).build();
+        store.apply(batch(action(StoreAction.Kind.CREATE, older)), 3);
+        assertEquals("127.0.0.1:5000/busybox:0", store.task("t2").getSpec().getContainer().getImage());
+
+        MemoryStore replica = new MemoryStore();
+        replica.restore(io.jswarm.api.store.StoreSnapshot.parseFrom(store.snapshot().toByteArray()));
+        assertEquals(store.snapshot(), replica.snapshot());
+        assertTrue(replica.task("t1").getSpec() == replica.service("s1").getSpec().getTask(), "shared after a restore too");
+    }
+
     private static void assertCountsMatchAScan(MemoryStore store) {
         long[] byState = new long[16];
         long[] byDesired = new long[16];
