@@ -30,13 +30,17 @@ import java.util.Map;
  * manager (sampled from its metrics every second); leadership changes (Raft term);
  * nodes the leader marked DOWN for missed heartbeats (the fleet never stops, so all are
  * wrong); status reports failed and shed; whole-process {@code swarmctl service ls} and
- * {@code service ps} at the largest size.
+ * {@code service ps} at the largest size; with three managers or more, {@code FAILOVERS}
+ * (default 1) times {@code kill -9} of the leader with every task in the store: seconds
+ * until a survivor accepts a write and until every node's session is open again, and the
+ * nodes marked down meanwhile.
  */
 public final class ScaleBenchmark {
     public static void main(String[] args) throws Exception {
         int nodes = args.length > 0 ? Integer.parseInt(args[0]) : 1_000;
         int tasks = args.length > 1 ? Integer.parseInt(args[1]) : 50_000;
         int managerCount = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+        int failovers = args.length > 3 ? Integer.parseInt(args[3]) : managerCount >= 3 ? 1 : 0;
         if (System.getProperty("jswarm.javaOpts") == null) {
             System.setProperty("jswarm.javaOpts", "default");  // swarmd's own JVM flags, as users run it (-Djswarm.javaOpts= to try others)
         }
@@ -126,11 +130,16 @@ public final class ScaleBenchmark {
                 }
                 System.out.printf("swarmctl service ls (whole process, median of 3): %.2f s; service ps big -q: %.2f s%n",
                         timeCli(leader, "service", "ls"), timeCli(leader, "service", "ps", "big", "-q"));
+                // What the run cost the leader, before a failover replaces it.
+                double cpu = (cpuTicks(leader.pid()) - cpu0) / 100.0;
+                long peak = peakRss[0];
+                double[] before = termsAndDown(http, managers, metricsPorts, termAtStart, downAtStart);
+                Member now = failovers > 0 ? failover(cluster, managers, fleet, nodes, failovers) : leader;
                 long r0 = System.nanoTime();
-                try (ControlClient c = leader.control()) {
+                try (ControlClient c = now.control()) {
                     c.stub().removeService(RemoveServiceRequest.newBuilder().setServiceId(id).build());
                 }
-                int leaderPort = metricsPorts.get(leader);
+                int leaderPort = metricsPorts.get(now);
                 LocalCluster.await(Duration.ofSeconds(900), () -> {
                     try {
                         return metrics(http, leaderPort).getOrDefault("jswarm_store_objects{kind=\"task\"}", -1.0) == 0;
@@ -139,29 +148,76 @@ public final class ScaleBenchmark {
                     }
                 }, "no task left");
                 System.out.printf("service rm: no task left after %.1f s%n", (System.nanoTime() - r0) / 1e9);
-                double cpu = (cpuTicks(leader.pid()) - cpu0) / 100.0;
                 sampler.interrupt();
-                double terms = 0;
-                double down = 0;
-                for (Member m : managers) {
-                    Map<String, Double> mm = metrics(http, metricsPorts.get(m));
-                    terms = Math.max(terms, mm.getOrDefault("jswarm_raft_term", 0.0) - termAtStart.get(m));
-                    down += mm.getOrDefault("jswarm_dispatcher_heartbeat_failures_total", 0.0) - downAtStart.get(m);
-                }
-                System.out.printf("leader %s: RSS idle %d MB, peak %d MB; CPU %.0f s over the run%n", leader.name, idleRss / 1024,
-                        peakRss[0] / 1024, cpu);
+                double terms = before[0];
+                double down = before[1];
+                System.out.printf("leader %s: RSS idle %d MB, peak %d MB; CPU %.0f s until all RUNNING and listed%n", leader.name,
+                        idleRss / 1024, peak / 1024, cpu);
                 StringBuilder gc = new StringBuilder();
                 for (Member m : managers) {
                     gc.append(String.format(" %s %.0f ms", m.name, gcMax.getOrDefault(m, Double.NaN) * 1e3));
                 }
                 System.out.println("longest GC pause:" + gc);
-                System.out.printf("leadership changes: %.0f; nodes marked DOWN (all wrongly): %.0f; sessions opened: %d%n", terms, down,
-                        fleet.sessionsOpened.get());
+                System.out.printf("leadership changes: %.0f; nodes marked DOWN (all wrongly): %.0f (before any failover); sessions opened: %d%n",
+                        terms, down, fleet.sessionsOpened.get());
+                if (failovers > 0) {
+                    double[] after = termsAndDown(http, managers, metricsPorts, termAtStart, downAtStart);
+                    System.out.printf("nodes marked DOWN during and after the failover%s: %.0f%n", failovers > 1 ? "s" : "", after[1] - down);
+                }
                 System.out.printf("status reports: %d sent, %d failed %s, %d shed; longest gap between a node's heartbeats: %.1f s%n",
                         fleet.reportsSent.get(), fleet.reportsFailed.get(), fleet.failuresByCode, fleet.reportsShed.get(),
                         fleet.longestHeartbeatGapMs.get() / 1e3);
             }
         }
+    }
+
+    /** The largest Raft term change and the nodes marked down, summed over the managers that answer. */
+    static double[] termsAndDown(HttpClient http, List<Member> managers, Map<Member, Integer> ports, Map<Member, Double> termAtStart,
+            Map<Member, Double> downAtStart) {
+        double terms = 0;
+        double down = 0;
+        for (Member m : managers) {
+            try {
+                Map<String, Double> mm = metrics(http, ports.get(m));
+                terms = Math.max(terms, mm.getOrDefault("jswarm_raft_term", 0.0) - termAtStart.get(m));
+                down += mm.getOrDefault("jswarm_dispatcher_heartbeat_failures_total", 0.0) - downAtStart.get(m);
+            } catch (Exception e) {
+                // a manager restarted by a failover counts from zero: what it did before is lost
+            }
+        }
+        return new double[] {terms, down};
+    }
+
+    /**
+     * kill -9 of the leader with the whole fleet and every task in the store: seconds until
+     * a survivor accepts a write, and until every node's session is open again; the killed
+     * manager is started again and caught up before the next. Returns the leader after.
+     */
+    static Member failover(LocalCluster cluster, List<Member> managers, SimulatedFleet fleet, int nodes, int runs) throws Exception {
+        double[] toWrite = new double[runs];
+        double[] toSessions = new double[runs];
+        for (int r = 0; r < runs; r++) {
+            Member victim = ControlPlaneBenchmark.leader(cluster, managers.toArray(new Member[0]));
+            Member survivor = managers.stream().filter(m -> m != victim).findFirst().orElseThrow();
+            long t0 = System.nanoTime();
+            victim.kill();
+            toWrite[r] = ControlPlaneBenchmark.timeWrite(survivor, 120_000);
+            LocalCluster.await(Duration.ofSeconds(30), () -> fleet.connected() < nodes, "the fleet sees the leader gone");
+            LocalCluster.await(Duration.ofSeconds(600), () -> fleet.connected() == nodes, "every node's session open again");
+            toSessions[r] = (System.nanoTime() - t0) / 1e9;
+            victim.start();
+            LocalCluster.await(Duration.ofSeconds(600), () -> {
+                try (ControlClient c = victim.control()) {
+                    return c.stub().listServices(ListServicesRequest.getDefaultInstance()) != null;
+                } catch (RuntimeException e) {
+                    return false;
+                }
+            }, "the killed manager back");
+        }
+        System.out.printf("failover under load (kill -9 of the leader, %d run%s): to a write accepted median %.2f s %s; "
+                + "to every node's session open again median %.1f s %s%n", runs, runs > 1 ? "s" : "", ControlPlaneBenchmark.median(toWrite),
+                java.util.Arrays.toString(toWrite), ControlPlaneBenchmark.median(toSessions), java.util.Arrays.toString(toSessions));
+        return ControlPlaneBenchmark.leader(cluster, managers.toArray(new Member[0]));
     }
 
     private static volatile String lastError = "";

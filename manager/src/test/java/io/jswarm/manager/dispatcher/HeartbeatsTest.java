@@ -65,4 +65,24 @@ class HeartbeatsTest {
         assertTrue(h.silent("n1", 40_100, LIMIT));
         assertFalse(h.recent("n1", 40_100, LIMIT));
     }
+
+    @Test
+    void nodesNotYetBackAreNotJudgedWhileOthersAreStillComingBack() {
+        Heartbeats h = new Heartbeats();
+        h.activate(0);
+        // 2,000 nodes reconnect to the new leader over 80 s, one every 40 ms.
+        for (long t = 0; t < 80_000; t += 100) {
+            h.pulse(t);
+            if (t >= 5_000) {
+                h.heard("back-" + t, t);
+                h.heard("back-" + (t + 40), t);
+            }
+            assertFalse(h.silent("last", t, LIMIT), "at " + t + " ms: nodes are still coming back");
+        }
+        // The last node back heard from at 79,900: one not back by 79,900 + LIMIT is silent.
+        run(h, 80_000, 79_900 + LIMIT);
+        assertFalse(h.silent("last", 79_900 + LIMIT, LIMIT));
+        run(h, 79_900 + LIMIT + 100, 79_900 + LIMIT + 100);
+        assertTrue(h.silent("last", 79_900 + LIMIT + 100, LIMIT));
+    }
 }
