@@ -97,6 +97,25 @@ class NetworkAllocatorTest {
         assertNull(c.next(n));
     }
 
+    /** More nodes than a small ingress subnet holds: those that fit get one, and the full subnet is scanned once, not per node. */
+    @Test
+    void aFullIngressSubnetIsScannedOncePerPass() {
+        Network ingress = net("ing", null, null).addIpam(IPAMConfig.newBuilder().setSubnet("10.2.0.0/28").setGateway("10.2.0.1")).build();
+        List<Node> nodes = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            nodes.add(node("192.168.0." + i + ":4242").toBuilder().setMeta(Meta.newBuilder().setId("n" + i)).build());
+        }
+        int[] lookups = {0};
+        Set<String> claimed = new HashSet<>(Set.of(Claims.address("ing", "10.2.0.1")));
+        NetworkAllocator.Addresses addresses = new NetworkAllocator.Addresses(c -> {
+            lookups[0]++;
+            return claimed.contains(c);
+        });
+        List<Node> given = NetworkAllocator.withIngressAddresses(nodes, ingress, addresses);
+        assertEquals(13, given.size(), "a /28 holds 14 hosts, one of them the gateway");
+        assertTrue(lookups[0] <= 2 * 16, "the full subnet was scanned " + lookups[0] + " times over");
+    }
+
     @Test
     void poolsAreChecked() {
         assertMessage("not between /8 and /29", () -> NetworkAllocator.validatePool(List.of("10.0.0.0/8"), 30));
