@@ -14,10 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "cluster", description = "Manage the cluster.", mixinStandardHelpOptions = true,
-        subcommands = {ClusterCommand.Inspect.class, ClusterCommand.Update.class, ClusterCommand.JoinToken.class,
-            ClusterCommand.ClientCert.class, ClusterCommand.RotateCa.class, ClusterCommand.UnlockKey.class,
-            ClusterCommand.Unlock.class, ClusterCommand.Leave.class})
+@Command(name = "cluster", description = "Manage the cluster.", mixinStandardHelpOptions = true)
 final class ClusterCommand implements Callable<Integer> {
     @Override
     public Integer call() {

@@ -13,8 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "network", description = "Manage overlay networks.", mixinStandardHelpOptions = true,
-        subcommands = {NetworkCommand.Create.class, NetworkCommand.Ls.class, NetworkCommand.Inspect.class, NetworkCommand.Rm.class})
+@Command(name = "network", description = "Manage overlay networks.", mixinStandardHelpOptions = true)
 final class NetworkCommand implements Callable<Integer> {
     @Override
     public Integer call() {

@@ -13,9 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "node", description = "Manage nodes.", mixinStandardHelpOptions = true,
-        subcommands = {NodeCommand.Ls.class, NodeCommand.Inspect.class, NodeCommand.Update.class, NodeCommand.Promote.class,
-                NodeCommand.Demote.class, NodeCommand.Rm.class})
+@Command(name = "node", description = "Manage nodes.", mixinStandardHelpOptions = true)
 final class NodeCommand implements Callable<Integer> {
     @Override
     public Integer call() {

@@ -21,8 +21,7 @@ import picocli.CommandLine.Parameters;
  * {@code secret} and {@code config}: the same four commands over two kinds of object (one
  * base class each, a small {@link Kind} per object). A secret's data is never shown.
  */
-@Command(name = "secret", description = "Manage secrets.", mixinStandardHelpOptions = true,
-        subcommands = {SecretCommand.Create.class, SecretCommand.Ls.class, SecretCommand.Inspect.class, SecretCommand.Rm.class})
+@Command(name = "secret", description = "Manage secrets.", mixinStandardHelpOptions = true)
 final class SecretCommand implements Callable<Integer> {
     @Override
     public Integer call() {
@@ -249,8 +248,7 @@ final class SecretCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "config", description = "Manage configs.", mixinStandardHelpOptions = true,
-            subcommands = {ConfigCommand.Create.class, ConfigCommand.Ls.class, ConfigCommand.Inspect.class, ConfigCommand.Rm.class})
+    @Command(name = "config", description = "Manage configs.", mixinStandardHelpOptions = true)
     static final class ConfigCommand implements Callable<Integer> {
         @Override
         public Integer call() {

@@ -23,10 +23,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "service", description = "Manage services.", mixinStandardHelpOptions = true,
-        subcommands = {ServiceCommand.Create.class, ServiceCommand.Ls.class, ServiceCommand.Ps.class, ServiceCommand.Inspect.class,
-                ServiceCommand.Update.class, ServiceCommand.Rollback.class, ServiceCommand.Scale.class, ServiceCommand.Rm.class,
-                LogsCommand.class})
+@Command(name = "service", description = "Manage services.", mixinStandardHelpOptions = true)
 final class ServiceCommand implements Callable<Integer> {
     @Override
     public Integer call() {

@@ -16,9 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code stack}: applications deployed from compose files, in Docker's words and output. */
-@Command(name = "stack", description = "Manage stacks (applications deployed from compose files).", mixinStandardHelpOptions = true,
-        subcommands = {StackCommand.Deploy.class, StackCommand.Ls.class, StackCommand.Services.class, StackCommand.Ps.class,
-                StackCommand.Rm.class, StackCommand.Config.class})
+@Command(name = "stack", description = "Manage stacks (applications deployed from compose files).", mixinStandardHelpOptions = true)
 final class StackCommand implements Callable<Integer> {
     @Override
     public Integer call() {

@@ -10,8 +10,7 @@ import picocli.CommandLine.ScopeType;
 
 /** swarmctl: drives a cluster through a manager's Control API. */
 @Command(name = "swarmctl", mixinStandardHelpOptions = true, version = "swarmctl " + LocalNode.VERSION,
-        description = "Manage a jswarm cluster.",
-        subcommands = {ServiceCommand.class, StackCommand.class, TaskCommand.class, NodeCommand.class, NetworkCommand.class, SecretCommand.class, SecretCommand.ConfigCommand.class, ClusterCommand.class, EventsCommand.class})
+        description = "Manage a jswarm cluster.")
 public final class Swarmctl implements Callable<Integer> {
     static final String DEFAULT_SOCKET = "/var/lib/jswarm/swarmd.sock";
 
@@ -68,11 +67,22 @@ public final class Swarmctl implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        new CommandLine(this).usage(System.out);
+        CommandTree.whole(this).usage(System.out);
         return 0;
     }
 
+    /** Held: java.util.logging keeps only weak references to its loggers, and with them their levels. */
+    private static final java.util.logging.Logger NETTY_LOG = java.util.logging.Logger.getLogger("io.netty");
+
     public static void main(String[] args) {
+        // Netty would log through SLF4J (slf4j-simple is on the classpath for swarmd), whose
+        // set-up alone (a date format, time zones, locale data) was 20 ms of every swarmctl;
+        // gRPC's java.util.logging, loaded anyway, serves Netty too.
+        // Errors only, as swarmd's own settings have it (not a warning that a unix socket
+        // has no TCP keep-alive).
+        NETTY_LOG.setLevel(java.util.logging.Level.SEVERE);
+        io.netty.util.internal.logging.InternalLoggerFactory.setDefaultFactory(
+                io.netty.util.internal.logging.JdkLoggerFactory.INSTANCE);
         System.exit(run(args));
     }
 
@@ -88,9 +98,13 @@ public final class Swarmctl implements Callable<Integer> {
      * a write may or may not have been applied.
      */
     public static int run(String[] args) {
-        CommandLine cl = new CommandLine(new Swarmctl());
+        CommandLine cl = CommandTree.forLine(new Swarmctl(), args);
         // As docker service create: everything after IMAGE is the command and its arguments.
-        cl.getSubcommands().get("service").getSubcommands().get("create").setStopAtPositional(true);
+        CommandLine service = cl.getSubcommands().get("service");
+        CommandLine create = service == null ? null : service.getSubcommands().get("create");
+        if (create != null) {
+            create.setStopAtPositional(true);
+        }
         // Messages may carry what the user typed: never write its control characters back.
         cl.setExecutionStrategy(EmptyValues.checkedFirst());
         cl.setParameterExceptionHandler((ex, a) -> {

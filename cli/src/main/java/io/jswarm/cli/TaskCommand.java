@@ -9,8 +9,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "task", description = "Inspect tasks.", mixinStandardHelpOptions = true,
-        subcommands = {TaskCommand.Ls.class, TaskCommand.Inspect.class})
+@Command(name = "task", description = "Inspect tasks.", mixinStandardHelpOptions = true)
 final class TaskCommand implements Callable<Integer> {
     @Override
     public Integer call() {
