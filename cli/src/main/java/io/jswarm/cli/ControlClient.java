@@ -56,6 +56,16 @@ public final class ControlClient implements Closeable {
         return ControlGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
     }
 
+    /**
+     * The tasks a listing shows (each cut to what listings print: the manager's summary),
+     * read page by page from the manager's stream.
+     */
+    public java.util.List<io.jswarm.api.Task> listedTasks(io.jswarm.api.control.ListTasksRequest req) {
+        java.util.List<io.jswarm.api.Task> out = new java.util.ArrayList<>();
+        stub().streamTasks(req.toBuilder().setSummary(true).build()).forEachRemaining(p -> out.addAll(p.getTasksList()));
+        return out;
+    }
+
     /** For streams that last as long as the user wants (events). */
     public ControlGrpc.ControlBlockingStub streamingStub() {
         return ControlGrpc.newBlockingStub(channel);

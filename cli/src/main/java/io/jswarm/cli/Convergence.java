@@ -47,7 +47,7 @@ final class Convergence {
         long deadline = System.currentTimeMillis() + TIMEOUT_MS;
         while (true) {
             Service s = cc.stub().getService(GetServiceRequest.newBuilder().setServiceId(serviceId).build()).getService();
-            List<Task> tasks = cc.stub().listTasks(ListTasksRequest.newBuilder().addServiceIds(serviceId).build()).getTasksList();
+            List<Task> tasks = cc.listedTasks(ListTasksRequest.newBuilder().addServiceIds(serviceId).build());
             UpdateStatus us = s.getUpdateStatus();
             boolean updating = us.getState() == UpdateStatus.State.UPDATING || us.getState() == UpdateStatus.State.ROLLBACK_STARTED;
             if (mode != Mode.CREATE) {

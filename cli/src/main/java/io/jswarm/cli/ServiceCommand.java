@@ -227,7 +227,7 @@ final class ServiceCommand implements Callable<Integer> {
                 }
             }
             try (ControlClient cc = Swarmctl.client()) {
-                List<Task> tasks = cc.stub().listTasks(req.build()).getTasksList();
+                List<Task> tasks = cc.listedTasks(req.build());
                 print(tasks, Show.hostnames(cc), names, ids);
             }
             return 0;

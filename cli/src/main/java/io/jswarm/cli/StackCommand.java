@@ -141,7 +141,7 @@ final class StackCommand implements Callable<Integer> {
                 ps.quiet = quiet;
                 ps.noTrunc = noTrunc;
                 ps.format = format;
-                ps.print(cc.stub().listTasks(req.build()).getTasksList(), Show.hostnames(cc), List.of(), List.of());
+                ps.print(cc.listedTasks(req.build()), Show.hostnames(cc), List.of(), List.of());
             }
             return 0;
         }

@@ -48,7 +48,7 @@ public final class SwarmctlTraining {
                     }
 
                     @Override
-                    public void listTasks(ListTasksRequest r, StreamObserver<ListTasksResponse> out) {
+                    public void streamTasks(ListTasksRequest r, StreamObserver<ListTasksResponse> out) {
                         out.onNext(ListTasksResponse.getDefaultInstance());
                         out.onCompleted();
                     }

@@ -25,7 +25,7 @@ final class TaskCommand implements Callable<Integer> {
                 Map<String, String> hostnames = Show.hostnames(cc);
                 long now = System.currentTimeMillis();
                 Table t = new Table("ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR");
-                for (Task task : cc.stub().listTasks(ListTasksRequest.getDefaultInstance()).getTasksList()) {
+                for (Task task : cc.listedTasks(ListTasksRequest.getDefaultInstance())) {
                     t.add(Show.id(task.getMeta().getId(), false), task.getAnnotations().getName(),
                             Show.image(task.getSpec().getContainer().getImage(), false), hostnames.getOrDefault(task.getNodeId(), ""),
                             Show.state(task.getDesiredState()),

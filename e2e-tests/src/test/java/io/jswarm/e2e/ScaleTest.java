@@ -82,6 +82,23 @@ class ScaleTest {
                         && stored.size() == 5_000, "the nodes reported every stored RUNNING task");
                 assertEquals(0, LocalCluster.nodes(m1).stream().filter(n -> n.getStatus().getState() != io.jswarm.api.NodeState.NODE_READY)
                         .count(), "no node was marked down");
+
+                // Listings come in pages, each task once, cut to what a listing shows.
+                List<Task> whole = tasks(c, "storm");
+                Set<String> all = whole.stream().map(t -> t.getMeta().getId()).collect(Collectors.toSet());
+                List<io.jswarm.api.control.ListTasksResponse> pages = new ArrayList<>();
+                c.stub().streamTasks(ListTasksRequest.newBuilder().addServiceIds(storm).setSummary(true).build()).forEachRemaining(pages::add);
+                assertEquals((all.size() + 999) / 1_000, pages.size(), "pages of at most 1,000 tasks");
+                List<String> streamed = pages.stream().flatMap(p -> p.getTasksList().stream()).map(t -> t.getMeta().getId()).toList();
+                assertEquals(all, Set.copyOf(streamed));
+                assertEquals(all.size(), streamed.size(), "no task twice");
+                Task listed = pages.get(0).getTasks(0);
+                Task full = whole.stream().filter(t -> t.getMeta().getId().equals(listed.getMeta().getId())).findFirst().orElseThrow();
+                assertEquals(io.jswarm.api.TaskSpec.newBuilder().setContainer(io.jswarm.api.ContainerSpec.newBuilder()
+                        .setImage(full.getSpec().getContainer().getImage())).build(), listed.getSpec(), "the summary's spec: the image");
+                assertEquals(full.getStatus(), listed.getStatus());
+                Set<String> printed = Set.copyOf(cluster.swarmctl(m1, "service", "ps", "-q", "--no-trunc", "storm").ok().out().lines().toList());
+                assertEquals(all, printed, "swarmctl service ps -q lists every task");
             }
         }
     }

@@ -586,32 +586,93 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void listTasks(ListTasksRequest req, StreamObserver<ListTasksResponse> out) {
-        read(out, () -> {
-            List<Task> tasks;
-            if (!req.getServiceIdsList().isEmpty()) {
-                tasks = new ArrayList<>();
-                for (String ref : req.getServiceIdsList()) {
-                    tasks.addAll(store.tasksOfService(resolveService(store, ref).getMeta().getId()));
+        read(out, () -> page(selectTasks(req), req.getSummary()));
+    }
+
+    /** Tasks per page of {@link #streamTasks}: about 300 KB of plain tasks. */
+    static final int TASK_PAGE = 1_000;
+
+    /**
+     * The tasks of {@link #listTasks} in pages, each sent when the client has read the one
+     * before (gRPC's flow control): the manager never builds the whole answer, and the
+     * client parses one page while the next is made. The tasks are those of one moment (the
+     * store's objects are immutable: the list of them is the snapshot).
+     */
+    @Override
+    public void streamTasks(ListTasksRequest req, StreamObserver<ListTasksResponse> out) {
+        List<Task> tasks;
+        try {
+            raft.readBarrier();
+            tasks = selectTasks(req);
+        } catch (Exception e) {
+            out.onError(GrpcErrors.toStatus(e));
+            return;
+        }
+        var call = (io.grpc.stub.ServerCallStreamObserver<ListTasksResponse>) out;
+        int[] next = {0};
+        boolean[] done = {false};
+        // Both run on the call's own serialized executor, never at once.
+        Runnable send = () -> {
+            while (!done[0] && call.isReady() && !call.isCancelled()) {
+                int to = Math.min(tasks.size(), next[0] + TASK_PAGE);
+                if (next[0] < to || tasks.isEmpty()) {
+                    call.onNext(page(tasks.subList(next[0], to), req.getSummary()));
                 }
-            } else {
-                tasks = store.tasks();
-            }
-            Set<String> nodeIds = new HashSet<>();
-            for (String ref : req.getNodeIdsList()) {
-                nodeIds.add(resolveNode(store, ref).getMeta().getId());
-            }
-            ListTasksResponse.Builder b = ListTasksResponse.newBuilder();
-            for (Task t : tasks) {
-                if (!nodeIds.isEmpty() && !nodeIds.contains(t.getNodeId())) {
-                    continue;
+                next[0] = to;
+                if (next[0] >= tasks.size()) {
+                    done[0] = true;
+                    call.onCompleted();
                 }
-                if (!req.getDesiredStatesList().isEmpty() && !req.getDesiredStatesList().contains(t.getDesiredState())) {
-                    continue;
-                }
-                b.addTasks(t);
             }
-            return b.build();
-        });
+        };
+        call.setOnReadyHandler(send);
+        send.run();
+    }
+
+    /** The tasks a listing asks for. */
+    private List<Task> selectTasks(ListTasksRequest req) {
+        List<Task> tasks;
+        if (!req.getServiceIdsList().isEmpty()) {
+            tasks = new ArrayList<>();
+            for (String ref : req.getServiceIdsList()) {
+                tasks.addAll(store.tasksOfService(resolveService(store, ref).getMeta().getId()));
+            }
+        } else {
+            tasks = store.tasks();
+        }
+        Set<String> nodeIds = new HashSet<>();
+        for (String ref : req.getNodeIdsList()) {
+            nodeIds.add(resolveNode(store, ref).getMeta().getId());
+        }
+        List<Task> out = new ArrayList<>();
+        for (Task t : tasks) {
+            if (!nodeIds.isEmpty() && !nodeIds.contains(t.getNodeId())) {
+                continue;
+            }
+            if (!req.getDesiredStatesList().isEmpty() && !req.getDesiredStatesList().contains(t.getDesiredState())) {
+                continue;
+            }
+            out.add(t);
+        }
+        return out;
+    }
+
+    private static ListTasksResponse page(List<Task> tasks, boolean summary) {
+        ListTasksResponse.Builder b = ListTasksResponse.newBuilder();
+        for (Task t : tasks) {
+            b.addTasks(summary ? summary(t) : t);
+        }
+        return b.build();
+    }
+
+    /** A task as a listing shows it: its image, not its whole spec; its ports, not its endpoint's spec or VIPs. */
+    static Task summary(Task t) {
+        return t.toBuilder()
+                .setSpec(io.jswarm.api.TaskSpec.newBuilder().setContainer(io.jswarm.api.ContainerSpec.newBuilder()
+                        .setImage(t.getSpec().getContainer().getImage())))
+                .setEndpoint(io.jswarm.api.Endpoint.newBuilder().addAllPorts(t.getEndpoint().getPortsList()))
+                .clearRestartHistoryMs()
+                .build();
     }
 
     // ------------------------------------------------------------------ nodes
