@@ -176,14 +176,19 @@ public final class ControlPlaneBenchmark {
         out[0][r] = (System.nanoTime() - t0) / 1e9;
         leader.start();
         LocalCluster.await(Duration.ofSeconds(120), () -> LocalCluster.readyNodes(survivor) >= 3 && leaderKnown(survivor), "the manager is back");
-        LocalCluster.await(Duration.ofSeconds(120), () -> {
-            try (ControlClient cc = leader.control()) {
+        awaitAnswering(leader, Duration.ofSeconds(120));
+        Thread.sleep(3_000);  // let it settle as a follower before the next kill
+    }
+
+    /** Until a restarted manager answers a read on its control socket. */
+    static void awaitAnswering(Member m, Duration timeout) throws Exception {
+        LocalCluster.await(timeout, () -> {
+            try (ControlClient cc = m.control()) {
                 return cc.stub().listServices(ListServicesRequest.getDefaultInstance()) != null;
             } catch (RuntimeException e) {
                 return false;
             }
-        }, "the restarted manager answers");
-        Thread.sleep(3_000);  // let it settle as a follower before the next kill
+        }, "the restarted manager " + m.name + " answers");
     }
 
     static void report(String mode, double[][] failover) {

@@ -134,7 +134,7 @@ public final class ScaleBenchmark {
                 double cpu = (cpuTicks(leader.pid()) - cpu0) / 100.0;
                 long peak = peakRss[0];
                 double[] before = termsAndDown(http, managers, metricsPorts, termAtStart, downAtStart);
-                Member now = failovers > 0 ? failover(cluster, managers, fleet, nodes, failovers) : leader;
+                Member now = failovers > 0 ? failover(cluster, managers, fleet, nodes, failovers, http, metricsPorts, downAtStart) : leader;
                 long r0 = System.nanoTime();
                 try (ControlClient c = now.control()) {
                     c.stub().removeService(RemoveServiceRequest.newBuilder().setServiceId(id).build());
@@ -190,34 +190,49 @@ public final class ScaleBenchmark {
 
     /**
      * kill -9 of the leader with the whole fleet and every task in the store: seconds until
-     * a survivor accepts a write, and until every node's session is open again; the killed
-     * manager is started again and caught up before the next. Returns the leader after.
+     * a survivor accepts a write, until every node's session is open again, and the nodes
+     * the survivors marked down meanwhile; the killed manager is started again and caught up
+     * before the next. Its counter of nodes marked down starts again from zero: its baseline
+     * in {@code downAtStart} is moved so that what it had counted before still counts.
+     * Returns the leader after.
      */
-    static Member failover(LocalCluster cluster, List<Member> managers, SimulatedFleet fleet, int nodes, int runs) throws Exception {
+    static Member failover(LocalCluster cluster, List<Member> managers, SimulatedFleet fleet, int nodes, int runs, HttpClient http,
+            Map<Member, Integer> ports, Map<Member, Double> downAtStart) throws Exception {
         double[] toWrite = new double[runs];
         double[] toSessions = new double[runs];
+        double[] downs = new double[runs];
         for (int r = 0; r < runs; r++) {
             Member victim = ControlPlaneBenchmark.leader(cluster, managers.toArray(new Member[0]));
             Member survivor = managers.stream().filter(m -> m != victim).findFirst().orElseThrow();
+            Map<Member, Double> atKill = new HashMap<>();
+            for (Member m : managers) {
+                atKill.put(m, markedDown(http, ports.get(m)));
+            }
             long t0 = System.nanoTime();
             victim.kill();
             toWrite[r] = ControlPlaneBenchmark.timeWrite(survivor, 120_000);
             LocalCluster.await(Duration.ofSeconds(30), () -> fleet.connected() < nodes, "the fleet sees the leader gone");
             LocalCluster.await(Duration.ofSeconds(600), () -> fleet.connected() == nodes, "every node's session open again");
             toSessions[r] = (System.nanoTime() - t0) / 1e9;
-            victim.start();
-            LocalCluster.await(Duration.ofSeconds(600), () -> {
-                try (ControlClient c = victim.control()) {
-                    return c.stub().listServices(ListServicesRequest.getDefaultInstance()) != null;
-                } catch (RuntimeException e) {
-                    return false;
+            for (Member m : managers) {
+                if (m != victim) {
+                    downs[r] += markedDown(http, ports.get(m)) - atKill.get(m);
                 }
-            }, "the killed manager back");
+            }
+            victim.start();
+            ControlPlaneBenchmark.awaitAnswering(victim, Duration.ofSeconds(600));
+            downAtStart.put(victim, downAtStart.get(victim) - atKill.get(victim));
         }
         System.out.printf("failover under load (kill -9 of the leader, %d run%s): to a write accepted median %.2f s %s; "
-                + "to every node's session open again median %.1f s %s%n", runs, runs > 1 ? "s" : "", ControlPlaneBenchmark.median(toWrite),
-                java.util.Arrays.toString(toWrite), ControlPlaneBenchmark.median(toSessions), java.util.Arrays.toString(toSessions));
+                + "to every node's session open again median %.1f s %s; nodes marked down meanwhile %s%n", runs, runs > 1 ? "s" : "",
+                ControlPlaneBenchmark.median(toWrite), java.util.Arrays.toString(toWrite), ControlPlaneBenchmark.median(toSessions),
+                java.util.Arrays.toString(toSessions), java.util.Arrays.toString(downs));
         return ControlPlaneBenchmark.leader(cluster, managers.toArray(new Member[0]));
+    }
+
+    /** The nodes a manager has marked down since it started (its heartbeat failures). */
+    private static double markedDown(HttpClient http, int port) throws Exception {
+        return metrics(http, port).getOrDefault("jswarm_dispatcher_heartbeat_failures_total", 0.0);
     }
 
     private static volatile String lastError = "";
