@@ -63,7 +63,7 @@ public final class ImageStore {
             throw new RegistryException("manifest of " + ref + " has no config (schema 1 manifests are not supported)");
         }
         Path configBlob = blob(ref, configDigest);
-        ImageConfig config = ImageConfig.parse(RegistryClient.JSON.readTree(configBlob.toFile()));
+        ImageConfig config = ImageConfig.parse(RegistryClient.json().readTree(configBlob.toFile()));
         List<Path> dirs = new ArrayList<>();
         for (JsonNode layer : manifest.path("layers")) {
             String digest = layer.path("digest").asText();

@@ -36,17 +36,34 @@ public final class RegistryClient {
     public static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
     private static final String ACCEPT = String.join(", ", OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST);
     private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
-    static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * Made when first used, as the HTTP client is: a node that never pulls (an idle worker)
+     * loads neither Jackson (375 classes) nor the HTTP client's classes and selector thread.
+     */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
+
+    static ObjectMapper json() {
+        return Json.MAPPER;
+    }
 
     private final Set<String> insecure;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
-            .followRedirects(HttpClient.Redirect.NORMAL).build();
+    private HttpClient http;
+
+    private synchronized HttpClient http() {
+        if (http == null) {
+            http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).followRedirects(HttpClient.Redirect.NORMAL).build();
+        }
+        return http;
+    }
     private final Map<String, String> tokens = new ConcurrentHashMap<>();  // repository -> bearer token
 
     /** A manifest as fetched: its bytes, media type and digest. */
     public record Manifest(String mediaType, byte[] body, String digest) {
         public JsonNode json() throws IOException {
-            return JSON.readTree(body);
+            return RegistryClient.json().readTree(body);
         }
     }
 
@@ -83,7 +100,7 @@ public final class RegistryClient {
             throw new RegistryException("manifest of " + ref + " does not match its digest " + reference + " (got " + digest + ")");
         }
         String type = r.headers().firstValue("Content-Type").orElse("");
-        JsonNode j = JSON.readTree(r.body());
+        JsonNode j = json().readTree(r.body());
         if (j.hasNonNull("mediaType")) {
             type = j.get("mediaType").asText();
         }
@@ -155,7 +172,7 @@ public final class RegistryClient {
             req.header("Authorization", "Bearer " + token);
         }
         try {
-            HttpResponse<T> r = http.send(req.build(), handler);
+            HttpResponse<T> r = http().send(req.build(), handler);
             if (r.statusCode() == 401 && token == null) {
                 String challenge = r.headers().firstValue("WWW-Authenticate").orElse("");
                 if (r.body() instanceof InputStream in) {
@@ -192,12 +209,12 @@ public final class RegistryClient {
         String scope = params.getOrDefault("scope", "repository:" + ref.path() + ":pull");
         String url = realm + "?scope=" + URLEncoder.encode(scope, StandardCharsets.UTF_8)
                 + (params.containsKey("service") ? "&service=" + URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8) : "");
-        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
+        HttpResponse<byte[]> r = http().send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         if (r.statusCode() != 200) {
             throw new RegistryException("token service " + realm + " answered " + r.statusCode());
         }
-        JsonNode j = JSON.readTree(r.body());
+        JsonNode j = json().readTree(r.body());
         String t = j.hasNonNull("token") ? j.get("token").asText() : j.path("access_token").asText("");
         if (t.isEmpty()) {
             throw new RegistryException("token service " + realm + " sent no token");
@@ -207,7 +224,7 @@ public final class RegistryClient {
 
     private static String errorText(byte[] body) {
         try {
-            JsonNode j = JSON.readTree(body);
+            JsonNode j = json().readTree(body);
             JsonNode e = j.path("errors").path(0);
             if (!e.isMissingNode()) {
                 return ": " + e.path("code").asText() + " " + e.path("message").asText();
