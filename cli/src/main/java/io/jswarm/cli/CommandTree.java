@@ -14,7 +14,8 @@ import picocli.CommandLine.Model.OptionSpec;
  * swarmctl's start for a {@code service ls} that uses two of them. So the tree is kept
  * here instead, and {@link #forLine} adds at each level only the subcommand the line
  * names; a line that names none there (help, a typo, a missing subcommand) gets every
- * subcommand of that level, so usage and picocli's errors read exactly as before.
+ * subcommand of that level (but not theirs), so usage and picocli's errors read exactly
+ * as before.
  */
 final class CommandTree {
     private CommandTree() {}
@@ -46,18 +47,23 @@ final class CommandTree {
     /** The model of {@code root} with the subcommands {@code args} names, level by level. */
     static CommandLine forLine(Object root, String[] args) {
         CommandLine cl = new CommandLine(root);
-        attach(cl, List.of(args));
+        attach(cl, List.of(args), false);
         return cl;
     }
 
-    /** Every command, as picocli would have built it from annotations (usage of the whole tree). */
+    /** Every command, as picocli would have built it from annotations. */
     static CommandLine whole(Object root) {
         CommandLine cl = new CommandLine(root);
-        attach(cl, List.of());
+        attach(cl, List.of(), true);
         return cl;
     }
 
-    private static void attach(CommandLine cl, List<String> rest) {
+    /**
+     * Adds the subcommand {@code rest} names, and below it what the rest names; where it
+     * names none, every subcommand of the level (for usage and picocli's messages), and
+     * their own subcommands only when {@code whole}: a usage lists one level.
+     */
+    private static void attach(CommandLine cl, List<String> rest, boolean whole) {
         List<Class<?>> subs = SUBCOMMANDS.get(cl.getCommand().getClass());
         if (subs == null) {
             return;
@@ -68,14 +74,16 @@ final class CommandTree {
             if (named != null && names(c).contains(named)) {
                 CommandLine sub = new CommandLine(c);
                 cl.addSubcommand(sub);
-                attach(sub, rest.subList(at + 1, rest.size()));
+                attach(sub, rest.subList(at + 1, rest.size()), whole);
                 return;
             }
         }
         for (Class<?> c : subs) {
             CommandLine sub = new CommandLine(c);
             cl.addSubcommand(sub);
-            attach(sub, List.of());
+            if (whole) {
+                attach(sub, List.of(), true);
+            }
         }
     }
 

@@ -31,6 +31,7 @@ class CommandTreeTest {
         CommandLine typo = CommandTree.forLine(new Swarmctl(), new String[] {"servce", "ls"});
         assertEquals(9, CommandTree.SUBCOMMANDS.get(Swarmctl.class).size());
         assertEquals(Set.of("service", "stack", "task", "node", "network", "secret", "config", "cluster", "events"), subs(typo));
+        assertEquals(Set.of(), subs(typo.getSubcommands().get("service")), "a usage lists one level: the next is not built");
         CommandLine service = CommandTree.forLine(new Swarmctl(), new String[] {"service", "--help"}).getSubcommands().get("service");
         assertEquals(Set.of("create", "ls", "list", "ps", "inspect", "update", "rollback", "scale", "rm", "remove", "logs"), subs(service));
     }
