@@ -71,6 +71,8 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         final Map<String, NetworkTable> networks = new HashMap<>();
         /** The secrets and configs this node holds, as last sent (sender thread only). */
         final java.util.Set<String> files = new java.util.HashSet<>();
+        /** Passed over by a refresh because it had not read what it was sent: refresh again once it has. */
+        volatile boolean passedOver;
 
         Session(String id, String nodeId, StreamObserver<SessionMessage> out) {
             this.id = id;
@@ -237,6 +239,13 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         }
         if (out instanceof ServerCallStreamObserver<SessionMessage> so) {
             so.setOnCancelHandler(() -> sessions.remove(req.getNodeId(), s));
+            // The node has read what was queued for it: what a refresh passed it over for comes now.
+            so.setOnReadyHandler(() -> {
+                if (s.passedOver) {
+                    s.passedOver = false;
+                    scheduleNetworkRefresh();
+                }
+            });
         }
         // READY is written with other nodes' by the node writer, while the session starts:
         // the node heartbeats meanwhile. A node whose READY cannot be written is sent away
@@ -537,9 +546,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             refreshTimer.schedule(() -> sender.execute(() -> {
                 refreshQueued.set(false);
                 long start = System.nanoTime();
-                if (sendNetworks(List.copyOf(sessions.values()))) {
-                    scheduleNetworkRefresh();
-                }
+                sendNetworks(List.copyOf(sessions.values()));
                 lastRefreshNanos = System.nanoTime() - start;
             }), delayMs, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
@@ -549,16 +556,27 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
      * Sends each session the tables of the networks its node has tasks on that changed
      * since they were last sent, and the networks it no longer needs. On the sender thread,
      * after the assignments queued before: a node learns of a task before its network. A
-     * node that has not read what it was sent is passed over (true is returned): it gets
-     * everything that changed meanwhile as one message on a later refresh.
+     * node that has not read what it was sent is passed over: it gets everything that
+     * changed meanwhile as one message on the refresh its reading sets off (its call's
+     * onReady), not on refreshes every pace until it reads, each a build of every table.
      */
-    private boolean sendNetworks(List<Session> targets) {
+    private void sendNetworks(List<Session> targets) {
         if (!active || targets.isEmpty()) {
-            return false;
+            return;
         }
-        int count = targets.size();
-        targets = targets.stream().filter(Session::keepingUp).toList();
-        boolean passedOver = targets.size() < count;
+        List<Session> reading = new ArrayList<>(targets.size());
+        for (Session s : targets) {
+            if (s.keepingUp()) {
+                reading.add(s);
+            } else {
+                s.passedOver = true;
+                if (s.keepingUp()) {  // it read meanwhile, before its onReady could see the mark
+                    s.passedOver = false;
+                    reading.add(s);
+                }
+            }
+        }
+        targets = reading;
         Map<Session, java.util.Set<String>> needed = new HashMap<>();
         java.util.Set<String> all = new java.util.HashSet<>();
         io.jswarm.api.Network ingress = store.ingressNetwork();
@@ -614,7 +632,6 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
                 s.send(SessionMessage.newBuilder().setSessionId(s.id).setNetworks(m).build());
             }
         }
-        return passedOver;
     }
 
     /** The tables last built, by network id (sender thread only). */
