@@ -185,8 +185,7 @@ public final class ManagerMetrics implements Closeable {
         long withoutIngress = 0;
         for (Node n : allNodes) {
             nodes.merge(nodeKey(n.getStatus().getState(), n.getSpec().getAvailability()), 1L, Long::sum);
-            if (ingress != null && n.getAttachmentsList().stream()
-                    .noneMatch(a -> a.getNetworkId().equals(ingress.getMeta().getId()) && a.getAddressesCount() > 0)) {
+            if (ingress != null && !io.jswarm.manager.network.NetworkAllocator.hasIngressAddress(n, ingress)) {
                 withoutIngress++;
             }
         }

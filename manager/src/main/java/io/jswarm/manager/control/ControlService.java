@@ -615,9 +615,7 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
         Runnable send = () -> {
             while (!done[0] && call.isReady() && !call.isCancelled()) {
                 int to = Math.min(tasks.size(), next[0] + TASK_PAGE);
-                if (next[0] < to || tasks.isEmpty()) {
-                    call.onNext(page(tasks.subList(next[0], to), req.getSummary()));
-                }
+                call.onNext(page(tasks.subList(next[0], to), req.getSummary()));  // no tasks: one empty page
                 next[0] = to;
                 if (next[0] >= tasks.size()) {
                     done[0] = true;

@@ -76,7 +76,7 @@ public final class NetworkAllocator {
         List<Node> out = new ArrayList<>();
         String id = ingress.getMeta().getId();
         for (Node n : nodes) {
-            if (n.getAttachmentsList().stream().anyMatch(a -> a.getNetworkId().equals(id) && a.getAddressesCount() > 0)) {
+            if (hasIngressAddress(n, ingress)) {
                 continue;
             }
             String addr = addresses.next(ingress);
@@ -87,6 +87,12 @@ public final class NetworkAllocator {
                     .setNetworkId(id).setNetworkName(ingress.getSpec().getAnnotations().getName()).addAddresses(addr)).build());
         }
         return out;
+    }
+
+    /** Whether the node has its address on the ingress network: whether the routing mesh reaches it. */
+    public static boolean hasIngressAddress(Node n, Network ingress) {
+        String id = ingress.getMeta().getId();
+        return n.getAttachmentsList().stream().anyMatch(a -> a.getNetworkId().equals(id) && a.getAddressesCount() > 0);
     }
 
     /** The addresses nodes are reached at ("10.1.2.3:4242" or "10.1.2.3"); others (names, IPv6) are left out. */

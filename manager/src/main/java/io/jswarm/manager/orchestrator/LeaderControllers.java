@@ -136,9 +136,8 @@ public final class LeaderControllers implements StoreListener {
      * nodes: the 2,000-node benchmark leaves 1,747 without).
      */
     private void warnIfIngressFull(java.util.Collection<Node> nodes, io.jswarm.api.Network ingress, int givenNow) {
-        String id = ingress.getMeta().getId();
-        long without = nodes.stream().filter(n -> n.getAttachmentsList().stream()
-                .noneMatch(a -> a.getNetworkId().equals(id) && a.getAddressesCount() > 0)).count() - givenNow;
+        long without = nodes.stream().filter(n -> !io.jswarm.manager.network.NetworkAllocator.hasIngressAddress(n, ingress)).count()
+                - givenNow;
         if (without == withoutIngress) {
             return;
         }
