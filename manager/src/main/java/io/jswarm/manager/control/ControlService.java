@@ -854,7 +854,8 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void issueClientCertificate(IssueClientCertificateRequest req, StreamObserver<IssueClientCertificateResponse> out) {
-        answer(out, () -> {
+        // Signs with the cluster's current CA: read it as the leader has it, not as it was.
+        read(out, () -> {
             io.jswarm.tls.NodeIdentity caller = io.jswarm.manager.ca.Callers.current();
             if (caller != null && !caller.manager()) {
                 throw GrpcErrors.permissionDenied("a " + caller.role() + " certificate cannot issue client certificates;"
@@ -888,7 +889,8 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
 
     @Override
     public void getUnlockKey(GetUnlockKeyRequest req, StreamObserver<GetUnlockKeyResponse> out) {
-        answer(out, () -> {
+        // A read: a manager that has just joined may not have applied the cluster object yet.
+        read(out, () -> {
             if (!cluster().getSpec().getAutolock()) {
                 throw GrpcErrors.precondition("autolock is off: there is no unlock key (cluster update --autolock=true)");
             }
