@@ -145,6 +145,8 @@ public final class SimulatedFleet implements AutoCloseable {
         volatile String sessionId;
         volatile String target;
         private long heartbeatMs = 5_000;
+        /** The real agent's waits between attempts: the fleet comes back as agents do. */
+        private final io.jswarm.agent.ReconnectBackoff reconnect = new io.jswarm.agent.ReconnectBackoff();
         private java.util.concurrent.ScheduledFuture<?> heartbeats;
         /** Task id -> the next status to report; a task assigned here advances one step per report. */
         private final Map<String, TaskStatus> unreported = new LinkedHashMap<>();
@@ -182,11 +184,12 @@ public final class SimulatedFleet implements AutoCloseable {
                         @Override
                         public void onNext(SessionMessage m) {
                             if (!m.getLeaderAddr().isEmpty()) {
-                                ended(gen, m.getLeaderAddr(), 0);
+                                ended(gen, m.getLeaderAddr());
                                 return;
                             }
                             if (sessionId == null && !m.getSessionId().isEmpty()) {
                                 sessionId = m.getSessionId();
+                                reconnect.reset();
                                 heartbeatMs = Math.max(100, m.getHeartbeatPeriodMs());
                                 sessionsOpened.incrementAndGet();
                                 String sid = sessionId;
@@ -204,17 +207,18 @@ public final class SimulatedFleet implements AutoCloseable {
 
                         @Override
                         public void onError(Throwable e) {
-                            ended(gen, null, 200);
+                            ended(gen, null);
                         }
 
                         @Override
                         public void onCompleted() {
-                            ended(gen, null, 200);
+                            ended(gen, null);
                         }
                     });
         }
 
-        private synchronized void ended(long gen, String leader, long delayMs) {
+        /** Opens the next session: at once where redirected to the leader, else after the agent's backoff. */
+        private synchronized void ended(long gen, String leader) {
             if (gen != generation) {
                 return;  // that session has already ended and its successor is open or on its way
             }
@@ -229,7 +233,7 @@ public final class SimulatedFleet implements AutoCloseable {
                 return;
             }
             String next = leader != null ? leader : managers.get((managers.indexOf(target) + 1) % managers.size());
-            clock.schedule(() -> open(next), delayMs, TimeUnit.MILLISECONDS);
+            clock.schedule(() -> open(next), leader != null ? 0 : reconnect.next(heartbeatMs), TimeUnit.MILLISECONDS);
         }
 
         private long lastHeartbeatSent;
@@ -251,7 +255,7 @@ public final class SimulatedFleet implements AutoCloseable {
                         @Override
                         public void onError(Throwable e) {
                             if (Status.fromThrowable(e).getCode() == Status.Code.NOT_FOUND) {
-                                ended(gen, null, 0);  // the manager no longer knows the session
+                                ended(gen, null);  // the manager no longer knows the session
                             }
                         }
 

@@ -241,6 +241,10 @@ class ControlPlaneTest {
                 return false;
             }
         }, "another manager leads");
+        // The killed leader's port refused connections: a survivor stood for election on
+        // that, without waiting out the election timeout.
+        assertTrue(survivors.stream().anyMatch(m -> m.logText().contains("refuses connections")
+                && m.logText().contains("stands for election now")), "a survivor saw the leader's process gone");
         // Every surviving manager answers and accepts writes.
         int replicas = 6;
         for (Member m : survivors) {

@@ -116,13 +116,13 @@ public final class Agent implements Closeable {
 
     private void run() {
         String target = nextManager(null);
-        long backoff = 100;
+        ReconnectBackoff backoff = new ReconnectBackoff();
         while (running) {
             current = target;
             String redirect = null;
             try {
                 redirect = session(target);
-                backoff = 100;
+                backoff.reset();
             } catch (StatusRuntimeException e) {
                 if (running) {
                     LOG.info("session with {} ended: {}", target, e.getStatus());
@@ -132,6 +132,9 @@ public final class Agent implements Closeable {
                     LOG.warn("session with {} failed: {}", target, e.toString());
                 }
             } finally {
+                if (sessionId != null) {
+                    backoff.reset();  // it had opened: the next loss starts from the shortest wait
+                }
                 sessionId = null;
             }
             if (!running) {
@@ -142,13 +145,12 @@ public final class Agent implements Closeable {
                 continue;
             }
             try {
-                Thread.sleep(backoff);
+                // Capped below the heartbeat period: a node that finds the new leader late is
+                // marked down by it (three periods of grace from its election).
+                Thread.sleep(backoff.next(heartbeatPeriodMs));
             } catch (InterruptedException e) {
                 return;
             }
-            // Capped below the heartbeat period: a node that finds the new leader late is
-            // marked down by it (three periods of grace from its election).
-            backoff = Math.min(Math.min(2_000, Math.max(100, heartbeatPeriodMs / 3)), backoff * 2);
             target = nextManager(target);
         }
     }

@@ -88,16 +88,33 @@ final class QuorumReport {
 
     /** Whether a TCP connection to HOST:PORT opens within the probe time. */
     static boolean reachable(String hostPort) {
+        return port(hostPort) == Port.OPEN;
+    }
+
+    /** What a TCP connection to a peer's Raft port finds. */
+    enum Port {
+        /** Something listens there. */
+        OPEN,
+        /** The host answered that nothing listens there: the process is gone, the host is up. */
+        REFUSED,
+        /** No answer in time, no route, or an address that cannot be used. */
+        SILENT
+    }
+
+    static Port port(String hostPort) {
         int colon = hostPort == null ? -1 : hostPort.lastIndexOf(':');
         if (colon < 0) {
-            return false;
+            return Port.SILENT;
         }
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))),
                     PROBE_MS);
-            return true;
+            return Port.OPEN;
+        } catch (java.net.ConnectException e) {
+            // ECONNREFUSED only: "Network is unreachable" is a ConnectException too.
+            return String.valueOf(e.getMessage()).contains("refused") ? Port.REFUSED : Port.SILENT;
         } catch (IOException | RuntimeException e) {
-            return false;
+            return Port.SILENT;
         }
     }
 }

@@ -100,6 +100,7 @@ public final class RaftNode implements Closeable {
         return t;
     });
     private final Thread watcher;
+    private final LeaderCrashCheck crashCheck;
     private volatile StoreStateMachine stateMachine;
     private volatile RaftServer server;   // null while stopped after a log failure
     /** The members as this one last knew them (kept for a restart after a log failure). */
@@ -187,6 +188,7 @@ public final class RaftNode implements Closeable {
         this.server = newServer(joining && !existing ? RaftGroup.valueOf(initialGroup.getGroupId()) : initialGroup,
                 existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT);
         this.rpc = new GrpcFactory(parameters).newRaftClientRpc(clientId, props);
+        this.crashCheck = new LeaderCrashCheck(selfId, blockingWork, this::candidate);
         this.watcher = new Thread(this::watch, "raft-watcher");
         this.watcher.setDaemon(true);
     }
@@ -238,8 +240,10 @@ public final class RaftNode implements Closeable {
         while (!closed) {
             try {
                 boolean now = false;
-                if (server != null) {
+                RaftServer s = server;
+                if (s != null) {
                     var d = division();
+                    crashCheck.check(s, d);
                     var info = d.getInfo();
                     now = info.isLeader() && info.isLeaderReady();
                     if (now && !raftLeaderReady) {
@@ -273,6 +277,30 @@ public final class RaftNode implements Closeable {
                     return;
                 }
             }
+        }
+    }
+
+    /** A peer as it reports itself in Ratis' group info, or null when it does not answer within 500 ms. */
+    private LeaderCrashCheck.Candidate candidate(RaftPeer p) {
+        var req = new org.apache.ratis.protocol.GroupInfoRequest(clientId, p.getId(), initialGroup.getGroupId(), callIds.incrementAndGet());
+        try {
+            rpc.addRaftPeers(List.of(p));
+            var reply = (org.apache.ratis.protocol.GroupInfoReply) CompletableFuture.supplyAsync(() -> {
+                try {
+                    return rpc.sendRequest(req);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, blockingWork).get(500, TimeUnit.MILLISECONDS);
+            var log = reply.getLogInfoProto();
+            return log.hasLastEntry() ? new LeaderCrashCheck.Candidate(p.getId(),
+                    org.apache.ratis.server.protocol.TermIndex.valueOf(log.getLastEntry()), reply.getRoleInfoProto().getRoleElapsedTimeMs())
+                    : null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            return null;
         }
     }
 
