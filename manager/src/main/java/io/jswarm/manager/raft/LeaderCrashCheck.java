@@ -135,6 +135,7 @@ final class LeaderCrashCheck {
         // nothing more, so every survivor reaches the same answer.
         Candidate best = null;
         int answering = 0;
+        List<Candidate> seen = new ArrayList<>();
         for (RaftPeer p : voters) {
             if (p == dead) {
                 continue;
@@ -146,6 +147,7 @@ final class LeaderCrashCheck {
                 continue;
             }
             answering++;
+            seen.add(c);
             if (best == null || c.compareTo(best) > 0) {
                 best = c;
             }
@@ -165,7 +167,7 @@ final class LeaderCrashCheck {
                         RaftGroupMemberId.valueOf(leader, d.getGroup().getGroupId()), self))
                 .setLeaderLastEntry(last.toProto()).build();
         boolean standing = server.startLeaderElection(request).getServerReply().getSuccess();
-        LOG.info("the leader {} is gone (its Raft port {} refuses connections, {} ms after its last message): {}", leader,
-                dead.getAddress(), silent, standing ? self + " stands for election now" : "the election timeout decides");
+        LOG.info("the leader {} is gone (its Raft port {} refuses connections, {} ms after its last message): {} (survivors: {})",
+                leader, dead.getAddress(), silent, standing ? self + " stands for election now" : "the election timeout decides", seen);
     }
 }
