@@ -40,8 +40,11 @@ final class LeaderCrashCheck {
     /** A peer as it reports itself, or null when it does not answer in time. */
     private final Function<RaftPeer, Candidate> candidates;
 
-    /** A survivor's claim to lead: its last log entry, then how long it has been following. */
-    record Candidate(RaftPeerId id, TermIndex last, long followingMs) implements Comparable<Candidate> {
+    /**
+     * A survivor's claim to lead: its last log entry, then how long it has been following;
+     * {@code standing} when it is no longer a follower (it stood already, or leads).
+     */
+    record Candidate(RaftPeerId id, TermIndex last, long followingMs, boolean standing) implements Comparable<Candidate> {
         @Override
         public int compareTo(Candidate o) {
             int c = last.compareTo(o.last);
@@ -141,10 +144,14 @@ final class LeaderCrashCheck {
                 continue;
             }
             Candidate c = p.getId().equals(self)
-                    ? new Candidate(self, d.getRaftLog().getLastEntryTermIndex(), d.getInfo().getRoleInfoProto().getRoleElapsedTimeMs())
+                    ? new Candidate(self, d.getRaftLog().getLastEntryTermIndex(), d.getInfo().getRoleInfoProto().getRoleElapsedTimeMs(),
+                            false)
                     : candidates.apply(p);
             if (c == null || c.last() == null) {
                 continue;
+            }
+            if (c.standing()) {
+                return;  // another survivor stood already (its time in its role starts again): no second candidate
             }
             answering++;
             seen.add(c);

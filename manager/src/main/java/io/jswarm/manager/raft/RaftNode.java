@@ -294,7 +294,8 @@ public final class RaftNode implements Closeable {
             }, blockingWork).get(500, TimeUnit.MILLISECONDS);
             var log = reply.getLogInfoProto();
             return log.hasLastEntry() ? new LeaderCrashCheck.Candidate(p.getId(),
-                    org.apache.ratis.server.protocol.TermIndex.valueOf(log.getLastEntry()), reply.getRoleInfoProto().getRoleElapsedTimeMs())
+                    org.apache.ratis.server.protocol.TermIndex.valueOf(log.getLastEntry()), reply.getRoleInfoProto().getRoleElapsedTimeMs(),
+                    reply.getRoleInfoProto().getRole() != org.apache.ratis.proto.RaftProtos.RaftPeerRole.FOLLOWER)
                     : null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /** Which survivor of a crashed leader stands: every survivor must pick the same one, and one that can win. */
 class LeaderCrashCheckTest {
     private static LeaderCrashCheck.Candidate c(String id, long term, long index, long followingMs) {
-        return new LeaderCrashCheck.Candidate(RaftPeerId.valueOf(id), TermIndex.valueOf(term, index), followingMs);
+        return new LeaderCrashCheck.Candidate(RaftPeerId.valueOf(id), TermIndex.valueOf(term, index), followingMs, false);
     }
 
     private static String best(LeaderCrashCheck.Candidate... cs) {
