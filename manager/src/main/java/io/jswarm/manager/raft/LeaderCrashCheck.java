@@ -35,10 +35,17 @@ final class LeaderCrashCheck {
     /** At most one look per this long while the leader stays silent but alive. */
     private static final long PROBE_EVERY_MS = 200;
 
+    /** Once per leader and then this often, the other followers are asked how they stand (see {@link #warm}). */
+    private static final long WARM_EVERY_MS = 60_000;
+
     private final RaftPeerId self;
     private final Executor probes;
     /** A peer as it reports itself, or null when it does not answer in time. */
     private final Function<RaftPeer, Candidate> candidates;
+    private final AtomicBoolean probing = new AtomicBoolean();
+    private volatile long lastProbe;
+    private volatile RaftPeerId warmedFor;
+    private volatile long lastWarm;
 
     /**
      * A survivor's claim to lead: its last log entry, then how long it has been following;
@@ -54,11 +61,6 @@ final class LeaderCrashCheck {
             return c != 0 ? c : o.id.toString().compareTo(id.toString());  // then the lower id
         }
     }
-    private final AtomicBoolean probing = new AtomicBoolean();
-    private volatile long lastProbe;
-    private static final long WARM_EVERY_MS = 60_000;
-    private volatile RaftPeerId warmedFor;
-    private volatile long lastWarm;
 
     LeaderCrashCheck(RaftPeerId self, Executor probes, Function<RaftPeer, Candidate> candidates) {
         this.self = self;
@@ -162,17 +164,13 @@ final class LeaderCrashCheck {
         if (best == null || !self.equals(best.id()) || answering <= voters.size() / 2) {
             return;  // another survivor stands, or too few answer to win: the election timeout decides
         }
-        TermIndex last = d.getRaftLog().getLastEntryTermIndex();
         long silent = silentMs(d);
-        if (last == null) {
-            return;
-        }
         // The request a leader sends to hand over leadership, made here on its behalf: Ratis
         // checks that it names the current leader and that this log is as long as the one given.
         StartLeaderElectionRequestProto request = StartLeaderElectionRequestProto.newBuilder()
                 .setServerRequest(ClientProtoUtils.toRaftRpcRequestProtoBuilder(
                         RaftGroupMemberId.valueOf(leader, d.getGroup().getGroupId()), self))
-                .setLeaderLastEntry(last.toProto()).build();
+                .setLeaderLastEntry(best.last().toProto()).build();
         boolean standing = server.startLeaderElection(request).getServerReply().getSuccess();
         LOG.info("the leader {} is gone (its Raft port {} refuses connections, {} ms after its last message): {} (survivors: {})",
                 leader, dead.getAddress(), silent, standing ? self + " stands for election now" : "the election timeout decides", seen);
