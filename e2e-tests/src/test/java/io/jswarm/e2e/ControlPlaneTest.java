@@ -232,6 +232,9 @@ class ControlPlaneTest {
         List<Member> survivors = cluster.members().stream()
                 .filter(m -> m != leader && m.name.startsWith("m")).toList();
         String deadNode = nodeId(survivors.get(0), leader.name);
+        // The tasks on the nodes that stay up: a failover must leave every one of them alone.
+        Set<String> healthyTasks = runningDesired(survivors.get(0), "web").stream()
+                .filter(t -> !t.getNodeId().equals(deadNode)).map(t -> t.getMeta().getId()).collect(Collectors.toSet());
         leader.kill();
         await(Duration.ofSeconds(30), () -> {
             try {
@@ -263,6 +266,11 @@ class ControlPlaneTest {
                 return false;
             }
         }, "the dead manager is down and its tasks run elsewhere");
+        Set<String> after = runningDesired(survivors.get(0), "web").stream().map(t -> t.getMeta().getId())
+                .collect(Collectors.toSet());
+        assertTrue(after.containsAll(healthyTasks), "the new leader moved no task off a healthy node:\n"
+                + cluster.swarmctl(survivors.get(0), "service", "ps", "web").out()
+                + cluster.swarmctl(survivors.get(0), "node", "ls").out());
         // The killed manager comes back from its state directory with all state.
         leader.start();
         await(Duration.ofSeconds(60), () -> {
@@ -293,7 +301,9 @@ class ControlPlaneTest {
         Member via = cluster.member("m2");
         String w1Id = nodeId(via, "w1");
         int replicas = runningDesired(via, "web").size();
-        assertTrue(runningDesired(via, "web").stream().anyMatch(t -> t.getNodeId().equals(w1Id)), "w1 has tasks");
+        if (runningDesired(via, "web").stream().noneMatch(t -> t.getNodeId().equals(w1Id))) {
+            throw new AssertionError("w1 has no tasks:\n" + cluster.swarmctl(via, "service", "ps", "web").out());
+        }
         w1.kill();
         await(Duration.ofSeconds(60), () -> {
             try {
