@@ -530,24 +530,19 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         return t;
     });
 
-    /** How long the last refresh of every session's tables took (sender thread writes). */
-    private volatile long lastRefreshNanos;
-
     /**
      * Network tables are rebuilt at most every 20 ms, so that a burst of changes makes one
-     * refresh, and less often the more nodes there are (2 ms per session, at most 2 s), or
-     * the longer the last refresh took (ten times as long): each refresh is a message to
-     * every node, and thousands of nodes joining, each a change to the ingress table, kept
-     * the fleet too busy reading them to heartbeat in time.
+     * refresh, and less often the more nodes there are (2 ms per session, at most 2 s):
+     * each refresh is a message to every node, and thousands of nodes joining, each a
+     * change to the ingress table, kept the fleet too busy reading them to heartbeat in
+     * time.
      */
     private void scheduleNetworkRefresh() {
         if (refreshQueued.compareAndSet(false, true)) {
-            long delayMs = Math.min(2_000, Math.max(Math.max(20, 2L * sessions.size()), lastRefreshNanos * 10 / 1_000_000));
+            long delayMs = Math.min(2_000, Math.max(20, 2L * sessions.size()));
             refreshTimer.schedule(() -> sender.execute(() -> {
                 refreshQueued.set(false);
-                long start = System.nanoTime();
                 sendNetworks(List.copyOf(sessions.values()));
-                lastRefreshNanos = System.nanoTime() - start;
             }), delayMs, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }

@@ -67,13 +67,18 @@ public final class NetworkAllocator {
                 .setDriver(DRIVER).setIngress(true).build();
     }
 
+    /** Nodes given their ingress address now, and how many are left without one (its subnet is full). */
+    public record IngressAddresses(List<Node> given, int leftWithout) {
+    }
+
     /**
      * Nodes that need their routing-mesh sandbox's address on the ingress network (every
      * node has one, as in Docker: a request arriving anywhere leaves from it), each with
-     * the address; a node whose subnet is full is left out until one is freed.
+     * the address; a node whose subnet is full is left out until one is freed, and counted.
      */
-    public static List<Node> withIngressAddresses(Collection<Node> nodes, Network ingress, Addresses addresses) {
+    public static IngressAddresses withIngressAddresses(Collection<Node> nodes, Network ingress, Addresses addresses) {
         List<Node> out = new ArrayList<>();
+        int without = 0;
         String id = ingress.getMeta().getId();
         for (Node n : nodes) {
             if (hasIngressAddress(n, ingress)) {
@@ -81,12 +86,13 @@ public final class NetworkAllocator {
             }
             String addr = addresses.next(ingress);
             if (addr == null) {
+                without++;
                 continue;
             }
             out.add(n.toBuilder().clearAttachments().addAttachments(io.jswarm.api.NetworkAttachment.newBuilder()
                     .setNetworkId(id).setNetworkName(ingress.getSpec().getAnnotations().getName()).addAddresses(addr)).build());
         }
-        return out;
+        return new IngressAddresses(out, without);
     }
 
     /** Whether the node has its address on the ingress network: whether the routing mesh reaches it. */

@@ -135,9 +135,7 @@ public final class LeaderControllers implements StoreListener {
      * routing mesh does not reach them (its subnet, a /24 by default as Docker's, holds 253
      * nodes: the 2,000-node benchmark leaves 1,747 without).
      */
-    private void warnIfIngressFull(java.util.Collection<Node> nodes, io.jswarm.api.Network ingress, int givenNow) {
-        long without = nodes.stream().filter(n -> !io.jswarm.manager.network.NetworkAllocator.hasIngressAddress(n, ingress)).count()
-                - givenNow;
+    private void warnIfIngressFull(long without, io.jswarm.api.Network ingress) {
         if (without == withoutIngress) {
             return;
         }
@@ -246,14 +244,15 @@ public final class LeaderControllers implements StoreListener {
         io.jswarm.api.Network ingress = store.ingressNetwork();
         if (ingress != null) {
             List<StoreAction> na = new ArrayList<>();
-            for (Node n : io.jswarm.manager.network.NetworkAllocator.withIngressAddresses(nodes.values(), ingress, addresses)) {
+            var given = io.jswarm.manager.network.NetworkAllocator.withIngressAddresses(nodes.values(), ingress, addresses);
+            for (Node n : given.given()) {
                 na.add(update(StoreObjects.of(n)));
             }
             if (!na.isEmpty()) {
                 written(na.size());
                 BatchWriter.write(raft, na);
             }
-            warnIfIngressFull(nodes.values(), ingress, na.size());
+            warnIfIngressFull(given.leftWithout(), ingress);
         }
         if (!work.schedule()) {
             return;  // nothing new to place, and nothing freed room for a task that waits

@@ -111,8 +111,9 @@ class NetworkAllocatorTest {
             lookups[0]++;
             return claimed.contains(c);
         });
-        List<Node> given = NetworkAllocator.withIngressAddresses(nodes, ingress, addresses);
-        assertEquals(13, given.size(), "a /28 holds 14 hosts, one of them the gateway");
+        NetworkAllocator.IngressAddresses result = NetworkAllocator.withIngressAddresses(nodes, ingress, addresses);
+        assertEquals(13, result.given().size(), "a /28 holds 14 hosts, one of them the gateway");
+        assertEquals(87, result.leftWithout(), "the nodes that did not fit are counted");
         assertTrue(lookups[0] <= 2 * 16, "the full subnet was scanned " + lookups[0] + " times over");
     }
 
@@ -138,11 +139,13 @@ class NetworkAllocatorTest {
         var addresses = new NetworkAllocator.Addresses(claimed::contains);
         Node a = node("192.168.1.1:4242").toBuilder().setMeta(Meta.newBuilder().setId("a")).build();
         Node b = node("192.168.1.2:4242").toBuilder().setMeta(Meta.newBuilder().setId("b")).build();
-        List<Node> given = NetworkAllocator.withIngressAddresses(List.of(a, b), ingress, addresses);
+        List<Node> given = NetworkAllocator.withIngressAddresses(List.of(a, b), ingress, addresses).given();
         assertEquals(List.of("10.0.0.3/24", "10.0.0.4/24"), given.stream().map(n -> n.getAttachments(0).getAddresses(0)).toList());
         assertEquals("ing", given.get(0).getAttachments(0).getNetworkId());
         // Held as claims of the nodes, and not given again.
         assertEquals(List.of(Claims.address("ing", "10.0.0.3/24")), Claims.of(io.jswarm.manager.store.StoreObjects.of(given.get(0))));
-        assertEquals(List.of(), NetworkAllocator.withIngressAddresses(given, ingress, new NetworkAllocator.Addresses(c -> false)));
+        var again = NetworkAllocator.withIngressAddresses(given, ingress, new NetworkAllocator.Addresses(c -> false));
+        assertEquals(List.of(), again.given());
+        assertEquals(0, again.leftWithout());
     }
 }
