@@ -109,6 +109,8 @@ public final class RaftNode implements Closeable {
     /** Whether, and since when, Ratis says this member leads with its first entry committed. */
     private volatile boolean raftLeaderReady;
     private volatile long raftLeaderSince;
+    /** How this member came to lead, for the log (watcher thread). */
+    private String leadingSince = "";
     private volatile boolean closed;
     private volatile Consumer<Boolean> leadershipListener = b -> {};
 
@@ -254,6 +256,12 @@ public final class RaftNode implements Closeable {
                         // Start leading only once the whole log is applied: the controllers'
                         // first pass must see everything. Later lags under load are normal.
                         now = store.appliedIndex() >= d.getRaftLog().getLastCommittedIndex();
+                        if (now) {
+                            // Where a failover's time went: the election, the leader's first
+                            // entry committed (ready), the log applied here.
+                            leadingSince = String.format(" (elected %d ms ago, ready %d ms ago)",
+                                    info.getRoleInfoProto().getRoleElapsedTimeMs(), System.currentTimeMillis() - raftLeaderSince);
+                        }
                     }
                     peers();  // remembered for a restart
                     var log = d.getRaftLog();
@@ -308,7 +316,7 @@ public final class RaftNode implements Closeable {
     private void setLeader(boolean now) {
         if (now != leader) {
             leader = now;
-            LOG.info("{} {} the leader", nodeId, now ? "is now" : "is no longer");
+            LOG.info("{} {} the leader{}", nodeId, now ? "is now" : "is no longer", now ? leadingSince : "");
             leadershipListener.accept(now);
         }
     }
