@@ -386,18 +386,25 @@ public final class MemoryStore {
         ObjectCase kind = o.getObjectCase();
         String id = StoreObjects.id(o);
         StoreObject old = byKind.get(kind).get(id);
+        boolean remove = a.getKind() == StoreAction.Kind.REMOVE;
+        // A task that changes in place (its status, its desired state: nearly every write)
+        // keeps its places in the by-service and by-node indexes.
+        boolean samePlaces = !remove && old != null && kind == ObjectCase.TASK
+                && old.getTask().getServiceId().equals(o.getTask().getServiceId()) && old.getTask().getNodeId().equals(o.getTask().getNodeId());
         if (old != null) {
-            unindex(old);
+            unindex(old, !samePlaces);
         }
-        if (a.getKind() == StoreAction.Kind.REMOVE) {
+        if (remove) {
             byKind.get(kind).remove(id);
             if (kind == ObjectCase.NODE) {
                 memberIds.remove(id);
             }
         } else {
-            o = sharing(o);
+            if (a.getKind() != StoreAction.Kind.STATUS) {
+                o = sharing(o);  // a node's report was merged into the stored task: it shares already
+            }
             byKind.get(kind).put(id, o);
-            index(o);
+            index(o, !samePlaces);
         }
     }
 
@@ -433,7 +440,8 @@ public final class MemoryStore {
         return b == null ? o : StoreObject.newBuilder().setTask(b).build();
     }
 
-    private void index(StoreObject o) {
+    /** @param places also its places in the by-service and by-node indexes (a task) */
+    private void index(StoreObject o, boolean places) {
         String owner = o.getObjectCase() + "/" + StoreObjects.id(o);
         for (String c : Claims.of(o)) {
             claims.put(c, owner);
@@ -450,6 +458,9 @@ public final class MemoryStore {
         if (o.hasTask()) {
             Task t = o.getTask();
             count(t, 1);
+            if (!places) {
+                return;
+            }
             tasksByService.computeIfAbsent(t.getServiceId(), k -> new LinkedHashSet<>()).add(t.getMeta().getId());
             if (!t.getNodeId().isEmpty()) {
                 tasksByNode.computeIfAbsent(t.getNodeId(), k -> new LinkedHashSet<>()).add(t.getMeta().getId());
@@ -457,7 +468,7 @@ public final class MemoryStore {
         }
     }
 
-    private void unindex(StoreObject o) {
+    private void unindex(StoreObject o, boolean places) {
         String owner = o.getObjectCase() + "/" + StoreObjects.id(o);
         for (String c : Claims.of(o)) {
             claims.remove(c, owner);
@@ -469,6 +480,9 @@ public final class MemoryStore {
         if (o.hasTask()) {
             Task t = o.getTask();
             count(t, -1);
+            if (!places) {
+                return;
+            }
             removeFromIndex(tasksByService, t.getServiceId(), t.getMeta().getId());
             removeFromIndex(tasksByNode, t.getNodeId(), t.getMeta().getId());
         }
@@ -648,13 +662,13 @@ public final class MemoryStore {
                     tasks.add(o);  // after their services and nodes, to share what they repeat
                 } else {
                     byKind.get(o.getObjectCase()).put(StoreObjects.id(o), o);
-                    index(o);
+                    index(o, true);
                 }
             }
             for (StoreObject o : tasks) {
                 o = sharing(o);
                 byKind.get(ObjectCase.TASK).put(StoreObjects.id(o), o);
-                index(o);
+                index(o, true);
             }
             for (io.jswarm.api.store.AppliedRequest r : s.getRecentRequestsList()) {
                 recentRequests.put(r.getId(), r.getResult());
