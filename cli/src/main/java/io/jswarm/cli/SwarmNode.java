@@ -119,6 +119,12 @@ public final class SwarmNode implements Closeable {
         agent = new Agent(state.nodeId, description, addrs.advertiseRemote().toString(), managers, this::nodeChanged,
                 executor, statuses, tls.channelCredentials());
         agent.onAutolock(this::autolock);
+        agent.onSessionLost(() -> {
+            Manager m = manager;
+            if (m != null) {
+                m.raft().leaderConnectionLost();
+            }
+        });
         agent.start();
         renewal = new CertificateRenewal(stateDir, tls, agent::managers);
         if (!tls.plaintext()) {

@@ -45,6 +45,7 @@ public final class Agent implements Closeable {
     private final io.grpc.ChannelCredentials credentials;
     /** Told, on a manager node, whether to seal its keys and with which unlock key. */
     private volatile java.util.function.Consumer<io.jswarm.api.dispatcher.Autolock> autolockListener = a -> {};
+    private volatile Runnable sessionLostListener = () -> {};
     /** Heartbeats only: nothing else runs on this thread, and a heartbeat never blocks it. */
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "agent-heartbeat");
@@ -90,6 +91,15 @@ public final class Agent implements Closeable {
         thread.start();
     }
 
+    /**
+     * Told at once when a session that had opened ends on the manager's side or the
+     * connection's: on a manager node, a sign that the leader's process may have died
+     * (its connections close the moment it does), which its Raft member checks at once.
+     */
+    public void onSessionLost(Runnable listener) {
+        this.sessionLostListener = listener;
+    }
+
     /** Where autolock instructions for this (manager) node go; set before {@link #start}. */
     public void onAutolock(java.util.function.Consumer<io.jswarm.api.dispatcher.Autolock> listener) {
         this.autolockListener = listener;
@@ -126,6 +136,9 @@ public final class Agent implements Closeable {
             } catch (StatusRuntimeException e) {
                 if (running) {
                     LOG.info("session with {} ended: {}", target, e.getStatus());
+                    if (sessionId != null) {
+                        sessionLostListener.run();
+                    }
                 }
             } catch (RuntimeException e) {
                 if (running) {

@@ -34,6 +34,8 @@ final class LeaderCrashCheck {
     static final long SILENT_MS = 500;
     /** At most one look per this long while the leader stays silent but alive. */
     private static final long PROBE_EVERY_MS = 200;
+    /** For this long after a connection to the leader's process closed, it is looked at without waiting for silence. */
+    static final long LOOK_NOW_MS = 1_000;
 
     /** Once per leader and then this often, the other followers are asked how they stand (see {@link #warm}). */
     private static final long WARM_EVERY_MS = 60_000;
@@ -46,6 +48,7 @@ final class LeaderCrashCheck {
     private volatile long lastProbe;
     private volatile RaftPeerId warmedFor;
     private volatile long lastWarm;
+    private volatile long lookNowAt = Long.MIN_VALUE / 2;
 
     /**
      * A survivor's claim to lead: its last log entry, then how long it has been following;
@@ -76,7 +79,7 @@ final class LeaderCrashCheck {
             return;
         }
         long now = System.currentTimeMillis();
-        if (silentMs(d) < SILENT_MS) {
+        if (silentMs(d) < SILENT_MS && now - lookNowAt > LOOK_NOW_MS) {
             warm(d, leader, now);
             return;
         }
@@ -93,6 +96,17 @@ final class LeaderCrashCheck {
                 probing.set(false);
             }
         });
+    }
+
+    /**
+     * A connection to the leader's process has just closed (this node's agent lost its
+     * session with it): the leader is looked at on the next check, and for a second after,
+     * without waiting for {@link #SILENT_MS} of silence. A process that dies closes its
+     * connections at once, while its last heartbeat may be a moment old: this saves most
+     * of the half second. A false alarm costs a few connections to a port that answers.
+     */
+    void lookNow(long now) {
+        lookNowAt = now;
     }
 
     /**

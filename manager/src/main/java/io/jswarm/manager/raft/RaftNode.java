@@ -288,6 +288,15 @@ public final class RaftNode implements Closeable {
         }
     }
 
+    /**
+     * A connection to the leader's process closed (this node's agent lost its session):
+     * if the process died, its Raft port refuses connections now, and the crash check
+     * need not wait for the leader's silence to find out.
+     */
+    public void leaderConnectionLost() {
+        crashCheck.lookNow(System.currentTimeMillis());
+    }
+
     /** A peer as it reports itself in Ratis' group info, or null when it does not answer within 500 ms. */
     private LeaderCrashCheck.Candidate candidate(RaftPeer p) {
         var req = new org.apache.ratis.protocol.GroupInfoRequest(clientId, p.getId(), initialGroup.getGroupId(), callIds.incrementAndGet());
