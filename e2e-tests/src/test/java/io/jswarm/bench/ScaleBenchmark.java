@@ -164,9 +164,9 @@ public final class ScaleBenchmark {
                     double[] after = termsAndDown(http, managers, metricsPorts, termAtStart, downAtStart);
                     System.out.printf("nodes marked DOWN during and after the failover%s: %.0f%n", failovers > 1 ? "s" : "", after[1] - down);
                 }
-                System.out.printf("status reports: %d sent, %d failed %s, %d shed; longest gap between a node's heartbeats: %.1f s%n",
-                        fleet.reportsSent.get(), fleet.reportsFailed.get(), fleet.failuresByCode, fleet.reportsShed.get(),
-                        fleet.longestHeartbeatGapMs.get() / 1e3);
+                System.out.printf("status reports: %d sent, %d failed %s, %d shed; longest gap between a node's heartbeats: %.1f s;"
+                        + " heartbeats failed %s%n", fleet.reportsSent.get(), fleet.reportsFailed.get(), fleet.failuresByCode,
+                        fleet.reportsShed.get(), fleet.longestHeartbeatGapMs.get() / 1e3, fleet.heartbeatFailures);
             }
         }
     }

@@ -70,6 +70,12 @@ public final class SimulatedFleet implements AutoCloseable {
      * marked down was this fleet's fault (starved of CPU), not the manager's.
      */
     final AtomicLong longestHeartbeatGapMs = new AtomicLong();
+    /**
+     * Heartbeats that failed, by gRPC status code: a node marked down while this fleet sent
+     * on time but its heartbeats were not answered (DEADLINE_EXCEEDED) was the manager's
+     * side, not the fleet's.
+     */
+    final Map<Status.Code, AtomicLong> heartbeatFailures = new ConcurrentHashMap<>();
     final AtomicLong reportsShed = new AtomicLong();
     final AtomicLong sessionsOpened = new AtomicLong();
     /** Tasks whose report of a state a manager has acknowledged, by that state. */
@@ -254,6 +260,7 @@ public final class SimulatedFleet implements AutoCloseable {
 
                         @Override
                         public void onError(Throwable e) {
+                            heartbeatFailures.computeIfAbsent(Status.fromThrowable(e).getCode(), k -> new AtomicLong()).incrementAndGet();
                             if (Status.fromThrowable(e).getCode() == Status.Code.NOT_FOUND) {
                                 ended(gen, null);  // the manager no longer knows the session
                             }
