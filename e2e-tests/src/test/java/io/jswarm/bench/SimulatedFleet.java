@@ -193,13 +193,22 @@ public final class SimulatedFleet implements AutoCloseable {
                                 ended(gen, m.getLeaderAddr());
                                 return;
                             }
-                            if (sessionId == null && !m.getSessionId().isEmpty()) {
-                                sessionId = m.getSessionId();
-                                reconnect.reset();
-                                heartbeatMs = Math.max(100, m.getHeartbeatPeriodMs());
-                                sessionsOpened.incrementAndGet();
-                                String sid = sessionId;
-                                heartbeats = clock.scheduleAtFixedRate(() -> heartbeat(gen, t, sid), 0, heartbeatMs, TimeUnit.MILLISECONDS);
+                            synchronized (SimNode.this) {
+                                // A message on a session that has ended (a heartbeat found it unknown,
+                                // and the next one is on its way) must not start heartbeats again: they
+                                // were never cancelled, and piled up with every failover.
+                                if (gen != generation) {
+                                    return;
+                                }
+                                if (sessionId == null && !m.getSessionId().isEmpty()) {
+                                    sessionId = m.getSessionId();
+                                    reconnect.reset();
+                                    heartbeatMs = Math.max(100, m.getHeartbeatPeriodMs());
+                                    sessionsOpened.incrementAndGet();
+                                    String sid = sessionId;
+                                    heartbeats = clock.scheduleAtFixedRate(() -> heartbeat(gen, t, sid), 0, heartbeatMs,
+                                            TimeUnit.MILLISECONDS);
+                                }
                             }
                             for (ManagerPeer p : m.getManagersList()) {
                                 if (!p.getAddr().isEmpty() && !managers.contains(p.getAddr())) {
