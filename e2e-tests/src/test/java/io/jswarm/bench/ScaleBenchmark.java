@@ -139,13 +139,19 @@ public final class ScaleBenchmark {
                 try (ControlClient c = now.control()) {
                     c.stub().removeService(RemoveServiceRequest.newBuilder().setServiceId(id).build());
                 }
-                int leaderPort = metricsPorts.get(now);
+                // Asked of whichever manager leads when asked: leadership may change meanwhile.
                 LocalCluster.await(Duration.ofSeconds(900), () -> {
-                    try {
-                        return metrics(http, leaderPort).getOrDefault("jswarm_store_objects{kind=\"task\"}", -1.0) == 0;
-                    } catch (Exception e) {
-                        return false;
+                    for (Member m : managers) {
+                        try {
+                            Map<String, Double> s = metrics(http, metricsPorts.get(m));
+                            if (s.getOrDefault("jswarm_raft_leader", 0.0) == 1) {
+                                return s.getOrDefault("jswarm_store_objects{kind=\"task\"}", -1.0) == 0;
+                            }
+                        } catch (Exception e) {
+                            // not answering (killed, or too busy): ask the next
+                        }
                     }
+                    return false;
                 }, "no task left");
                 System.out.printf("service rm: no task left after %.1f s%n", (System.nanoTime() - r0) / 1e9);
                 sampler.interrupt();

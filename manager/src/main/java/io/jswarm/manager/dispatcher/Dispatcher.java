@@ -52,6 +52,8 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         return sessions.size();
     }
     private final Heartbeats heartbeats = new Heartbeats();
+    /** Whether the last judgement of the nodes was held (most were late at once): logged when it changes. */
+    private boolean holding;
     private final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "dispatcher-sender");
         t.setDaemon(true);
@@ -153,18 +155,33 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         return heartbeats.stalledMs();
     }
 
-    /** READY nodes that missed three heartbeat periods (not counting this manager's own stalls). */
+    /**
+     * READY nodes that missed three heartbeat periods (not counting this manager's own
+     * stalls); none while most nodes are late at once (see {@link Heartbeats#judge}).
+     */
     public List<Node> expiredNodes(long now) {
         heartbeats.pulse(System.currentTimeMillis());  // a stall that has just ended counts before anyone is judged
-        long limit = 3 * heartbeatPeriodMs();
-        List<Node> out = new ArrayList<>();
+        Map<String, Node> ready = new java.util.LinkedHashMap<>();
         for (Node n : store.nodes()) {
-            if (n.getStatus().getState() != NodeState.NODE_READY) {
-                continue;
+            if (n.getStatus().getState() == NodeState.NODE_READY) {
+                ready.put(n.getMeta().getId(), n);
             }
-            if (heartbeats.silent(n.getMeta().getId(), now, limit)) {
-                out.add(n);
+        }
+        long period = heartbeatPeriodMs();
+        Heartbeats.Verdict v = heartbeats.judge(ready.keySet(), now, period);
+        if (v.held() != holding) {
+            holding = v.held();
+            if (holding) {
+                LOG.warn("{} of {} ready nodes have missed a heartbeat at once: marking none of them down, as this manager is"
+                        + " likelier to be the one falling behind (heartbeats read late); they are judged again when fewer are late",
+                        v.late(), v.ready());
+            } else {
+                LOG.info("fewer nodes are late ({} of {}): missed heartbeats mark nodes down again", v.late(), v.ready());
             }
+        }
+        List<Node> out = new ArrayList<>(v.expired().size());
+        for (String id : v.expired()) {
+            out.add(ready.get(id));
         }
         return out;
     }

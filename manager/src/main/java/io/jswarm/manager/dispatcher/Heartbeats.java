@@ -1,5 +1,8 @@
 package io.jswarm.manager.dispatcher;
 
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -13,10 +16,23 @@ import java.util.concurrent.atomic.AtomicLong;
  * tasks. A pulse that should run every {@link #PULSE_MS} measures how late it wakes; a wake
  * later than {@link #STALL_MS} is a stall, added to every node's grace. Times are wall
  * clock milliseconds passed in, so the logic is testable without waiting.
+ *
+ * <p>A manager can also fall behind without standing still: starved of CPU, its network
+ * threads read the nodes' connections late, and every node's heartbeats arrive late at
+ * once. When most nodes are late together, {@link #judge} marks none down: the likelier
+ * cause is this manager (Kubernetes' node controller likewise stops evicting when more
+ * than 55% of a zone's nodes are not ready). Marking them down would have the leader
+ * reschedule their tasks, and the storm of new tasks and reports sink it further: a new
+ * leader behind on reading after a failover marked nearly all of 2,000 healthy nodes
+ * down in waves, 106, then 419, then 532, and its heap filled with unanswered calls.
  */
 final class Heartbeats {
     static final long PULSE_MS = 100;
     static final long STALL_MS = 200;
+    /** A share of late nodes at or above which none is judged (Kubernetes' unhealthy-zone threshold). */
+    static final double HOLD_SHARE = 0.55;
+    /** Fewer late nodes than this are judged whatever their share (one or two nodes of a small cluster die alone). */
+    static final int HOLD_MIN = 3;
 
     private final Map<String, Long> heard = new ConcurrentHashMap<>();
     private final AtomicLong stalledMs = new AtomicLong();
@@ -64,6 +80,30 @@ final class Heartbeats {
         Long at = heard.get(nodeId);
         long since = at != null ? at : Math.max(activeSince + limitMs, lastReturn.get());
         return now - since > limitMs;
+    }
+
+    /**
+     * The verdict on the READY nodes: {@code expired}, those silent for more than three
+     * periods, unless {@code held}: at least {@link #HOLD_MIN} nodes and {@link #HOLD_SHARE}
+     * of them are {@code late} (silent for more than one and a half periods, a heartbeat
+     * missed) at once, when none is marked down.
+     */
+    record Verdict(List<String> expired, int late, int ready, boolean held) {
+    }
+
+    Verdict judge(Collection<String> ready, long now, long periodMs) {
+        List<String> expired = new ArrayList<>();
+        int late = 0;
+        for (String id : ready) {
+            if (silent(id, now, periodMs * 3 / 2)) {
+                late++;
+                if (silent(id, now, 3 * periodMs)) {
+                    expired.add(id);
+                }
+            }
+        }
+        boolean held = !expired.isEmpty() && late >= HOLD_MIN && late >= HOLD_SHARE * ready.size();
+        return new Verdict(held ? List.of() : expired, late, ready.size(), held);
     }
 
     /** Whether a node has been heard from within {@code limitMs}. */

@@ -21,6 +21,11 @@ import org.apache.ratis.server.protocol.TermIndex;
  * 0.8 to 1.6 s after the last heartbeat, and up to twice that as Ratis' follower timer
  * checks it.
  *
+ * <p>The port is looked at when the leader has been silent for {@link #SILENT_MS}, and at
+ * once when this manager's agent loses its session with the leader ({@link #lookNow}): a
+ * process that dies closes its connections the moment it does, while its last heartbeat
+ * may be a moment older.
+ *
  * <p>The sign is the leader's Raft port refusing connections (nothing listens there any
  * more) while enough of the other members answer for this one to win, and this one has
  * the longest log among them. A leader that is only

@@ -85,4 +85,57 @@ class HeartbeatsTest {
         run(h, 79_900 + LIMIT + 100, 79_900 + LIMIT + 100);
         assertTrue(h.silent("last", 79_900 + LIMIT + 100, LIMIT));
     }
+
+    /** Ten nodes heartbeating every 5 s, heard last at the given times. */
+    private static Heartbeats fleet(long... lastHeard) {
+        Heartbeats h = new Heartbeats();
+        h.activate(0);
+        for (int i = 0; i < lastHeard.length; i++) {
+            h.heard("n" + i, lastHeard[i]);
+        }
+        return h;
+    }
+
+    private static java.util.List<String> ids(int n) {
+        return java.util.stream.IntStream.range(0, n).mapToObj(i -> "n" + i).toList();
+    }
+
+    @Test
+    void nodesSilentPastThreePeriodsExpireWhileMostAreOnTime() {
+        // Four of ten silent since 10 s (past 15 s at 26 s), six heard a moment ago.
+        Heartbeats h = fleet(10_000, 10_000, 10_000, 10_000, 25_000, 25_000, 25_000, 25_000, 25_000, 25_000);
+        run(h, 0, 26_000);
+        Heartbeats.Verdict v = h.judge(ids(10), 26_000, 5_000);
+        assertFalse(v.held());
+        assertEquals(java.util.List.of("n0", "n1", "n2", "n3"), v.expired());
+        assertEquals(4, v.late());
+    }
+
+    @Test
+    void noneIsMarkedDownWhileMostNodesAreLateAtOnce() {
+        // The manager reads every connection late: two nodes past three periods, four more past
+        // one and a half: six of ten late (60%), so the two are not marked down yet.
+        Heartbeats h = fleet(10_000, 10_000, 17_000, 17_000, 17_000, 17_000, 25_000, 25_000, 25_000, 25_000);
+        run(h, 0, 26_000);
+        Heartbeats.Verdict v = h.judge(ids(10), 26_000, 5_000);
+        assertTrue(v.held());
+        assertEquals(java.util.List.of(), v.expired());
+        assertEquals(6, v.late());
+        // Their heartbeats are read again: the two that really stopped are marked down.
+        for (int i = 2; i < 10; i++) {
+            h.heard("n" + i, 26_500);
+        }
+        v = h.judge(ids(10), 26_500, 5_000);
+        assertFalse(v.held());
+        assertEquals(java.util.List.of("n0", "n1"), v.expired());
+    }
+
+    @Test
+    void oneOrTwoNodesOfASmallClusterExpireWhateverTheirShare() {
+        Heartbeats h = fleet(10_000, 10_000, 25_000);
+        run(h, 0, 26_000);
+        Heartbeats.Verdict v = h.judge(ids(3), 26_000, 5_000);
+        assertFalse(v.held(), "two of three is a share, but two nodes dying alone is not unusual");
+        assertEquals(java.util.List.of("n0", "n1"), v.expired());
+    }
 }

@@ -270,15 +270,19 @@ class MemoryStoreTest {
         assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.CREATE, publishing.apply("s2"))), 5).getCode());
     }
 
-    /** The counts the store keeps as it changes, checked against a scan of every task after each of many random changes. */
+    /**
+     * The counts and indexes the store keeps as it changes, checked against a scan of every
+     * task after each of many random changes (tasks also move between nodes and lose theirs).
+     */
     @Test
-    void taskCountsAndReplicaCountsMatchAScanThroughCreatesUpdatesReportsRemovesAndARestore() {
+    void taskCountsAndIndexesMatchAScanThroughCreatesUpdatesMovesReportsRemovesAndARestore() {
         MemoryStore store = new MemoryStore();
         java.util.Random random = new java.util.Random(42);
         io.jswarm.api.TaskState[] states = {io.jswarm.api.TaskState.NEW, io.jswarm.api.TaskState.PENDING,
                 io.jswarm.api.TaskState.ASSIGNED, io.jswarm.api.TaskState.RUNNING, io.jswarm.api.TaskState.FAILED,
                 io.jswarm.api.TaskState.SHUTDOWN};
         String[] health = {"", "starting", "healthy", "unhealthy"};
+        String[] nodes = {"", "n1", "n2"};
         store.apply(batch(action(StoreAction.Kind.CREATE, service("s1", "web", 0)), action(StoreAction.Kind.CREATE, service("s2", "db", 0))), 1);
         long index = 2;
         for (int step = 0; step < 2_000; step++, index++) {
@@ -286,7 +290,8 @@ class MemoryStoreTest {
             Task current = store.task(id);
             int op = random.nextInt(4);
             Task t = Task.newBuilder().setMeta(Meta.newBuilder().setId(id).setVersion(current == null ? 0 : current.getMeta().getVersion()))
-                    .setServiceId(current != null ? current.getServiceId() : random.nextBoolean() ? "s1" : "s2").setNodeId("n1")
+                    .setServiceId(current != null ? current.getServiceId() : random.nextBoolean() ? "s1" : "s2")
+                    .setNodeId(nodes[random.nextInt(nodes.length)])
                     .setDesiredState(random.nextInt(3) == 0 ? io.jswarm.api.TaskState.SHUTDOWN : io.jswarm.api.TaskState.RUNNING)
                     .setStatus(io.jswarm.api.TaskStatus.newBuilder().setState(states[random.nextInt(states.length)])
                             .setHealth(health[random.nextInt(health.length)]).setErr(random.nextBoolean() ? "" : "no suitable node"))
@@ -297,7 +302,7 @@ class MemoryStoreTest {
             } else if (op == 0) {
                 a = action(StoreAction.Kind.REMOVE, current);
             } else if (op == 1) {
-                a = status(id, "n1", states[random.nextInt(states.length)], step);
+                a = status(id, current.getNodeId(), states[random.nextInt(states.length)], step);
             } else {
                 a = action(StoreAction.Kind.UPDATE, t);
             }
@@ -361,6 +366,14 @@ class MemoryStoreTest {
                     replicas.get(t.getServiceId())[1]++;
                 }
             }
+        }
+        for (String s : List.of("s1", "s2")) {
+            assertEquals(store.tasks().stream().filter(t -> t.getServiceId().equals(s)).map(t -> t.getMeta().getId()).sorted().toList(),
+                    store.tasksOfService(s).stream().map(t -> t.getMeta().getId()).sorted().toList(), "tasks of " + s);
+        }
+        for (String n : List.of("n1", "n2")) {
+            assertEquals(store.tasks().stream().filter(t -> t.getNodeId().equals(n)).map(t -> t.getMeta().getId()).sorted().toList(),
+                    store.tasksOnNode(n).stream().map(t -> t.getMeta().getId()).sorted().toList(), "tasks on " + n);
         }
         MemoryStore.TaskCounts c = store.taskCounts();
         assertEquals(store.tasks().size(), c.total());
