@@ -111,7 +111,8 @@ public final class ScaleBenchmark {
                 double joined = (System.nanoTime() - t0) / 1e9;
                 LocalCluster.await(Duration.ofSeconds(600), () -> LocalCluster.readyNodes(m1) == managerCount + nodes, "all nodes ready");
                 double ready = (System.nanoTime() - t0) / 1e9;
-                System.out.printf("%d nodes, %d managers: joined in %.1f s, all READY after %.1f s%n", nodes, managerCount, joined, ready);
+                System.out.printf("%d nodes, %d managers: joined in %.1f s, all READY after %.1f s; heartbeats failed so far %s%n",
+                        nodes, managerCount, joined, ready, fleet.heartbeatFailures);
 
                 long c0 = System.nanoTime();
                 String id;
@@ -125,8 +126,8 @@ public final class ScaleBenchmark {
                     LocalCluster.await(Duration.ofSeconds(900), () -> running(c, id) == tasks, "all replicas running",
                             () -> running(c, id) + " running " + lastError);
                     double allRunning = (System.nanoTime() - c0) / 1e9;
-                    System.out.printf("service create --replicas %d: answered in %.2f s, all RUNNING after %.1f s (%.0f per second)%n",
-                            tasks, created, allRunning, tasks / allRunning);
+                    System.out.printf("service create --replicas %d: answered in %.2f s, all RUNNING after %.1f s (%.0f per second);"
+                            + " heartbeats failed so far %s%n", tasks, created, allRunning, tasks / allRunning, fleet.heartbeatFailures);
                 }
                 System.out.printf("swarmctl service ls (whole process, median of 3): %.2f s; service ps big -q: %.2f s%n",
                         timeCli(leader, "service", "ls"), timeCli(leader, "service", "ps", "big", "-q"));
@@ -135,6 +136,7 @@ public final class ScaleBenchmark {
                 long peak = peakRss[0];
                 double[] before = termsAndDown(http, managers, metricsPorts, termAtStart, downAtStart);
                 Member now = failovers > 0 ? failover(cluster, managers, fleet, nodes, failovers, http, metricsPorts, downAtStart) : leader;
+                String failedBeforeRm = fleet.heartbeatFailures.toString();
                 long r0 = System.nanoTime();
                 try (ControlClient c = now.control()) {
                     c.stub().removeService(RemoveServiceRequest.newBuilder().setServiceId(id).build());
@@ -153,7 +155,8 @@ public final class ScaleBenchmark {
                     }
                     return false;
                 }, "no task left");
-                System.out.printf("service rm: no task left after %.1f s%n", (System.nanoTime() - r0) / 1e9);
+                System.out.printf("service rm: no task left after %.1f s (heartbeats failed before it %s)%n", (System.nanoTime() - r0) / 1e9,
+                        failedBeforeRm);
                 sampler.interrupt();
                 double terms = before[0];
                 double down = before[1];

@@ -200,7 +200,9 @@ public final class Agent implements Closeable {
                 }
                 if (sessionId == null) {
                     sessionId = m.getSessionId();
-                    long period = Math.max(100, m.getHeartbeatPeriodMs());
+                    // A message without a period (from a manager that sent another before the
+                    // session's first) leaves the default: 100 ms would flood the manager.
+                    long period = m.getHeartbeatPeriodMs() > 0 ? Math.max(100, m.getHeartbeatPeriodMs()) : heartbeatPeriodMs;
                     heartbeatPeriodMs = period;
                     String sid = sessionId;
                     // Heartbeats that failed in a row, counted per session: a late answer to an

@@ -62,7 +62,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
     private volatile boolean active;
     private final List<java.util.function.Consumer<String>> sessionListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    private static final class Session {
+    static final class Session {
         final String id;
         final String nodeId;
         final StreamObserver<SessionMessage> out;
@@ -82,14 +82,32 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             this.out = out;
         }
 
+        /**
+         * Messages for this session sent before its first (another thread's changes, tables, log
+         * subscriptions between the session's registration and its first message): held until
+         * the first has gone. The first tells the node its session and heartbeat period; a node
+         * that took its session from an earlier message heartbeated every 100 ms instead of 5 s.
+         */
+        private List<SessionMessage> early = new ArrayList<>();
+
         synchronized void send(SessionMessage m) {
-            if (!closed) {
+            if (early != null) {
+                early.add(m);
+            } else if (!closed) {
                 try {
                     out.onNext(m);
                 } catch (RuntimeException e) {
                     closed = true;
                 }
             }
+        }
+
+        /** The session's first message, then whatever was held for it. */
+        synchronized void sendFirst(SessionMessage first) {
+            List<SessionMessage> held = early;
+            early = null;
+            send(first);
+            held.forEach(this::send);
         }
 
         /** False while the node has not read what was sent (gRPC's outbound buffer is full). */
@@ -293,7 +311,7 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
             if (lock != null) {
                 first.setAutolock(lock);
             }
-            s.send(first.build());
+            s.sendFirst(first.build());
             // Its tables whole with the next refresh, which builds them once for every node
             // whose session opened meanwhile: built here for each, they held up the first
             // messages of the sessions behind (a 2,000-endpoint ingress table each), and nodes

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>A manager can also fall behind without standing still: starved of CPU, its network
  * threads read the nodes' connections late, and every node's heartbeats arrive late at
  * once. When most nodes are late together, {@link #judge} marks none down: the likelier
- * cause is this manager (Kubernetes' node controller likewise stops evicting when more
+ * cause is this manager (Kubernetes' node controller likewise slows or stops evicting when more
  * than 55% of a zone's nodes are not ready). Marking them down would have the leader
  * reschedule their tasks, and the storm of new tasks and reports sink it further: a new
  * leader behind on reading after a failover marked nearly all of 2,000 healthy nodes

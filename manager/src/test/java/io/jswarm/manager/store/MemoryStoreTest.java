@@ -316,6 +316,29 @@ class MemoryStoreTest {
         }
     }
 
+    /** A task removed by its id and version alone (what the controllers write) leaves every index; listeners get the task as held. */
+    @Test
+    void aRemovalNamingTheTaskOnlyPublishesTheTaskHeld() {
+        MemoryStore store = new MemoryStore();
+        store.apply(batch(action(StoreAction.Kind.CREATE, service("s1", "web", 0)),
+                action(StoreAction.Kind.CREATE, Task.newBuilder().setMeta(Meta.newBuilder().setId("t1")).setServiceId("s1").setNodeId("n1")
+                        .setDesiredState(io.jswarm.api.TaskState.RUNNING).build())), 1);
+        List<StoreEvent> events = new ArrayList<>();
+        store.addListener(events::add);
+        Task stale = Task.newBuilder().setMeta(Meta.newBuilder().setId("t1").setVersion(0)).build();
+        assertEquals(StoreResult.Code.CONFLICT, store.apply(batch(action(StoreAction.Kind.REMOVE, stale.toBuilder()
+                .setMeta(Meta.newBuilder().setId("t1").setVersion(7)).build())), 2).getCode(), "the version read still counts");
+        Task named = Task.newBuilder().setMeta(store.task("t1").getMeta()).build();
+        assertEquals(StoreResult.Code.OK, store.apply(batch(action(StoreAction.Kind.REMOVE, named)), 3).getCode());
+        assertNull(store.task("t1"));
+        assertEquals(List.of(), store.tasksOfService("s1"));
+        assertEquals(List.of(), store.tasksOnNode("n1"));
+        Task published = events.get(0).actions().get(0).getObject().getTask();
+        assertEquals("n1", published.getNodeId(), "the node it ran on is told");
+        assertEquals("s1", published.getServiceId());
+        assertCountsMatchAScan(store);
+    }
+
     /** Tasks parsed from their own entries hold their service's spec, endpoint and ids, not copies. */
     @Test
     void tasksShareWhatTheirServiceHoldsAfterAWriteAndARestore() throws Exception {
