@@ -190,11 +190,11 @@ public final class Dispatcher extends DispatcherGrpc.DispatcherImplBase implemen
         if (v.held() != holding) {
             holding = v.held();
             if (holding) {
-                LOG.warn("{} of {} ready nodes have missed a heartbeat at once: marking none of them down, as this manager is"
-                        + " likelier to be the one falling behind (heartbeats read late); they are judged again when fewer are late",
-                        v.late(), v.ready());
+                LOG.warn("{} of {} nodes have missed a heartbeat at once (or were just marked down): marking none down, as this"
+                        + " manager is likelier to be the one falling behind (heartbeats read late); they are judged again when fewer"
+                        + " are late", v.late(), v.judged());
             } else {
-                LOG.info("fewer nodes are late ({} of {}): missed heartbeats mark nodes down again", v.late(), v.ready());
+                LOG.info("fewer nodes are late ({} of {}): missed heartbeats mark nodes down again", v.late(), v.judged());
             }
         }
         List<Node> out = new ArrayList<>(v.expired().size());

@@ -40,10 +40,13 @@ final class Heartbeats {
     /** When a node was last heard from for the first time since this manager became leader. */
     private final AtomicLong lastReturn = new AtomicLong();
     private long lastPulse = -1;
+    /** Nodes this manager found expired, and when: the wave in progress (judging thread only). */
+    private final Map<String, Long> expiredAt = new ConcurrentHashMap<>();
 
     /** This manager has just become the leader: nobody has been heard from yet. */
     synchronized void activate(long now) {
         heard.clear();
+        expiredAt.clear();
         activeSince = now;
         lastReturn.set(now);
         lastPulse = now;
@@ -85,15 +88,20 @@ final class Heartbeats {
     /**
      * The verdict on the READY nodes: {@code expired}, those silent for more than three
      * periods, unless {@code held}: at least {@link #HOLD_MIN} nodes and {@link #HOLD_SHARE}
-     * of them are {@code late} (silent for more than one and a half periods, a heartbeat
-     * missed) at once, when none is marked down.
+     * of them are {@code late} at once, when none is marked down. Late: silent for more
+     * than one and a half periods (a heartbeat missed), or marked down by this manager within
+     * the last three periods and not back: the nodes a wave has already taken count with
+     * those it is about to, or a leader behind on reading marks them down in waves each
+     * smaller than the share (as Kubernetes counts a zone's not-ready nodes).
      */
-    record Verdict(List<String> expired, int late, int ready, boolean held) {
+    record Verdict(List<String> expired, int late, int judged, boolean held) {
     }
 
     Verdict judge(Collection<String> ready, long now, long periodMs) {
+        java.util.Set<String> readySet = ready instanceof java.util.Set<String> set ? set : new java.util.HashSet<>(ready);
+        expiredAt.entrySet().removeIf(e -> readySet.contains(e.getKey()) || now - e.getValue() > 3 * periodMs);
         List<String> expired = new ArrayList<>();
-        int late = 0;
+        int late = expiredAt.size();
         for (String id : ready) {
             if (silent(id, now, periodMs * 3 / 2)) {
                 late++;
@@ -102,8 +110,15 @@ final class Heartbeats {
                 }
             }
         }
-        boolean held = !expired.isEmpty() && late >= HOLD_MIN && late >= HOLD_SHARE * ready.size();
-        return new Verdict(held ? List.of() : expired, late, ready.size(), held);
+        int judged = ready.size() + expiredAt.size();
+        boolean held = !expired.isEmpty() && late >= HOLD_MIN && late >= HOLD_SHARE * judged;
+        if (held) {
+            return new Verdict(List.of(), late, judged, true);
+        }
+        for (String id : expired) {
+            expiredAt.put(id, now);
+        }
+        return new Verdict(expired, late, judged, false);
     }
 
     /** Whether a node has been heard from within {@code limitMs}. */

@@ -138,4 +138,32 @@ class HeartbeatsTest {
         assertFalse(v.held(), "two of three is a share, but two nodes dying alone is not unusual");
         assertEquals(java.util.List.of("n0", "n1"), v.expired());
     }
+
+    @Test
+    void theNodesAWaveHasTakenCountWithThoseItIsAboutTo() {
+        // Four of ten expire first (40%: marked down).
+        Heartbeats h = fleet(10_000, 10_000, 10_000, 10_000, 22_000, 22_000, 22_000, 22_000, 22_000, 22_000);
+        run(h, 0, 26_000);
+        Heartbeats.Verdict first = h.judge(ids(10), 26_000, 5_000);
+        assertEquals(java.util.List.of("n0", "n1", "n2", "n3"), first.expired());
+        // Two more expire and two are late 11 s later: with the four just marked down, eight of
+        // ten are late, so none more goes.
+        h.heard("n6", 29_000);
+        h.heard("n7", 29_000);
+        h.heard("n8", 36_000);
+        h.heard("n9", 36_000);
+        run(h, 26_100, 37_100);
+        Heartbeats.Verdict next = h.judge(ids(10).subList(4, 10), 37_100, 5_000);
+        assertTrue(next.held(), next.toString());
+        assertEquals(8, next.late());
+        assertEquals(10, next.judged());
+        // Three periods after the wave, the nodes it took no longer count: the two go if still silent.
+        for (int i = 6; i < 10; i++) {
+            h.heard("n" + i, 41_000);
+        }
+        run(h, 37_200, 41_100);
+        Heartbeats.Verdict later = h.judge(ids(10).subList(4, 10), 41_100, 5_000);
+        assertFalse(later.held(), later.toString());
+        assertEquals(java.util.List.of("n4", "n5"), later.expired());
+    }
 }
