@@ -27,8 +27,8 @@ import java.util.function.Function;
  *
  * <p>Why: written one report per entry on the handler threads, status traffic from
  * thousands of nodes took every Raft client slot and thread, and the controllers' and
- * users' writes queued behind it. Here agents' traffic holds one entry in flight at a time
- * (a lane of its own), the queue is bounded (beyond it a report is refused with
+ * users' writes queued behind it. Here agents' traffic holds at most {@link #IN_FLIGHT}
+ * entries in flight (a lane of its own), the queue is bounded (beyond it a report is refused with
  * RESOURCE_EXHAUSTED and the agent retries later, instead of a thread parking), and a
  * report whose caller gave up (deadline, cancellation) is dropped before it is written.
  * Reports are {@link StoreAction.Kind#STATUS} actions, merged at apply time: they never
@@ -41,6 +41,13 @@ final class StatusBatcher implements AutoCloseable {
     static final int MAX_REPORTS = 10_000;
     /** How long the writer waits for more reports once it has some, when the entry is not full yet. */
     static final long LINGER_MS = 5;
+    /**
+     * Entries written at once. With one, each waited a whole Raft round (with three
+     * managers: the leader's append, a follower's, the commit, the apply) while the next
+     * reports queued; two keep Raft busy. A node's reports are never in two entries in
+     * flight at once, so that they apply in the order it sent them.
+     */
+    static final int IN_FLIGHT = 2;
 
     /**
      * One node's call: its updates, its gRPC context, and how to answer it. Compared by
@@ -84,6 +91,14 @@ final class StatusBatcher implements AutoCloseable {
     private int queuedUpdates;
     private boolean closed;
     private final Thread thread;
+    /** Entries being written, and the nodes whose reports they hold. */
+    private int inFlight;
+    private final java.util.Set<String> busyNodes = new java.util.HashSet<>();
+    private final java.util.concurrent.ExecutorService writers = java.util.concurrent.Executors.newFixedThreadPool(IN_FLIGHT, r -> {
+        Thread t = new Thread(r, "status-write");
+        t.setDaemon(true);
+        return t;
+    });
     private long written;
     private long shed;
 
@@ -142,9 +157,13 @@ final class StatusBatcher implements AutoCloseable {
         return written;
     }
 
-    /** Waits for reports, lingers briefly for more unless an entry's worth is there, takes up to that many updates. */
+    /**
+     * Waits for a free slot and reports of nodes with none in flight, lingers briefly for
+     * more unless an entry's worth is there, takes up to that many updates (the slot and the
+     * nodes are then held until {@link #written} frees them).
+     */
     private synchronized List<Report> take() throws InterruptedException {
-        while (queue.isEmpty() && !closed) {
+        while (!closed && (inFlight >= IN_FLIGHT || !anyEligible())) {
             wait();
         }
         long until = System.currentTimeMillis() + LINGER_MS;
@@ -153,9 +172,15 @@ final class StatusBatcher implements AutoCloseable {
             wait(left);
         }
         List<Report> out = new ArrayList<>();
+        if (closed) {
+            return out;
+        }
         int n = 0;
         for (var it = queue.iterator(); it.hasNext(); ) {
             Report r = it.next();
+            if (busyNodes.contains(r.nodeId())) {
+                continue;
+            }
             if (!out.isEmpty() && n + r.updates().size() > BatchWriter.MAX_ACTIONS) {
                 break;
             }
@@ -164,7 +189,33 @@ final class StatusBatcher implements AutoCloseable {
             n += r.updates().size();
             out.add(r);
         }
+        for (Report r : out) {
+            busyNodes.add(r.nodeId());
+        }
+        inFlight++;
         return out;
+    }
+
+    private boolean anyEligible() {
+        if (busyNodes.isEmpty()) {
+            return !queue.isEmpty();
+        }
+        for (Report r : queue) {
+            if (!busyNodes.contains(r.nodeId())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** An entry's write has ended: its slot and its nodes are free. */
+    private synchronized void written(List<Report> reports, int entries) {
+        inFlight--;
+        written += entries;
+        for (Report r : reports) {
+            busyNodes.remove(r.nodeId());
+        }
+        notifyAll();
     }
 
     private void run() {
@@ -178,32 +229,41 @@ final class StatusBatcher implements AutoCloseable {
             if (reports.isEmpty()) {
                 return;  // closed
             }
-            List<Report> live = new ArrayList<>(reports.size());
-            for (Report r : reports) {
-                if (r.context().isCancelled()) {
-                    // The caller has given up (and will send it again): writing it would be wasted.
-                    r.answer().accept(io.grpc.Contexts.statusFromCancelled(r.context()));
-                } else {
-                    live.add(r);
-                }
-            }
-            if (live.isEmpty()) {
-                continue;
-            }
-            Status outcome = Status.OK;
             try {
-                for (StoreBatch b : entries(live)) {
-                    writer.apply(b);
-                    synchronized (this) {
-                        written++;
-                    }
+                writers.execute(() -> write(reports));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                for (Report r : reports) {
+                    r.answer().accept(Status.UNAVAILABLE.withDescription("this manager is stopping; report to the leader"));
                 }
-            } catch (RuntimeException e) {
-                outcome = io.jswarm.manager.control.GrpcErrors.toStatus(e).getStatus();
+                return;
             }
-            for (Report r : live) {
-                r.answer().accept(outcome);
+        }
+    }
+
+    private void write(List<Report> reports) {
+        List<Report> live = new ArrayList<>(reports.size());
+        for (Report r : reports) {
+            if (r.context().isCancelled()) {
+                // The caller has given up (and will send it again): writing it would be wasted.
+                r.answer().accept(io.grpc.Contexts.statusFromCancelled(r.context()));
+            } else {
+                live.add(r);
             }
+        }
+        Status outcome = Status.OK;
+        int entries = 0;
+        try {
+            for (StoreBatch b : live.isEmpty() ? List.<StoreBatch>of() : entries(live)) {
+                writer.apply(b);
+                entries++;
+            }
+        } catch (RuntimeException e) {
+            outcome = io.jswarm.manager.control.GrpcErrors.toStatus(e).getStatus();
+        } finally {
+            written(reports, entries);
+        }
+        for (Report r : live) {
+            r.answer().accept(outcome);
         }
     }
 
@@ -244,5 +304,6 @@ final class StatusBatcher implements AutoCloseable {
             r.answer().accept(Status.UNAVAILABLE.withDescription("this manager is stopping; report to the leader"));
         }
         thread.interrupt();
+        writers.shutdown();  // entries being written finish, and their reports are answered
     }
 }

@@ -56,13 +56,13 @@ class StatusBatcherTest {
     }
 
     @Test
-    void reportsWaitingWhileAnEntryIsWrittenGoTogetherAndAreAnsweredAfterTheirWrite() throws Exception {
-        CountDownLatch firstWrite = new CountDownLatch(1);
+    void reportsWaitingWhileEntriesAreWrittenGoTogetherAndAreAnsweredAfterTheirWrite() throws Exception {
+        CountDownLatch writing = new CountDownLatch(StatusBatcher.IN_FLIGHT);
         CountDownLatch release = new CountDownLatch(1);
         List<StoreBatch> written = new CopyOnWriteArrayList<>();
         Map<String, Status> answers = new ConcurrentHashMap<>();
         StatusBatcher b = new StatusBatcher(batch -> {
-            firstWrite.countDown();
+            writing.countDown();
             try {
                 release.await();
             } catch (InterruptedException e) {
@@ -72,18 +72,58 @@ class StatusBatcherTest {
             return null;
         }, 10_000);
         try {
-            assertTrue(b.submit(report("n0", answers, "first", Context.ROOT, update("t0", TaskState.RUNNING))));
-            assertTrue(firstWrite.await(5, TimeUnit.SECONDS));
+            // As many entries as may be in flight, each taken while the ones before are written.
+            for (int i = 0; i < StatusBatcher.IN_FLIGHT; i++) {
+                assertTrue(b.submit(report("early" + i, answers, "early" + i, Context.ROOT, update("e" + i, TaskState.RUNNING))));
+                long seen = StatusBatcher.IN_FLIGHT - i - 1;
+                await(() -> writing.getCount() == seen);
+            }
             for (int i = 1; i <= 100; i++) {
                 assertTrue(b.submit(report("n" + i, answers, "r" + i, Context.ROOT, update("t" + i, TaskState.RUNNING))));
             }
             Thread.sleep(50);
             assertTrue(answers.isEmpty(), "nobody is answered before the write returns");
             release.countDown();
-            await(() -> answers.size() == 101);
+            await(() -> answers.size() == 100 + StatusBatcher.IN_FLIGHT);
             assertTrue(answers.values().stream().allMatch(Status::isOk));
-            assertEquals(2, written.size(), "the 100 reports that queued meanwhile went in one entry");
-            assertEquals(100, written.get(1).getActionsCount());
+            assertEquals(StatusBatcher.IN_FLIGHT + 1, written.size(), "the 100 reports that queued meanwhile went in one entry");
+            assertEquals(100, written.get(StatusBatcher.IN_FLIGHT).getActionsCount());
+        } finally {
+            b.close();
+        }
+    }
+
+    @Test
+    void aNodesReportsAreNeverInTwoEntriesInFlight() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        List<StoreBatch> written = new CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger writing = new java.util.concurrent.atomic.AtomicInteger();
+        Map<String, Status> answers = new ConcurrentHashMap<>();
+        StatusBatcher b = new StatusBatcher(batch -> {
+            writing.incrementAndGet();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            written.add(batch);
+            return null;
+        }, 10_000);
+        try {
+            assertTrue(b.submit(report("n1", answers, "first", Context.ROOT, update("t1", TaskState.STARTING))));
+            await(() -> writing.get() == 1);
+            // n1 again (a retry, with newer news): it waits for n1's entry, while n2's goes at once.
+            assertTrue(b.submit(report("n1", answers, "again", Context.ROOT, update("t1", TaskState.RUNNING))));
+            assertTrue(b.submit(report("n2", answers, "other", Context.ROOT, update("t2", TaskState.RUNNING))));
+            await(() -> writing.get() == 2);
+            Thread.sleep(50);
+            assertEquals(2, writing.get(), "n1's second report is not written beside its first");
+            release.countDown();
+            await(() -> answers.size() == 3);
+            assertEquals(3, written.size());
+            List<TaskState> t1 = written.stream().flatMap(e -> e.getActionsList().stream()).map(a -> a.getObject().getTask())
+                    .filter(t -> t.getMeta().getId().equals("t1")).map(t -> t.getStatus().getState()).toList();
+            assertEquals(List.of(TaskState.STARTING, TaskState.RUNNING), t1, "n1's reports written in the order it sent them");
         } finally {
             b.close();
         }
