@@ -55,14 +55,15 @@ class StatusBatcherTest {
         assertEquals("n2", actions.get(2).getObject().getTask().getNodeId());
     }
 
-    @Test
-    void reportsWaitingWhileEntriesAreWrittenGoTogetherAndAreAnsweredAfterTheirWrite() throws Exception {
-        CountDownLatch writing = new CountDownLatch(StatusBatcher.IN_FLIGHT);
-        CountDownLatch release = new CountDownLatch(1);
-        List<StoreBatch> written = new CopyOnWriteArrayList<>();
-        Map<String, Status> answers = new ConcurrentHashMap<>();
-        StatusBatcher b = new StatusBatcher(batch -> {
-            writing.countDown();
+    /** Writes in place of Raft that begin at once and end together, when released. */
+    static final class HeldWriter implements java.util.function.Function<StoreBatch, Object> {
+        final java.util.concurrent.atomic.AtomicInteger begun = new java.util.concurrent.atomic.AtomicInteger();
+        final CountDownLatch release = new CountDownLatch(1);
+        final List<StoreBatch> written = new CopyOnWriteArrayList<>();
+
+        @Override
+        public Object apply(StoreBatch batch) {
+            begun.incrementAndGet();
             try {
                 release.await();
             } catch (InterruptedException e) {
@@ -70,13 +71,22 @@ class StatusBatcherTest {
             }
             written.add(batch);
             return null;
-        }, 10_000);
+        }
+    }
+
+    @Test
+    void reportsWaitingWhileEntriesAreWrittenGoTogetherAndAreAnsweredAfterTheirWrite() throws Exception {
+        HeldWriter w = new HeldWriter();
+        List<StoreBatch> written = w.written;
+        CountDownLatch release = w.release;
+        Map<String, Status> answers = new ConcurrentHashMap<>();
+        StatusBatcher b = new StatusBatcher(w, 10_000);
         try {
             // As many entries as may be in flight, each taken while the ones before are written.
             for (int i = 0; i < StatusBatcher.IN_FLIGHT; i++) {
                 assertTrue(b.submit(report("early" + i, answers, "early" + i, Context.ROOT, update("e" + i, TaskState.RUNNING))));
-                long seen = StatusBatcher.IN_FLIGHT - i - 1;
-                await(() -> writing.getCount() == seen);
+                int begun = i + 1;
+                await(() -> w.begun.get() == begun);
             }
             for (int i = 1; i <= 100; i++) {
                 assertTrue(b.submit(report("n" + i, answers, "r" + i, Context.ROOT, update("t" + i, TaskState.RUNNING))));
@@ -95,20 +105,12 @@ class StatusBatcherTest {
 
     @Test
     void aNodesReportsAreNeverInTwoEntriesInFlight() throws Exception {
-        CountDownLatch release = new CountDownLatch(1);
-        List<StoreBatch> written = new CopyOnWriteArrayList<>();
-        java.util.concurrent.atomic.AtomicInteger writing = new java.util.concurrent.atomic.AtomicInteger();
+        HeldWriter w = new HeldWriter();
+        List<StoreBatch> written = w.written;
+        CountDownLatch release = w.release;
+        java.util.concurrent.atomic.AtomicInteger writing = w.begun;
         Map<String, Status> answers = new ConcurrentHashMap<>();
-        StatusBatcher b = new StatusBatcher(batch -> {
-            writing.incrementAndGet();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-            written.add(batch);
-            return null;
-        }, 10_000);
+        StatusBatcher b = new StatusBatcher(w, 10_000);
         try {
             assertTrue(b.submit(report("n1", answers, "first", Context.ROOT, update("t1", TaskState.STARTING))));
             await(() -> writing.get() == 1);
