@@ -163,18 +163,30 @@ final class StatusBatcher implements AutoCloseable {
      * nodes are then held until {@link #written} frees them).
      */
     private synchronized List<Report> take() throws InterruptedException {
-        while (!closed && (inFlight >= IN_FLIGHT || !anyEligible())) {
-            wait();
-        }
-        long until = System.currentTimeMillis() + LINGER_MS;
-        for (long left = LINGER_MS; !closed && queuedUpdates < BatchWriter.MAX_ACTIONS && left > 0;
-                left = until - System.currentTimeMillis()) {
-            wait(left);
-        }
         List<Report> out = new ArrayList<>();
-        if (closed) {
-            return out;
+        while (out.isEmpty()) {
+            while (!closed && (inFlight >= IN_FLIGHT || !anyEligible())) {
+                wait();
+            }
+            long until = System.currentTimeMillis() + LINGER_MS;
+            for (long left = LINGER_MS; !closed && queuedUpdates < BatchWriter.MAX_ACTIONS && left > 0;
+                    left = until - System.currentTimeMillis()) {
+                wait(left);
+            }
+            if (closed) {
+                return out;
+            }
+            takeEligible(out);  // none when the one there was withdrawn meanwhile (its caller gave up): wait again
         }
+        for (Report r : out) {
+            busyNodes.add(r.nodeId());
+        }
+        inFlight++;
+        return out;
+    }
+
+    /** Moves reports of nodes with none in flight from the queue to {@code out}, up to an entry's worth. */
+    private void takeEligible(List<Report> out) {
         int n = 0;
         for (var it = queue.iterator(); it.hasNext(); ) {
             Report r = it.next();
@@ -189,11 +201,6 @@ final class StatusBatcher implements AutoCloseable {
             n += r.updates().size();
             out.add(r);
         }
-        for (Report r : out) {
-            busyNodes.add(r.nodeId());
-        }
-        inFlight++;
-        return out;
     }
 
     private boolean anyEligible() {

@@ -160,6 +160,27 @@ class StatusBatcherTest {
         }
     }
 
+    /** A report withdrawn while the writer lingers for more leaves it waiting, not stopped (it used to stop for good). */
+    @Test
+    void theWriterOutlivesAReportWithdrawnWhileItLingers() throws Exception {
+        List<StoreBatch> written = new CopyOnWriteArrayList<>();
+        Map<String, Status> answers = new ConcurrentHashMap<>();
+        StatusBatcher b = new StatusBatcher(batch -> written.add(batch), 10_000);
+        try {
+            for (int i = 0; i < 20; i++) {
+                Context.CancellableContext gone = Context.ROOT.withCancellation();
+                b.submit(report("n" + i, answers, "gone" + i, gone, update("x" + i, TaskState.RUNNING)));
+                Thread.sleep(1);  // within the writer's linger of StatusBatcher.LINGER_MS
+                gone.cancel(null);
+            }
+            b.submit(report("n", answers, "kept", Context.ROOT, update("y", TaskState.RUNNING)));
+            await(() -> answers.containsKey("kept"));
+            assertTrue(answers.get("kept").isOk());
+        } finally {
+            b.close();
+        }
+    }
+
     @Test
     void aReportWhoseCallerGaveUpIsNotWritten() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
