@@ -203,7 +203,7 @@ public final class SimulatedFleet implements AutoCloseable {
                                 if (sessionId == null && !m.getSessionId().isEmpty()) {
                                     sessionId = m.getSessionId();
                                     reconnect.reset();
-                                    heartbeatMs = m.getHeartbeatPeriodMs() > 0 ? Math.max(100, m.getHeartbeatPeriodMs()) : heartbeatMs;
+                                    heartbeatMs = io.jswarm.agent.Agent.heartbeatPeriod(m, heartbeatMs);
                                     sessionsOpened.incrementAndGet();
                                     String sid = sessionId;
                                     heartbeats = clock.scheduleAtFixedRate(() -> heartbeat(gen, t, sid), 0, heartbeatMs,

@@ -200,9 +200,7 @@ public final class Agent implements Closeable {
                 }
                 if (sessionId == null) {
                     sessionId = m.getSessionId();
-                    // A message without a period (from a manager that sent another before the
-                    // session's first) leaves the default: 100 ms would flood the manager.
-                    long period = m.getHeartbeatPeriodMs() > 0 ? Math.max(100, m.getHeartbeatPeriodMs()) : heartbeatPeriodMs;
+                    long period = heartbeatPeriod(m, heartbeatPeriodMs);
                     heartbeatPeriodMs = period;
                     String sid = sessionId;
                     // Heartbeats that failed in a row, counted per session: a late answer to an
@@ -314,6 +312,15 @@ public final class Agent implements Closeable {
 
     public boolean connected() {
         return sessionId != null;
+    }
+
+    /**
+     * The heartbeat period a session message gives, at least 100 ms; {@code current} when it
+     * gives none (a manager that sent another message before the session's first): taken as
+     * 0, the least allowed, it had nodes flood the manager with a heartbeat every 100 ms.
+     */
+    public static long heartbeatPeriod(SessionMessage m, long current) {
+        return m.getHeartbeatPeriodMs() > 0 ? Math.max(100, m.getHeartbeatPeriodMs()) : current;
     }
 
     @Override

@@ -318,8 +318,8 @@ public final class LeaderControllers implements StoreListener {
         for (Task t : changes.removes) {
             if (removed.add(t.getMeta().getId())) {
                 // Its id and the version read are all a removal needs (the store publishes the
-                // task it held): a fifth of the bytes of the whole task, for every manager to
-                // replicate, store and parse, 100,000 times over when a large service goes.
+                // task it held): not the whole task, for every manager to replicate, store and
+                // parse, 100,000 times over when a large service goes.
                 Task named = Task.newBuilder().setMeta(t.getMeta()).build();
                 actions.add(StoreAction.newBuilder().setKind(StoreAction.Kind.REMOVE).setObject(StoreObjects.of(named)).build());
             }
