@@ -125,6 +125,48 @@ public final class Swarmd implements Callable<Integer> {
             + " HTTP to anyone who reaches it")
     boolean dashboardInsecure;
 
+    @Option(names = "--engine-api", description = "Serve the swarm part of Docker's Engine API (version 1.41: the docker"
+            + " CLI, docker-py) at unix:///PATH or tcp://HOST:PORT (default: unix://STATE_DIR/docker.sock; off: not at all)."
+            + " On a non-loopback TCP address it requires HTTPS with a client certificate of the cluster")
+    String engineApi;
+
+    @Option(names = "--engine-api-insecure", description = "Serve the Engine API on a non-loopback --engine-api TCP address"
+            + " over plain HTTP to anyone who reaches it")
+    boolean engineApiInsecure;
+
+    /** Where the Engine API listens, and whether it needs client certificates; null when off. Checked before anything runs. */
+    private record EngineAccess(String listen, boolean https) {}
+
+    private EngineAccess engineAccess() {
+        if (engineApi == null || engineApi.startsWith("unix://")) {
+            if (engineApiInsecure) {
+                throw new IllegalArgumentException("--engine-api-insecure goes with a tcp:// --engine-api");
+            }
+            if (engineApi != null && !Path.of(engineApi.substring("unix://".length())).isAbsolute()) {
+                throw new IllegalArgumentException("--engine-api " + engineApi + ": the socket's path must be absolute"
+                        + " (unix:///var/run/jswarm.sock)");
+            }
+            return new EngineAccess(engineApi != null ? engineApi : "unix://" + stateDir.toAbsolutePath().resolve("docker.sock"),
+                    false);
+        }
+        if (engineApi.equals("off")) {
+            return null;
+        }
+        if (!engineApi.startsWith("tcp://")) {
+            throw new IllegalArgumentException("--engine-api " + engineApi + ": expected unix:///PATH, tcp://HOST:PORT or off");
+        }
+        HostPort addr = HostPort.parse("--engine-api", engineApi.substring("tcp://".length()));
+        if (io.jswarm.cli.dashboard.Dashboard.loopback(addr.host()) || engineApiInsecure) {
+            return new EngineAccess(engineApi, false);
+        }
+        if (!tlsOn) {
+            throw new IllegalArgumentException("--engine-api " + engineApi + " is not a loopback address: the Engine API then"
+                    + " requires client certificates, which a node started with --tls=false has none of; give"
+                    + " --engine-api-insecure");
+        }
+        return new EngineAccess(engineApi, true);
+    }
+
     /** Where the dashboard listens, and whether it needs client certificates; null when off. Checked before anything runs. */
     private record DashboardAccess(HostPort addr, boolean https) {}
 
@@ -300,6 +342,7 @@ public final class Swarmd implements Callable<Integer> {
         LogWriter.Limits logLimits = new LogWriter.Limits(Units.parseBytes("--log-max-size", logMaxSize), (int) maxFiles);
         HostPort metrics = metricsAddr == null ? null : HostPort.parse("--metrics-addr", metricsAddr);
         DashboardAccess dashboard = dashboardAccess();
+        EngineAccess engine = engineAccess();
         // Every flag is checked before anything is written.
         String meshOff = routingMesh();
         long snapshots = snapshotInterval();
@@ -426,6 +469,26 @@ public final class Swarmd implements Callable<Integer> {
                     socket, dashboard.https() ? tls : null);
             System.err.println("swarmd: dashboard at " + page.url(dashboard.addr().host())
                     + (dashboard.https() ? " (client certificate of the cluster required)" : ""));
+        }
+        if (engine != null) {
+            String nodeId = state.nodeId;
+            var local = new io.jswarm.cli.engine.SwarmEndpoints.LocalNode() {
+                public String nodeId() {
+                    return nodeId;
+                }
+
+                public String hostname() {
+                    return description.getHostname();
+                }
+
+                public String addr() {
+                    return advertise.host();
+                }
+            };
+            new io.jswarm.cli.engine.EngineApi(engine.listen(), socket, local, engine.https()
+                    ? ClusterHttps.options(tls, node::manager) : new io.vertx.core.http.HttpServerOptions());
+            System.err.println("swarmd: Docker Engine API (swarm) at " + engine.listen()
+                    + (engine.https() ? " (client certificate of the cluster required)" : ""));
         }
         System.err.println("swarmd: node " + state.nodeId + " (" + hostname + ") running as " + state.role
                 + (state.role.equals("manager") ? ", control socket " + socket : ""));

@@ -7,11 +7,9 @@ import io.jswarm.api.logs.LogSelector;
 import io.jswarm.api.logs.SubscribeLogsRequest;
 import io.jswarm.cli.ControlClient;
 import io.jswarm.manager.Manager;
-import io.jswarm.tls.NodeIdentity;
 import io.jswarm.tls.NodeTls;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.ClientAuth;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -19,8 +17,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.KeyCertOptions;
-import io.vertx.core.net.TrustOptions;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,7 +26,6 @@ import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -88,14 +83,8 @@ public final class Dashboard implements Closeable {
         this.socket = socket;
         this.https = tls != null;
         this.loopbackOnly = loopback(host);
-        HttpServerOptions options = new HttpServerOptions().setCompressionSupported(true);
-        if (tls != null) {
-            // Mutual TLS as on the Control API: a manager's or a client certificate of this cluster, not removed.
-            options.setSsl(true).setKeyCertOptions(KeyCertOptions.wrap(tls.keyManager()))
-                    .setTrustOptions(TrustOptions.wrap(tls.trustManager(Set.of(NodeIdentity.MANAGER, NodeIdentity.CLIENT),
-                            id -> id.node() && managers.get() != null && managers.get().removed(id.nodeId()))))
-                    .setClientAuth(ClientAuth.REQUIRED);
-        }
+        HttpServerOptions options = (tls != null ? io.jswarm.cli.ClusterHttps.options(tls, managers) : new HttpServerOptions())
+                .setCompressionSupported(true);
         HttpServer s = vertx.createHttpServer(options).requestHandler(this::handle);
         try {
             server = s.listen(port, host).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
