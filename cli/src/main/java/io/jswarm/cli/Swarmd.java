@@ -434,9 +434,10 @@ public final class Swarmd implements Callable<Integer> {
                     + " as any node. It exists only for the benchmarks' baseline; never run a real cluster like this.");
             tls.plaintextForBenchmarks();
         }
+        RegistryClient registry = new RegistryClient(Set.copyOf(insecureRegistries));
         SwarmNode node = new SwarmNode(stateDir, state, tls, keys,
                 description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket),
-                new SwarmNode.Containers(oci, new RegistryClient(Set.copyOf(insecureRegistries)), cgroupParent,
+                new SwarmNode.Containers(oci, registry, cgroupParent,
                         logLimits, upstreams(dnsUpstreams), gatewaySubnet, meshOff), snapshots);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -486,7 +487,7 @@ public final class Swarmd implements Callable<Integer> {
                 }
             };
             new io.jswarm.cli.engine.EngineApi(engine.listen(), socket, local, engine.https()
-                    ? ClusterHttps.options(tls, node::manager) : new io.vertx.core.http.HttpServerOptions());
+                    ? ClusterHttps.options(tls, node::manager) : new io.vertx.core.http.HttpServerOptions(), registry);
             System.err.println("swarmd: Docker Engine API (swarm) at " + engine.listen()
                     + (engine.https() ? " (client certificate of the cluster required)" : ""));
         }

@@ -194,8 +194,10 @@ final class DockerSpecs {
                         + " by jswarm");
             }
             SpecReader f = s.obj("File");
+            // Docker puts a config whose target is a bare name at the root (the CLI sends the config's name)
+            String target = f.str("Name");
             ConfigReference.Builder cb = ConfigReference.newBuilder().setConfigId(s.str("ConfigID"))
-                    .setConfigName(s.str("ConfigName")).setTarget(f.str("Name")).setUid(id(f, "UID")).setGid(id(f, "GID"));
+                    .setConfigName(s.str("ConfigName")).setTarget(target.isEmpty() || target.startsWith("/") ? target : "/" + target).setUid(id(f, "UID")).setGid(id(f, "GID"));
             if (f.has("Mode")) {
                 cb.setMode((int) f.unsigned("Mode"));
             }

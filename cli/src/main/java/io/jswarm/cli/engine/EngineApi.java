@@ -58,6 +58,12 @@ public final class EngineApi implements Closeable {
         String query(String name) {
             return query.get(name);
         }
+
+        /** Docker's boolean query parameters: 1, true, True (and 0, false, absent). */
+        boolean flag(String name) {
+            String v = query.get(name);
+            return v != null && (v.equals("1") || v.equalsIgnoreCase("true"));
+        }
     }
 
     /** A response: JSON (an object or array), plain text, or nothing. */
@@ -75,6 +81,25 @@ public final class EngineApi implements Closeable {
         Reply handle(Call call) throws Exception;
     }
 
+    /**
+     * A reply written as it is made (logs): run on a thread of its own once the status and
+     * headers are out; {@code out.write} waits while the client is slow to read, and fails
+     * once it has gone, as {@code out.gone()} tells a stream that waits for more.
+     */
+    interface Streamer {
+        void stream(Chunks out) throws Exception;
+    }
+
+    /** The body of a streamed reply. */
+    interface Chunks {
+        void write(Buffer b) throws IOException, InterruptedException;
+
+        /** Runs when the client goes away (closes the connection). */
+        void onGone(Runnable r);
+    }
+
+    record Stream(String contentType, Streamer streamer) {}
+
     private record Route(HttpMethod method, Pattern path, Handler handler) {}
 
     private final Vertx vertx;
@@ -84,14 +109,21 @@ public final class EngineApi implements Closeable {
     /** Requests wait here for the Control API (its calls block); a burst queues rather than making threads. */
     private final ExecutorService calls;
     private final List<Route> routes = new ArrayList<>();
+    /** Streamed replies (logs that follow), each as long as its client reads: a thread each. */
+    private final ExecutorService streams = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "engine-api-stream");
+        t.setDaemon(true);
+        return t;
+    });
 
     /**
      * @param listen {@code unix:///path} or {@code tcp://host:port}
      * @param nodeSocket the node's own socket, whose Control API the requests are translated onto
      * @param options HTTP or HTTPS with client certificates (see {@link io.jswarm.cli.ClusterHttps})
+     * @param registry the node's registry client, for what an image reference names (the CLI asks before creates)
      */
-    public EngineApi(String listen, Path nodeSocket, SwarmEndpoints.LocalNode node, HttpServerOptions options)
-            throws IOException {
+    public EngineApi(String listen, Path nodeSocket, SwarmEndpoints.LocalNode node, HttpServerOptions options,
+            io.jswarm.agent.image.RegistryClient registry) throws IOException {
         this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
         AtomicInteger n = new AtomicInteger();
         this.calls = Executors.newFixedThreadPool(8, r -> {
@@ -102,6 +134,9 @@ public final class EngineApi implements Closeable {
         this.control = new ControlClient(nodeSocket);
         SwarmEndpoints endpoints = new SwarmEndpoints(control, node);
         endpoints.register(this);
+        new ObjectEndpoints(control).register(this);
+        new LogsEndpoint(control).register(this);
+        route(HttpMethod.GET, "/distribution/(.+)/json", new Distribution(registry)::inspect);
         SocketAddress address;
         if (listen.startsWith("unix://")) {
             unixSocket = Path.of(listen.substring("unix://".length()));
@@ -154,7 +189,11 @@ public final class EngineApi implements Closeable {
             Buffer body = ar.result();
             calls.execute(() -> {
                 Reply reply = answer(method, path, query, headers, body);
-                ctx.runOnContext(v -> write(req.response(), method, reply));
+                if (reply.body() instanceof Stream st) {
+                    ctx.runOnContext(v -> startStream(req.response(), ctx, st));
+                } else {
+                    ctx.runOnContext(v -> write(req.response(), method, reply));
+                }
             });
         });
     }
@@ -217,10 +256,78 @@ public final class EngineApi implements Closeable {
         }
     }
 
-    private static void write(HttpServerResponse resp, HttpMethod method, Reply reply) {
-        resp.setStatusCode(reply.status());
+    private static void headers(HttpServerResponse resp, int status) {
+        resp.setStatusCode(status);
         resp.putHeader("API-Version", API_VERSION).putHeader("Docker-Experimental", "false").putHeader("OSType", "linux")
                 .putHeader("Server", "jswarm/" + io.jswarm.cli.LocalNode.VERSION + " (linux)");
+    }
+
+    /** On the connection's context: the headers now, then the body from a stream thread. */
+    private void startStream(HttpServerResponse resp, Context ctx, Stream st) {
+        headers(resp, 200);
+        resp.putHeader("Content-Type", st.contentType()).setChunked(true);
+        resp.writeHead();
+        java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Runnable> onGone = new java.util.concurrent.CopyOnWriteArrayList<>();
+        resp.closeHandler(v -> {
+            gone.set(true);
+            onGone.forEach(Runnable::run);
+        });
+        Chunks chunks = new Chunks() {
+            @Override
+            public void write(Buffer b) throws IOException, InterruptedException {
+                java.util.concurrent.CompletableFuture<Boolean> written = new java.util.concurrent.CompletableFuture<>();
+                ctx.runOnContext(v -> {
+                    if (gone.get() || resp.ended() || resp.closed()) {
+                        written.complete(false);
+                        return;
+                    }
+                    resp.write(b);
+                    if (resp.writeQueueFull()) {
+                        resp.drainHandler(d -> written.complete(true));
+                    } else {
+                        written.complete(true);
+                    }
+                });
+                try {
+                    if (!written.get()) {
+                        throw new IOException("the client went away");
+                    }
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new IOException(e.getCause());
+                }
+            }
+
+            @Override
+            public void onGone(Runnable r) {
+                onGone.add(r);
+                if (gone.get()) {
+                    r.run();
+                }
+            }
+        };
+        streams.execute(() -> {
+            try {
+                st.streamer().stream(chunks);
+            } catch (IOException | InterruptedException e) {
+                // the client went away: nothing to tell it
+            } catch (StatusRuntimeException e) {
+                // after the headers an error can only end the stream; Docker writes it as a last line
+                LOG.debug("engine API: stream ended: {}", e.getStatus());
+            } catch (Exception e) {
+                LOG.error("engine API: stream failed", e);
+            } finally {
+                ctx.runOnContext(v -> {
+                    if (!resp.ended() && !resp.closed()) {
+                        resp.end();
+                    }
+                });
+            }
+        });
+    }
+
+    private static void write(HttpServerResponse resp, HttpMethod method, Reply reply) {
+        headers(resp, reply.status());
         if (reply.body() == null) {
             if (method.equals(HttpMethod.HEAD)) {
                 resp.putHeader("Content-Type", "text/plain; charset=utf-8");
@@ -237,6 +344,7 @@ public final class EngineApi implements Closeable {
     @Override
     public void close() {
         calls.shutdownNow();
+        streams.shutdownNow();
         control.close();
         vertx.close();
         if (unixSocket != null) {

@@ -77,7 +77,7 @@ public final class SwarmEndpoints {
                 control.stub().getNode(GetNodeRequest.newBuilder().setNodeId(c.param(1)).build()).getNode())));
         api.route(HttpMethod.POST, "/nodes/([^/]+)/update", this::updateNode);
         api.route(HttpMethod.DELETE, "/nodes/([^/]+)", c -> {
-            control.stub().removeNode(RemoveNodeRequest.newBuilder().setNodeId(c.param(1)).setForce(flag(c, "force")).build());
+            control.stub().removeNode(RemoveNodeRequest.newBuilder().setNodeId(c.param(1)).setForce(c.flag("force")).build());
             return Reply.empty(200);
         });
         api.route(HttpMethod.GET, "/services", this::listServices);
@@ -207,7 +207,7 @@ public final class SwarmEndpoints {
         ListServicesResponse resp = control.stub().listServices(ListServicesRequest.getDefaultInstance());
         Map<String, ServiceReplicaStatus> statuses = new HashMap<>();
         resp.getStatusesList().forEach(s -> statuses.put(s.getServiceId(), s));
-        boolean status = flag(c, "status");
+        boolean status = c.flag("status");
         JsonArray out = new JsonArray();
         for (Service s : resp.getServicesList()) {
             String mode = s.getSpec().hasGlobal() ? "global" : "replicated";
@@ -222,6 +222,7 @@ public final class SwarmEndpoints {
     }
 
     private Reply createService(Call c) {
+        Distribution.refuseCredentials(c);
         SpecReader r = SpecReader.of(c.body(), "service spec");
         ServiceSpec spec = DockerSpecs.serviceSpec(r);
         r.done();
@@ -241,6 +242,7 @@ public final class SwarmEndpoints {
             throw EngineError.badRequest("invalid value for registryAuthFrom: \"" + authFrom
                     + "\" (expected spec or previous-spec)");
         }
+        Distribution.refuseCredentials(c);
         SpecReader r = SpecReader.of(c.body(), "service spec");
         ServiceSpec spec = DockerSpecs.serviceSpec(r);
         r.done();
@@ -313,11 +315,5 @@ public final class SwarmEndpoints {
         }
         throw EngineError.badRequest("invalid version '" + (v == null ? "" : v) + "': give the version the object had"
                 + " when read (Version.Index)");
-    }
-
-    /** Docker's boolean query parameters: 1, true, True (and 0, false, absent). */
-    private static boolean flag(Call c, String name) {
-        String v = c.query(name);
-        return v != null && (v.equals("1") || v.equalsIgnoreCase("true"));
     }
 }

@@ -45,7 +45,7 @@ public final class RegistryClient {
         static final ObjectMapper MAPPER = new ObjectMapper();
     }
 
-    static ObjectMapper json() {
+    public static ObjectMapper json() {
         return Json.MAPPER;
     }
 
@@ -124,6 +124,20 @@ public final class RegistryClient {
             }
         }
         throw new RegistryException("image " + ref + " has no linux/amd64 variant");
+    }
+
+    /** A small blob (an image's config) in memory, verified against its digest. */
+    public byte[] smallBlob(ImageReference ref, String digest) throws IOException {
+        HttpResponse<byte[]> r = send(ref, HttpRequest.newBuilder(URI.create(base(ref) + "/blobs/" + digest)),
+                HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != 200) {
+            throw new RegistryException("registry " + ref.domain() + " answered " + r.statusCode() + " for blob " + digest
+                    + " of " + ref + errorText(r.body()));
+        }
+        if (!sha256(r.body()).equals(digest)) {
+            throw new RegistryException("blob " + digest + " of " + ref + " failed verification");
+        }
+        return r.body();
     }
 
     /** Downloads a blob to {@code dest}, verifying its digest; a mismatch leaves nothing behind. */
