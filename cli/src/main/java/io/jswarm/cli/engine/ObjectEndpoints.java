@@ -48,10 +48,7 @@ final class ObjectEndpoints {
         api.route(HttpMethod.POST, "/networks/create", this::createNetwork);
         api.route(HttpMethod.GET, "/networks/([^/]+)", c -> Reply.json(network(
                 control.stub().getNetwork(GetNetworkRequest.newBuilder().setNetworkId(c.param(1)).build()).getNetwork())));
-        api.route(HttpMethod.DELETE, "/networks/([^/]+)", c -> {
-            control.stub().removeNetwork(RemoveNetworkRequest.newBuilder().setNetworkId(c.param(1)).build());
-            return Reply.empty(204);
-        });
+        api.route(HttpMethod.DELETE, "/networks/([^/]+)", this::removeNetwork);
         api.route(HttpMethod.GET, "/secrets", c -> {
             Filters f = Filters.parse(c.query("filters"), SECRET_FILTERS);
             JsonArray out = new JsonArray();
@@ -153,6 +150,29 @@ final class ObjectEndpoints {
         CreateNetworkResponse resp = control.stub().createNetwork(CreateNetworkRequest.newBuilder().setSpec(spec).build());
         return new Reply(201, new JsonObject().put("Id", resp.getNetwork().getMeta().getId())
                 .put("Warning", String.join("; ", resp.getWarningsList())));
+    }
+
+    /**
+     * A network whose services are gone but whose tasks are still stopping (their grace
+     * period) is removed once they have stopped, waiting up to a minute: {@code docker stack
+     * rm} removes the services and then at once the networks, and would otherwise leave the
+     * networks behind with an error (dockerd refuses then too; swarmctl waits likewise).
+     */
+    private Reply removeNetwork(Call c) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (true) {
+            try {
+                control.stub().removeNetwork(RemoveNetworkRequest.newBuilder().setNetworkId(c.param(1)).build());
+                return Reply.empty(204);
+            } catch (io.grpc.StatusRuntimeException e) {
+                String d = e.getStatus().getDescription();
+                if (e.getStatus().getCode() != io.grpc.Status.Code.FAILED_PRECONDITION || d == null
+                        || !d.contains("shutting down") || System.currentTimeMillis() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(250);
+            }
+        }
     }
 
     static JsonObject network(Network n) {
