@@ -50,6 +50,22 @@ final class SpecReader {
         return nl < 0 ? s : s.substring(0, nl);
     }
 
+    /**
+     * The key as the client spelled it: Go's JSON decoding matches field names without regard
+     * to case, and clients rely on it (docker-py sends {@code "Mode": {"replicated": ...}}).
+     */
+    private String key(String name) {
+        if (json.containsKey(name)) {
+            return name;
+        }
+        for (String k : json.fieldNames()) {
+            if (k.equalsIgnoreCase(name)) {
+                return k;
+            }
+        }
+        return name;
+    }
+
     private String at(String key) {
         return path.isEmpty() ? key : path + "." + key;
     }
@@ -62,10 +78,12 @@ final class SpecReader {
     }
 
     boolean has(String key) {
+        key = key(key);
         return json.getValue(key) != null;
     }
 
     String str(String key) {
+        key = key(key);
         read.add(key);
         Object v = json.getValue(key);
         if (v == null) {
@@ -78,6 +96,7 @@ final class SpecReader {
     }
 
     long num(String key) {
+        key = key(key);
         read.add(key);
         Object v = json.getValue(key);
         if (v == null) {
@@ -99,6 +118,7 @@ final class SpecReader {
     }
 
     double decimal(String key) {
+        key = key(key);
         read.add(key);
         Object v = json.getValue(key);
         if (v == null) {
@@ -111,6 +131,7 @@ final class SpecReader {
     }
 
     boolean bool(String key) {
+        key = key(key);
         read.add(key);
         Object v = json.getValue(key);
         if (v == null) {
@@ -123,6 +144,7 @@ final class SpecReader {
     }
 
     List<String> strings(String key) {
+        key = key(key);
         read.add(key);
         Object v = json.getValue(key);
         List<String> out = new ArrayList<>();
@@ -142,6 +164,7 @@ final class SpecReader {
     }
 
     Map<String, String> labels(String key) {
+        key = key(key);
         read.add(key);
         Object v = json.getValue(key);
         Map<String, String> out = new LinkedHashMap<>();
@@ -162,6 +185,7 @@ final class SpecReader {
 
     /** The object at key (empty when absent), read as strictly as this one. */
     SpecReader obj(String key) {
+        key = key(key);
         read.add(key);
         Object v = json.getValue(key);
         if (v != null && !(v instanceof JsonObject)) {
@@ -173,6 +197,7 @@ final class SpecReader {
     }
 
     List<SpecReader> objs(String key) {
+        key = key(key);
         read.add(key);
         Object v = json.getValue(key);
         List<SpecReader> out = new ArrayList<>();
@@ -195,6 +220,7 @@ final class SpecReader {
 
     /** Marks a field as read without using it: accepted and ignored, for the reason the caller names. */
     void ignore(String key) {
+        key = key(key);
         read.add(key);
     }
 
