@@ -16,12 +16,12 @@ import java.util.Map;
  * One HTTP/1.1 request to an Engine API's unix socket, as raw as a client writes it (Java's
  * HttpClient has no unix sockets): for the requests no Docker client would send.
  */
-final class EngineHttp {
-    record Response(int status, Map<String, String> headers, String body) {}
+public final class EngineHttp {
+    public record Response(int status, Map<String, String> headers, String body) {}
 
     private EngineHttp() {}
 
-    static Response request(Path socket, String method, String path, String body) throws IOException {
+    public static Response request(Path socket, String method, String path, String body) throws IOException {
         byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
         String head = method + " " + path + " HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n"
                 + (body == null ? "" : "Content-Type: application/json\r\nContent-Length: " + b.length + "\r\n") + "\r\n";

@@ -333,11 +333,13 @@ public final class EngineApi implements Closeable {
                 resp.putHeader("Content-Type", "text/plain; charset=utf-8");
             }
             resp.end();
+        } else if (reply.body() instanceof Buffer json) {
+            resp.putHeader("Content-Type", "application/json").end(json.appendString("\n"));
         } else if (reply.body() instanceof String s) {
             resp.putHeader("Content-Type", "text/plain; charset=utf-8").end(s);
         } else {
-            String json = reply.body() instanceof JsonArray a ? a.encode() : ((JsonObject) reply.body()).encode();
-            resp.putHeader("Content-Type", "application/json").end(json + "\n");
+            Buffer json = reply.body() instanceof JsonArray a ? a.toBuffer() : ((JsonObject) reply.body()).toBuffer();
+            resp.putHeader("Content-Type", "application/json").end(json.appendString("\n"));
         }
     }
 

@@ -283,7 +283,7 @@ public final class SwarmEndpoints {
             control.stub().listServices(ListServicesRequest.getDefaultInstance()).getServicesList()
                     .forEach(s -> services.put(s.getMeta().getId(), s));
         }
-        JsonArray out = new JsonArray();
+        List<Task> out = new ArrayList<>();
         for (Task t : tasks) {
             Service s = services.get(t.getServiceId());
             if (!f.prefixMatch("id", t.getMeta().getId()) || !f.prefixMatch("name", t.getAnnotations().getName())) {
@@ -295,9 +295,9 @@ public final class SwarmEndpoints {
             if (f.has("_up-to-date") && (s == null || t.getSpecVersion() != s.getSpecVersion())) {
                 continue;
             }
-            out.add(DockerObjects.task(t));
+            out.add(t);
         }
-        return Reply.json(out);
+        return Reply.json(DockerObjects.tasks(out, true));
     }
 
     // ------------------------------------------------------------------ parameters
