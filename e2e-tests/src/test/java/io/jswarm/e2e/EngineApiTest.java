@@ -378,6 +378,37 @@ class EngineApiTest {
 
     @Test
     @Order(8)
+    void nodesTheSwarmAndTheLabelsOfSecrets() throws Exception {
+        docker("node", "update", "--label-add", "zone=a", "w1");
+        docker("node", "update", "--availability", "drain", "w2");
+        var w1 = LocalCluster.nodes(m1).stream().filter(n -> n.getDescription().getHostname().equals("w1")).findFirst().orElseThrow();
+        var w2 = LocalCluster.nodes(m1).stream().filter(n -> n.getDescription().getHostname().equals("w2")).findFirst().orElseThrow();
+        assertEquals("a", w1.getSpec().getAnnotations().getLabelsMap().get("zone"));
+        assertEquals(io.jswarm.api.NodeAvailability.DRAIN, w2.getSpec().getAvailability());
+        docker("node", "update", "--availability", "active", "w2");
+        assertTrue(rows(docker("node", "ls", "--filter", "node.label=zone=a").out()).stream().allMatch(r -> r.get(1).equals("w1")));
+        docker("swarm", "update", "--task-history-limit", "3");
+        assertTrue(docker("info").out().contains("Task History Retention Limit: 3"));
+        Result init = docker(m1, "swarm", "init");
+        assertEquals(1, init.exit());
+        assertTrue(init.err().contains("This node is already part of a swarm"), init.err());
+        // a secret's labels change at the version read; its data and name do not
+        Path s = socket(m1);
+        long version = Long.parseLong(docker("secret", "inspect", "-f", "{{.Version.Index}}", "pw").out().trim());
+        EngineHttp.Response r = EngineHttp.request(s, "POST", "/v1.41/secrets/pw/update?version=" + version,
+                "{\"Name\":\"pw\",\"Labels\":{\"owner\":\"ops\"}}");
+        assertEquals(200, r.status(), r.body());
+        assertEquals("map[owner:ops]", docker("secret", "inspect", "-f", "{{.Spec.Labels}}", "pw").out().trim());
+        expect(EngineHttp.request(s, "POST", "/v1.41/secrets/pw/update?version=" + version, "{\"Name\":\"pw\"}"), 500,
+                "update out of sequence");
+        long now = Long.parseLong(docker("secret", "inspect", "-f", "{{.Version.Index}}", "pw").out().trim());
+        expect(EngineHttp.request(s, "POST", "/v1.41/secrets/pw/update?version=" + now, "{\"Name\":\"pw\",\"Data\":\"eA==\"}"),
+                400, "only updates to Labels are allowed");
+        assertEquals("map[owner:ops]", docker("secret", "inspect", "-f", "{{.Spec.Labels}}", "pw").out().trim());
+    }
+
+    @Test
+    @Order(9)
     void rmAndTheSecretsAndConfigs() throws Exception {
         assertTrue(rows(docker("secret", "ls").out()).stream().anyMatch(r -> r.get(1).equals("pw")));
         Result inUse = docker(m1, "config", "rm", "conf");

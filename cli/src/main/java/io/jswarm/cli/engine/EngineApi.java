@@ -119,10 +119,9 @@ public final class EngineApi implements Closeable {
     /**
      * @param listen {@code unix:///path} or {@code tcp://host:port}
      * @param nodeSocket the node's own socket, whose Control API the requests are translated onto
-     * @param options HTTP or HTTPS with client certificates (see {@link io.jswarm.cli.ClusterHttps})
      * @param registry the node's registry client, for what an image reference names (the CLI asks before creates)
      */
-    public EngineApi(String listen, Path nodeSocket, SwarmEndpoints.LocalNode node, HttpServerOptions options,
+    public EngineApi(String listen, Path nodeSocket, SwarmEndpoints.LocalNode node,
             io.jswarm.agent.image.RegistryClient registry) throws IOException {
         this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
         AtomicInteger n = new AtomicInteger();
@@ -132,11 +131,6 @@ public final class EngineApi implements Closeable {
             return t;
         });
         this.control = new ControlClient(nodeSocket);
-        SwarmEndpoints endpoints = new SwarmEndpoints(control, node);
-        endpoints.register(this);
-        new ObjectEndpoints(control).register(this);
-        new LogsEndpoint(control).register(this);
-        route(HttpMethod.GET, "/distribution/(.+)/json", new Distribution(registry)::inspect);
         SocketAddress address;
         if (listen.startsWith("unix://")) {
             unixSocket = Path.of(listen.substring("unix://".length()));
@@ -153,8 +147,13 @@ public final class EngineApi implements Closeable {
         } else {
             throw new IllegalArgumentException("--engine-api " + listen + ": expected unix:///PATH or tcp://HOST:PORT");
         }
+        new SwarmEndpoints(control, node).register(this);
+        new SwarmSpecEndpoints(control, unixSocket != null).register(this);
+        new ObjectEndpoints(control).register(this);
+        new LogsEndpoint(control).register(this);
+        route(HttpMethod.GET, "/distribution/(.+)/json", new Distribution(registry)::inspect);
         try {
-            server = vertx.createHttpServer(options).requestHandler(this::handle).listen(address)
+            server = vertx.createHttpServer(new HttpServerOptions()).requestHandler(this::handle).listen(address)
                     .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             close();

@@ -69,6 +69,8 @@ final class ObjectEndpoints {
         });
         api.route(HttpMethod.GET, "/secrets/([^/]+)", c -> Reply.json(secret(
                 control.stub().getSecret(GetSecretRequest.newBuilder().setSecretId(c.param(1)).build()).getSecret())));
+        api.route(HttpMethod.POST, "/secrets/([^/]+)/update", c -> updateLabels(c, true));
+        api.route(HttpMethod.POST, "/configs/([^/]+)/update", c -> updateLabels(c, false));
         api.route(HttpMethod.DELETE, "/secrets/([^/]+)", c -> {
             control.stub().removeSecret(RemoveSecretRequest.newBuilder().setSecretId(c.param(1)).build());
             return Reply.empty(204);
@@ -219,6 +221,51 @@ final class ObjectEndpoints {
         if (!SpecReader.zero(r.obj("Templating").str("Name"))) {
             throw EngineError.badRequest("Templating: jswarm does not template " + what + "s");
         }
+    }
+
+    /**
+     * {@code POST /secrets|configs/{id}/update?version=N}: only the labels may change, as
+     * Docker's; the name and data sent must be the object's own (or left out).
+     */
+    private Reply updateLabels(Call c, boolean secret) {
+        String what = secret ? "secret" : "config";
+        String v = c.query("version");
+        long version;
+        try {
+            version = Long.parseLong(v == null ? "" : v);
+        } catch (NumberFormatException e) {
+            throw EngineError.badRequest("invalid " + what + " version '" + (v == null ? "" : v) + "'");
+        }
+        SpecReader r = SpecReader.of(c.body(), what + " spec");
+        Annotations a = annotations(r);
+        String data = r.str("Data");
+        refuseDriverAndTemplating(r, what);
+        r.done();
+        Annotations cur;
+        com.google.protobuf.ByteString curData;
+        if (secret) {
+            Secret s = control.stub().getSecret(GetSecretRequest.newBuilder().setSecretId(c.param(1)).build()).getSecret();
+            cur = s.getSpec().getAnnotations();
+            curData = null;  // never shown, so never sent back: any data sent is a change
+        } else {
+            Config s = control.stub().getConfig(GetConfigRequest.newBuilder().setConfigId(c.param(1)).build()).getConfig();
+            cur = s.getSpec().getAnnotations();
+            curData = s.getSpec().getData();
+        }
+        if (!a.getName().isEmpty() && !a.getName().equals(cur.getName())) {
+            throw EngineError.badRequest("only updates to Labels are allowed: a " + what + "'s name cannot change");
+        }
+        if (!data.isEmpty() && (curData == null || !Base64.getEncoder().encodeToString(curData.toByteArray()).equals(data))) {
+            throw EngineError.badRequest("only updates to Labels are allowed: a " + what + "'s data cannot change");
+        }
+        var req = io.jswarm.api.control.UpdateLabelsRequest.newBuilder().setId(c.param(1)).setVersion(version)
+                .putAllLabels(a.getLabelsMap()).build();
+        if (secret) {
+            control.stub().updateSecretLabels(req);
+        } else {
+            control.stub().updateConfigLabels(req);
+        }
+        return Reply.empty(200);
     }
 
     private static boolean matches(Filters f, String id, Annotations a) {

@@ -71,7 +71,6 @@ public final class SwarmEndpoints {
     void register(EngineApi api) {
         api.route(HttpMethod.GET, "/version", c -> Reply.json(version()));
         api.route(HttpMethod.GET, "/info", c -> Reply.json(info()));
-        api.route(HttpMethod.GET, "/swarm", c -> Reply.json(DockerObjects.swarm(cluster(), true)));
         api.route(HttpMethod.GET, "/nodes", this::listNodes);
         api.route(HttpMethod.GET, "/nodes/([^/]+)", c -> Reply.json(DockerObjects.node(
                 control.stub().getNode(GetNodeRequest.newBuilder().setNodeId(c.param(1)).build()).getNode())));

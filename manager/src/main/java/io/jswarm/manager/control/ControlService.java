@@ -806,6 +806,24 @@ public final class ControlService extends ControlGrpc.ControlImplBase {
     }
 
     @Override
+    public void updateSecretLabels(io.jswarm.api.control.UpdateLabelsRequest req,
+            StreamObserver<io.jswarm.api.control.UpdateLabelsResponse> out) {
+        answer(out, () -> {
+            files.updateLabels(io.jswarm.api.store.StoreObject.ObjectCase.SECRET, req.getId(), req.getVersion(), req.getLabelsMap());
+            return io.jswarm.api.control.UpdateLabelsResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void updateConfigLabels(io.jswarm.api.control.UpdateLabelsRequest req,
+            StreamObserver<io.jswarm.api.control.UpdateLabelsResponse> out) {
+        answer(out, () -> {
+            files.updateLabels(io.jswarm.api.store.StoreObject.ObjectCase.CONFIG, req.getId(), req.getVersion(), req.getLabelsMap());
+            return io.jswarm.api.control.UpdateLabelsResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
     public void createConfig(CreateConfigRequest req, StreamObserver<CreateConfigResponse> out) {
         answer(out, () -> {
             var c = files.createConfig(req.getSpec(), req.getReuseIdentical());

@@ -206,6 +206,31 @@ public final class SecretsAndConfigs {
         remove("config", c.getSpec().getAnnotations().getName(), c.getMeta().getId(), StoreObjects.of(c));
     }
 
+    /** New labels for a secret or config, the only thing of them that may change; at the version read. */
+    public void updateLabels(ObjectCase kind, String ref, long version, java.util.Map<String, String> labels) {
+        String what = kind == ObjectCase.SECRET ? "secret" : "config";
+        SpecValidator.validateLabels(what + " label", labels);
+        if (version == 0) {
+            throw GrpcErrors.invalid("give the version of the " + what + " as read");
+        }
+        long now = System.currentTimeMillis();
+        StoreObject updated;
+        if (kind == ObjectCase.SECRET) {
+            Secret cur = secret(ref);
+            Secret.Builder b = cur.toBuilder().setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(now));
+            b.getSpecBuilder().getAnnotationsBuilder().clearLabels().putAllLabels(labels);
+            updated = StoreObjects.of(b.build());
+        } else {
+            Config cur = config(ref);
+            Config.Builder b = cur.toBuilder().setMeta(cur.getMeta().toBuilder().setVersion(version).setUpdatedAtMs(now));
+            b.getSpecBuilder().getAnnotationsBuilder().clearLabels().putAllLabels(labels);
+            updated = StoreObjects.of(b.build());
+        }
+        // The store refuses the write if the object changed since the version read.
+        raft.propose(StoreBatch.newBuilder().addActions(StoreAction.newBuilder().setKind(StoreAction.Kind.UPDATE)
+                .setObject(updated)).build());
+    }
+
     private void remove(String kind, String name, String id, StoreObject o) {
         List<String> users = users(id);
         if (!users.isEmpty()) {
