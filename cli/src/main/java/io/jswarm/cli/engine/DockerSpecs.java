@@ -287,6 +287,10 @@ final class DockerSpecs {
         if (ns < 0) {
             throw EngineError.badRequest("invalid value for " + key + ": a negative duration");
         }
+        return ofNanos(ns);
+    }
+
+    static Duration ofNanos(long ns) {
         return Duration.newBuilder().setSeconds(ns / 1_000_000_000L).setNanos((int) (ns % 1_000_000_000L)).build();
     }
 

@@ -59,6 +59,21 @@ public final class EngineApi implements Closeable {
             return query.get(name);
         }
 
+        /** The {@code version} an update names: the object's version as the client read it (Version.Index). */
+        long version() {
+            String v = query.get("version");
+            try {
+                long n = Long.parseLong(v == null ? "" : v);
+                if (n > 0) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // below
+            }
+            throw EngineError.badRequest("invalid version '" + (v == null ? "" : v) + "': give the version the object had"
+                    + " when read (Version.Index)");
+        }
+
         /** Docker's boolean query parameters: 1, true, True (and 0, false, absent). */
         boolean flag(String name) {
             String v = query.get(name);

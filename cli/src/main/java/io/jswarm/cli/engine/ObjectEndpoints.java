@@ -229,13 +229,7 @@ final class ObjectEndpoints {
      */
     private Reply updateLabels(Call c, boolean secret) {
         String what = secret ? "secret" : "config";
-        String v = c.query("version");
-        long version;
-        try {
-            version = Long.parseLong(v == null ? "" : v);
-        } catch (NumberFormatException e) {
-            throw EngineError.badRequest("invalid " + what + " version '" + (v == null ? "" : v) + "'");
-        }
+        long version = c.version();
         SpecReader r = SpecReader.of(c.body(), what + " spec");
         Annotations a = annotations(r);
         String data = r.str("Data");

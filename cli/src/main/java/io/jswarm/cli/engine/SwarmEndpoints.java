@@ -166,7 +166,7 @@ public final class SwarmEndpoints {
     }
 
     private Reply updateNode(Call c) {
-        long version = version(c);
+        long version = c.version();
         SpecReader r = SpecReader.of(c.body(), "node spec");
         NodeSpec.Builder spec = NodeSpec.newBuilder().setAnnotations(io.jswarm.api.Annotations.newBuilder()
                 .setName(r.str("Name")).putAllLabels(r.labels("Labels")));
@@ -231,7 +231,7 @@ public final class SwarmEndpoints {
     }
 
     private Reply updateService(Call c) {
-        long version = version(c);
+        long version = c.version();
         String rollback = c.query("rollback");
         if (rollback != null && !rollback.isEmpty() && !rollback.equals("previous")) {
             throw EngineError.badRequest("invalid value for rollback: \"" + rollback + "\" (expected previous)");
@@ -300,19 +300,4 @@ public final class SwarmEndpoints {
     }
 
     // ------------------------------------------------------------------ parameters
-
-    /** The {@code version} an update names: the object's version as the client read it. */
-    private static long version(Call c) {
-        String v = c.query("version");
-        try {
-            long n = Long.parseLong(v == null ? "" : v);
-            if (n > 0) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // below
-        }
-        throw EngineError.badRequest("invalid version '" + (v == null ? "" : v) + "': give the version the object had"
-                + " when read (Version.Index)");
-    }
 }

@@ -1,6 +1,5 @@
 package io.jswarm.cli.engine;
 
-import com.google.protobuf.Duration;
 import io.jswarm.api.Annotations;
 import io.jswarm.api.CaConfig;
 import io.jswarm.api.Cluster;
@@ -74,13 +73,7 @@ final class SwarmSpecEndpoints {
 
     /** {@code POST /swarm/update?version=N}: the spec as GET /swarm showed it, edited. */
     private Reply update(Call c) {
-        String v = c.query("version");
-        long version;
-        try {
-            version = Long.parseLong(v == null ? "" : v);
-        } catch (NumberFormatException e) {
-            throw EngineError.badRequest("invalid swarm version '" + (v == null ? "" : v) + "'");
-        }
+        long version = c.version();
         if (c.flag("rotateManagerUnlockKey")) {
             throw EngineError.badRequest("rotateManagerUnlockKey: jswarm cannot rotate the unlock key yet (turn autolock"
                     + " off and on again for a new key)");
@@ -101,12 +94,12 @@ final class SwarmSpecEndpoints {
         SpecReader d = r.obj("Dispatcher");
         long heartbeat = d.unsigned("HeartbeatPeriod");
         if (d.has("HeartbeatPeriod") && heartbeat != shown.getJsonObject("Dispatcher").getLong("HeartbeatPeriod")) {
-            spec.setDispatcher(DispatcherConfig.newBuilder().setHeartbeatPeriod(nanos(heartbeat)));
+            spec.setDispatcher(DispatcherConfig.newBuilder().setHeartbeatPeriod(DockerSpecs.ofNanos(heartbeat)));
         }
         SpecReader ca = r.obj("CAConfig");
         long expiry = ca.unsigned("NodeCertExpiry");
         if (ca.has("NodeCertExpiry") && expiry != shown.getJsonObject("CAConfig").getLong("NodeCertExpiry")) {
-            spec.setCaConfig(CaConfig.newBuilder().setNodeCertExpiry(nanos(expiry)));
+            spec.setCaConfig(CaConfig.newBuilder().setNodeCertExpiry(DockerSpecs.ofNanos(expiry)));
         }
         // docker swarm ca --rotate raises ForceRotate; GET /swarm shows 0
         boolean rotateCa = ca.unsigned("ForceRotate") > 0;
@@ -116,9 +109,5 @@ final class SwarmSpecEndpoints {
                 .setRotateWorkerToken(c.flag("rotateWorkerToken")).setRotateManagerToken(c.flag("rotateManagerToken"))
                 .setRotateCa(rotateCa).build());
         return Reply.empty(200);
-    }
-
-    private static Duration nanos(long ns) {
-        return Duration.newBuilder().setSeconds(ns / 1_000_000_000L).setNanos((int) (ns % 1_000_000_000L)).build();
     }
 }
