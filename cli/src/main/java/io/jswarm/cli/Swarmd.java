@@ -439,8 +439,14 @@ public final class Swarmd implements Callable<Integer> {
                 new SwarmNode.Containers(oci, registry, cgroupParent,
                         logLimits, upstreams(dnsUpstreams), gatewaySubnet, meshOff), snapshots);
         CountDownLatch stopped = new CountDownLatch(1);
+        // The Engine API's socket lives in the state directory: closed (and removed) first.
+        java.util.concurrent.atomic.AtomicReference<io.jswarm.cli.engine.EngineApi> engineApi =
+                new java.util.concurrent.atomic.AtomicReference<>();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
+                if (engineApi.get() != null) {
+                    engineApi.get().close();
+                }
                 node.close();
                 if (node.hasLeft()) {
                     DaemonLocks.releaseAndRemove();  // nothing of the node is left to guard
@@ -485,7 +491,7 @@ public final class Swarmd implements Callable<Integer> {
                     return advertise.host();
                 }
             };
-            new io.jswarm.cli.engine.EngineApi(engine.listen(), socket, local, registry);
+            engineApi.set(new io.jswarm.cli.engine.EngineApi(engine.listen(), socket, local, registry));
             System.err.println("swarmd: Docker Engine API (swarm) at " + engine.listen());
         }
         System.err.println("swarmd: node " + state.nodeId + " (" + hostname + ") running as " + state.role
