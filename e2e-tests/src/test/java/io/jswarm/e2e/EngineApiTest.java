@@ -333,6 +333,10 @@ class EngineApiTest {
         expect(EngineHttp.request(s, "GET", "/v1.99/services", null), 400, "client version 1.99 is too new. Maximum supported"
                 + " API version is 1.41");
         expect(EngineHttp.request(s, "GET", "/v1.19/services", null), 400, "client version 1.19 is too old");
+        // through the CLI: a flag jswarm cannot honour is refused, naming the field, and creates nothing
+        Result capped = docker(m1, "service", "create", "--name", "capped", "--cap-add", "NET_ADMIN", web);
+        assertEquals(1, capped.exit());
+        assertTrue(capped.err().contains("TaskTemplate.ContainerSpec.CapabilityAdd is not supported by jswarm"), capped.err());
         assertEquals(before.getMeta().getVersion(), service("web").getMeta().getVersion(), "web unchanged");
         assertEquals(count, LocalCluster.services(m1).size(), "no service created");
         // the handshake the CLI and docker-py rely on
@@ -389,6 +393,9 @@ class EngineApiTest {
         assertTrue(rows(docker("node", "ls", "--filter", "node.label=zone=a").out()).stream().allMatch(r -> r.get(1).equals("w1")));
         docker("swarm", "update", "--task-history-limit", "3");
         assertTrue(docker("info").out().contains("Task History Retention Limit: 3"));
+        String events = docker("events", "--since", "10m", "--until", "0s", "--filter", "type=service").out();
+        assertTrue(events.lines().anyMatch(l -> l.contains(" service create ") && l.endsWith("(name=web)")), events);
+        assertTrue(events.lines().noneMatch(l -> l.contains(" node ")), "only service events: " + events);
         Result init = docker(m1, "swarm", "init");
         assertEquals(1, init.exit());
         assertTrue(init.err().contains("This node is already part of a swarm"), init.err());

@@ -166,6 +166,7 @@ public final class EngineApi implements Closeable {
         new SwarmSpecEndpoints(control, unixSocket != null).register(this);
         new ObjectEndpoints(control).register(this);
         new LogsEndpoint(control).register(this);
+        new EventsEndpoint(control).register(this);
         route(HttpMethod.GET, "/distribution/(.+)/json", new Distribution(registry)::inspect);
         try {
             server = vertx.createHttpServer(new HttpServerOptions()).requestHandler(this::handle).listen(address)
