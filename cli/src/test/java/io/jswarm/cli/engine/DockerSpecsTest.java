@@ -101,6 +101,14 @@ class DockerSpecsTest {
     }
 
     @Test
+    void timestampsAsRfc3339WithGosZeroTimeForNever() {
+        assertEquals("2024-12-05T00:00:00.123Z", DockerObjects.time(1_733_356_800_123L));
+        assertEquals("1999-12-31T23:59:59.007Z", DockerObjects.time(946_684_799_007L));
+        assertEquals(java.time.Instant.ofEpochMilli(1_733_356_800_120L), java.time.Instant.parse(DockerObjects.time(1_733_356_800_120L)));
+        assertEquals("0001-01-01T00:00:00Z", DockerObjects.time(0));
+    }
+
+    @Test
     void filtersInBothEncodings() {
         java.util.Set<String> keys = java.util.Set.of("name", "label");
         assertEquals(java.util.List.of("web"), Filters.parse("{\"name\":{\"web\":true}}", keys).get("name"));
