@@ -98,8 +98,6 @@ final class DockerSpecs {
                         .setMemoryBytes(v.unsigned("MemoryBytes")));
             }
             b.setResources(rr);
-        } else {
-            res.ignore("Limits");
         }
         if (t.has("RestartPolicy")) {
             SpecReader p = t.obj("RestartPolicy");
