@@ -26,8 +26,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps this node's certificate current: a new key and certificate from the managers when
  * half of the certificate's life is gone (as SwarmKit), and at once when the cluster
- * changed the node's role, so that the role in the certificate is always the node's.
- * Connections opened from then on use the new one.
+ * changed the node's role, so that the role in the certificate is always the node's; and
+ * once after a start when the certificate does not name the address the node advertises
+ * (a node that moved, or one certified before certificates named addresses), which the
+ * Engine API's HTTPS needs. Connections opened from then on use the new one.
  */
 final class CertificateRenewal implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(CertificateRenewal.class);
@@ -36,6 +38,10 @@ final class CertificateRenewal implements Closeable {
     private final Path stateDir;
     private final NodeTls tls;
     private final Supplier<List<String>> managers;
+    /** HOST:PORT this node advertises, sent with every renewal; the manager names HOST when the call comes from it. */
+    private final String advertised;
+    /** Whether the renewal for a missing address was made (once: the manager may not vouch for it). */
+    private volatile boolean addressAsked;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "certificate-renewal");
         t.setDaemon(true);
@@ -48,10 +54,11 @@ final class CertificateRenewal implements Closeable {
     private volatile long answered;
     private long retryAt;
 
-    CertificateRenewal(Path stateDir, NodeTls tls, Supplier<List<String>> managers) {
+    CertificateRenewal(Path stateDir, NodeTls tls, Supplier<List<String>> managers, String addr) {
         this.stateDir = stateDir;
         this.tls = tls;
         this.managers = managers;
+        this.advertised = addr;
     }
 
     void start() {
@@ -73,10 +80,12 @@ final class CertificateRenewal implements Closeable {
             String want = wantedRole;
             boolean roleChanged = want != null && !want.equals(tls.identity().role());
             long ask = asked.get();
-            if ((roleChanged || ask > answered || System.currentTimeMillis() >= renewAt(tls.certificate()))
+            boolean addressMissing = !addressAsked && !names(tls.certificate(), HostPort.parse("advertise address", advertised).host());
+            if ((roleChanged || ask > answered || addressMissing || System.currentTimeMillis() >= renewAt(tls.certificate()))
                     && System.currentTimeMillis() >= retryAt) {
                 renew();
                 answered = ask;  // a request that came while renewing is answered by the next check
+                addressAsked = true;
             }
         } catch (IOException | RuntimeException e) {
             retryAt = System.currentTimeMillis() + 5_000;
@@ -90,6 +99,29 @@ final class CertificateRenewal implements Closeable {
         return issued + (c.getNotAfter().getTime() - issued) / 2;
     }
 
+    /** Whether the certificate names {@code host} among its subject alternative names (an IP address or a DNS name). */
+    static boolean names(X509Certificate c, String host) {
+        try {
+            if (c.getSubjectAlternativeNames() == null) {
+                return false;
+            }
+            boolean literal = org.bouncycastle.util.IPAddress.isValid(host);
+            for (List<?> n : c.getSubjectAlternativeNames()) {
+                int type = (Integer) n.get(0);
+                if (type == 2 && !literal && host.equalsIgnoreCase((String) n.get(1))) {
+                    return true;
+                }
+                // Literals compared as addresses: the JDK writes IPv6 in its long form
+                if (type == 7 && literal && java.net.InetAddress.getByName((String) n.get(1)).equals(java.net.InetAddress.getByName(host))) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (java.security.cert.CertificateParsingException | java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
     /** A new key and certificate from the first manager that answers; saved before it is used. */
     synchronized void renew() throws IOException {
         KeyPair key = Csr.newKeyPair();
@@ -99,7 +131,7 @@ final class CertificateRenewal implements Closeable {
             try {
                 RenewCertificateResponse r = MembershipGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
                         .renewCertificate(RenewCertificateRequest.newBuilder()
-                                .setCsr(com.google.protobuf.ByteString.copyFrom(Csr.create(key))).build());
+                                .setCsr(com.google.protobuf.ByteString.copyFrom(Csr.create(key))).setAddr(advertised).build());
                 List<X509Certificate> chain = Pem.certificates(r.getCertPem());
                 X509Certificate cert = chain.get(0);
                 NodeIdentity before = tls.identity();
@@ -109,6 +141,11 @@ final class CertificateRenewal implements Closeable {
                 tls.update(key.getPrivate(), chain, Pem.certificates(r.getRootCaPem()));
                 tls.save(stateDir);
                 LOG.info("certificate renewed: {} until {}", NodeIdentity.of(cert).role(), cert.getNotAfter().toInstant());
+                String host = HostPort.parse("advertise address", advertised).host();
+                if (!names(cert, host)) {
+                    LOG.warn("the certificate does not name this node's advertise address {} (the manager saw the call come"
+                            + " from another): a client that checks it (docker --tlsverify) refuses the Engine API's HTTPS", host);
+                }
                 return;
             } catch (StatusRuntimeException e) {
                 last = addr + ": " + e.getStatus().getCode() + " " + e.getStatus().getDescription();

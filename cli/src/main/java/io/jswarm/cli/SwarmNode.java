@@ -126,7 +126,7 @@ public final class SwarmNode implements Closeable {
             }
         });
         agent.start();
-        renewal = new CertificateRenewal(stateDir, tls, agent::managers);
+        renewal = new CertificateRenewal(stateDir, tls, agent::managers, addrs.advertiseRemote().toString());
         if (!tls.plaintext()) {
             renewal.start();
         }

@@ -127,15 +127,16 @@ public final class Swarmd implements Callable<Integer> {
 
     @Option(names = "--engine-api", description = "Serve the swarm part of Docker's Engine API (version 1.41: the docker"
             + " CLI, docker-py) at unix:///PATH or tcp://HOST:PORT (default: unix://STATE_DIR/docker.sock; off: not at all)."
-            + " A non-loopback TCP address needs --engine-api-insecure (HTTPS for it is not built yet)")
+            + " Plain HTTP on a loopback address; elsewhere HTTPS that requires a client certificate of the cluster"
+            + " (swarmctl cluster client-cert; docker --tlsverify), the server's certificate naming the node's advertise address")
     String engineApi;
 
     @Option(names = "--engine-api-insecure", description = "Serve the Engine API on a non-loopback --engine-api TCP address"
             + " over plain HTTP to anyone who reaches it")
     boolean engineApiInsecure;
 
-    /** Where the Engine API listens; null when off. Checked before anything runs. */
-    private record EngineAccess(String listen) {}
+    /** Where the Engine API listens, and whether over HTTPS with client certificates; null when off. Checked before anything runs. */
+    private record EngineAccess(String listen, boolean https) {}
 
     private EngineAccess engineAccess() {
         if (engineApi == null || engineApi.startsWith("unix://")) {
@@ -146,7 +147,7 @@ public final class Swarmd implements Callable<Integer> {
                 throw new IllegalArgumentException("--engine-api " + engineApi + ": the socket's path must be absolute"
                         + " (unix:///var/run/jswarm.sock)");
             }
-            return new EngineAccess(engineApi != null ? engineApi : "unix://" + stateDir.toAbsolutePath().resolve("docker.sock"));
+            return new EngineAccess(engineApi != null ? engineApi : "unix://" + stateDir.toAbsolutePath().resolve("docker.sock"), false);
         }
         if (engineApi.equals("off")) {
             return null;
@@ -156,14 +157,14 @@ public final class Swarmd implements Callable<Integer> {
         }
         HostPort addr = HostPort.parse("--engine-api", engineApi.substring("tcp://".length()));
         if (io.jswarm.cli.dashboard.Dashboard.loopback(addr.host()) || engineApiInsecure) {
-            return new EngineAccess(engineApi);
+            return new EngineAccess(engineApi, false);
         }
-        // HTTPS with client certificates (ClusterHttps) is where this goes, but the node's
-        // certificate names its id and role, not an address, so the docker CLI's --tlsverify
-        // would refuse it: until the Engine API has a certificate for its address, refused.
-        throw new IllegalArgumentException("--engine-api " + engineApi + " is not a loopback address: the Engine API then"
-                + " needs HTTPS with a certificate for that address, which jswarm does not issue yet; use the unix socket"
-                + " (the default), a loopback address, or --engine-api-insecure (plain HTTP to anyone who reaches it)");
+        if (!tlsOn) {
+            throw new IllegalArgumentException("--engine-api " + engineApi + " is not a loopback address: the Engine API then"
+                    + " requires client certificates, which a node started with --tls=false has none of; use the unix socket"
+                    + " (the default), a loopback address, or --engine-api-insecure (plain HTTP to anyone who reaches it)");
+        }
+        return new EngineAccess(engineApi, true);
     }
 
     /** Where the dashboard listens, and whether it needs client certificates; null when off. Checked before anything runs. */
@@ -373,7 +374,7 @@ public final class Swarmd implements Callable<Integer> {
                 state.raftMembers = List.of(state.nodeId + "=" + raftAdvertise);
                 java.security.KeyPair key = io.jswarm.tls.Csr.newKeyPair();
                 tls = new NodeTls(key.getPrivate(), ca.issue(state.nodeId, io.jswarm.tls.NodeIdentity.MANAGER, state.clusterId,
-                        key.getPublic(), java.time.Duration.ofMillis(certExpiryMs)), List.of(ca.certificate()));
+                        key.getPublic(), java.time.Duration.ofMillis(certExpiryMs), List.of(advertise.host())), List.of(ca.certificate()));
                 byte[] unlockKey = autolock ? io.jswarm.tls.SecretSeal.newKey() : null;
                 bootstrap = new Manager.Bootstrap(description, heartbeatMs, pool, state.clusterId, ca, certExpiryMs, unlockKey);
                 if (unlockKey != null) {
@@ -491,8 +492,11 @@ public final class Swarmd implements Callable<Integer> {
                     return advertise.host();
                 }
             };
-            engineApi.set(new io.jswarm.cli.engine.EngineApi(engine.listen(), socket, local, registry));
-            System.err.println("swarmd: Docker Engine API (swarm) at " + engine.listen());
+            engineApi.set(new io.jswarm.cli.engine.EngineApi(engine.listen(), socket, local, registry,
+                    engine.https() ? ClusterHttps.options(tls, node::manager) : new io.vertx.core.http.HttpServerOptions()));
+            System.err.println("swarmd: Docker Engine API (swarm) at " + engine.listen() + (engine.https()
+                    ? " over HTTPS (a client certificate of the cluster required: docker --tlsverify -H tcp://" + advertise.host()
+                    + ":" + HostPort.parse("--engine-api", engine.listen().substring("tcp://".length())).port() + ")" : ""));
         }
         System.err.println("swarmd: node " + state.nodeId + " (" + hostname + ") running as " + state.role
                 + (state.role.equals("manager") ? ", control socket " + socket : ""));

@@ -135,9 +135,10 @@ public final class EngineApi implements Closeable {
      * @param listen {@code unix:///path} or {@code tcp://host:port}
      * @param nodeSocket the node's own socket, whose Control API the requests are translated onto
      * @param registry the node's registry client, for what an image reference names (the CLI asks before creates)
+     * @param options the server's options: HTTPS with client certificates (ClusterHttps) off loopback
      */
     public EngineApi(String listen, Path nodeSocket, SwarmEndpoints.LocalNode node,
-            io.jswarm.agent.image.RegistryClient registry) throws IOException {
+            io.jswarm.agent.image.RegistryClient registry, HttpServerOptions options) throws IOException {
         this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
         AtomicInteger n = new AtomicInteger();
         this.calls = Executors.newFixedThreadPool(8, r -> {
@@ -169,7 +170,7 @@ public final class EngineApi implements Closeable {
         new EventsEndpoint(control).register(this);
         route(HttpMethod.GET, "/distribution/(.+)/json", new Distribution(registry)::inspect);
         try {
-            server = vertx.createHttpServer(new HttpServerOptions()).requestHandler(this::handle).listen(address)
+            server = vertx.createHttpServer(options).requestHandler(this::handle).listen(address)
                     .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             close();

@@ -26,6 +26,8 @@ public final class Callers implements ServerInterceptor {
     private static final Context.Key<NodeIdentity> CALLER = Context.key("jswarm-caller");
     /** Set on a plaintext server (swarmd --tls=false, benchmarks only): every check passes. */
     private static final Context.Key<Boolean> UNCHECKED = Context.keyWithDefault("jswarm-unchecked", false);
+    /** The address the connection comes from, as this end sees it. */
+    private static final Context.Key<java.net.InetAddress> FROM = Context.key("jswarm-from");
     private final Predicate<String> removed;
     private final boolean plaintext;
 
@@ -46,7 +48,10 @@ public final class Callers implements ServerInterceptor {
                     + " its certificate is no longer accepted"), new Metadata());
             return new ServerCall.Listener<>() {};
         }
-        return Contexts.interceptCall(Context.current().withValue(CALLER, id).withValue(UNCHECKED, plaintext), call, headers, next);
+        java.net.InetAddress from = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)
+                instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
+        return Contexts.interceptCall(Context.current().withValue(CALLER, id).withValue(UNCHECKED, plaintext).withValue(FROM, from),
+                call, headers, next);
     }
 
     /** Where a connection's TLS session keeps its caller's identity, read once. */
@@ -102,6 +107,11 @@ public final class Callers implements ServerInterceptor {
     /** The caller's identity, or null for a caller without a certificate. */
     public static NodeIdentity current() {
         return CALLER.get();
+    }
+
+    /** Where the call comes from (an IP address), or null (a unix socket, or no interceptor). */
+    public static java.net.InetAddress from() {
+        return FROM.get();
     }
 
     /** The calling node, which must be {@code nodeId} itself. */

@@ -177,9 +177,9 @@ public final class ClusterCa {
      * (both, during a rotation).
      */
     public record Signer(ClusterCa ca, List<X509Certificate> intermediates, List<X509Certificate> trust) {
-        public String issue(String nodeId, String role, String clusterId, PublicKey key, Duration validity) {
+        public String issue(String nodeId, String role, String clusterId, PublicKey key, Duration validity, List<String> addresses) {
             List<X509Certificate> chain = new java.util.ArrayList<>();
-            chain.add(ca.issue(nodeId, role, clusterId, key, validity));
+            chain.add(ca.issue(nodeId, role, clusterId, key, validity, addresses));
             chain.addAll(intermediates);
             return Pem.of(chain);
         }
@@ -202,11 +202,19 @@ public final class ClusterCa {
         return new Signer(next, List.of(Pem.certificate(cluster.getCaRotation().getCrossSignedPem())), List.of(root.cert, next.cert));
     }
 
+    /** A certificate that names no address (a client's, or a node's whose address is not vouched for). */
+    public X509Certificate issue(String nodeId, String role, String clusterId, PublicKey nodeKey, Duration validity) {
+        return issue(nodeId, role, clusterId, nodeKey, validity, List.of());
+    }
+
     /**
      * A node's certificate for its public key: CN = node id, OU = role, O = cluster id, the
-     * node id and role also as DNS names (as SwarmKit), for client and server use.
+     * node id and role also as DNS names (as SwarmKit), for client and server use; and the
+     * addresses it is reached at (IP addresses or host names), so that a client that checks
+     * the name it dialled (the docker CLI's --tlsverify against tcp://IP:PORT) accepts it.
      */
-    public X509Certificate issue(String nodeId, String role, String clusterId, PublicKey nodeKey, Duration validity) {
+    public X509Certificate issue(String nodeId, String role, String clusterId, PublicKey nodeKey, Duration validity,
+            List<String> addresses) {
         if (!role.equals(NodeIdentity.MANAGER) && !role.equals(NodeIdentity.WORKER) && !role.equals(NodeIdentity.CLIENT)) {
             throw new IllegalArgumentException("unknown role " + role);
         }
@@ -223,14 +231,23 @@ public final class ClusterCa {
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment))
                     .addExtension(Extension.extendedKeyUsage, false,
                             new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}))
-                    .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-                        new GeneralName(GeneralName.dNSName, nodeId), new GeneralName(GeneralName.dNSName, role)}))
+                    .addExtension(Extension.subjectAlternativeName, false, names(nodeId, role, addresses))
                     .addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(cert))
                     .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(nodeKey));
             return sign(b, key);
         } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
             throw new IllegalStateException("cannot issue a certificate: " + e.getMessage(), e);
         }
+    }
+
+    private static GeneralNames names(String nodeId, String role, List<String> addresses) {
+        List<GeneralName> names = new java.util.ArrayList<>(List.of(new GeneralName(GeneralName.dNSName, nodeId),
+                new GeneralName(GeneralName.dNSName, role)));
+        for (String a : addresses) {
+            names.add(org.bouncycastle.util.IPAddress.isValid(a) ? new GeneralName(GeneralName.iPAddress, a)
+                    : new GeneralName(GeneralName.dNSName, a));
+        }
+        return new GeneralNames(names.toArray(new GeneralName[0]));
     }
 
     private static String algorithm(PrivateKey k) {

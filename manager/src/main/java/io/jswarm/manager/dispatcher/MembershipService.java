@@ -110,10 +110,31 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
                 ? Duration.ofMillis(Durations.millis(c.getSpec().getCaConfig().getNodeCertExpiry())) : ClusterCa.NODE_VALIDITY;
     }
 
-    /** A certificate (PEM chain) for a node in the role the cluster wants it in (promoted: manager at once). */
-    private static String issue(ClusterCa.Signer signer, Cluster c, String nodeId, NodeRole role, PublicKey key) {
+    /**
+     * A certificate (PEM chain) for a node in the role the cluster wants it in (promoted:
+     * manager at once), naming the address the node is reached at (its HOST:PORT) when the
+     * call comes from that very address: a node cannot have itself certified for another's.
+     */
+    private static String issue(ClusterCa.Signer signer, Cluster c, String nodeId, NodeRole role, PublicKey key, String addr) {
         String ou = role == NodeRole.MANAGER ? NodeIdentity.MANAGER : NodeIdentity.WORKER;
-        return signer.issue(nodeId, ou, c.getMeta().getId(), key, certExpiry(c));
+        return signer.issue(nodeId, ou, c.getMeta().getId(), key, certExpiry(c), vouchedFor(nodeId, addr));
+    }
+
+    /** The host of {@code addr} when the caller connects from it, else nothing (and why, in the log). */
+    static List<String> vouchedFor(String nodeId, String addr) {
+        String host = NetworkTableBuilder.host(addr);
+        java.net.InetAddress from = Callers.from();
+        try {
+            // Only an address literal is compared: a name would need a lookup, and is not vouched for by one.
+            if (from != null && org.bouncycastle.util.IPAddress.isValid(host) && java.net.InetAddress.getByName(host).equals(from)) {
+                return List.of(host);
+            }
+        } catch (java.net.UnknownHostException e) {
+            // not reached for a literal
+        }
+        LOG.info("the certificate of node {} names no address: it says it is reached at {} but connects from {}", nodeId,
+                addr, from == null ? "a local socket" : from.getHostAddress());
+        return List.of();
     }
 
     /** Records which root signed the node's certificate (a rotation waits for every node) and clears a renewal request. */
@@ -192,7 +213,8 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
             }
             Cluster c = cluster();
             ClusterCa.Signer signer = ClusterCa.signer(c, keys.of(c));
-            String cert = issue(signer, c, caller.nodeId(), node.getSpec().getDesiredRole(), csrKey(req.getCsr()));
+            String cert = issue(signer, c, caller.nodeId(), node.getSpec().getDesiredRole(), csrKey(req.getCsr()),
+                    req.getAddr().isEmpty() ? node.getStatus().getAddr() : req.getAddr());
             recordIssued(caller.nodeId(), signer.digest());
             LOG.info("renewed the certificate of node {} ({}) as {}", caller.nodeId(), node.getDescription().getHostname(),
                     node.getSpec().getDesiredRole());
@@ -230,7 +252,7 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
             Node node = n.build();
             JoinResponse.Builder answer = JoinResponse.newBuilder().setNodeId(node.getMeta().getId()).setRole(role)
                     .setClusterId(c.getMeta().getId()).setRaftGroupId(c.getRaftGroupId())
-                    .setCertPem(issue(signer, c, node.getMeta().getId(), role, key)).setRootCaPem(signer.trustPem());
+                    .setCertPem(issue(signer, c, node.getMeta().getId(), role, key, req.getAddr())).setRootCaPem(signer.trustPem());
             StoreAction create = StoreAction.newBuilder().setKind(StoreAction.Kind.CREATE).setObject(StoreObjects.of(node)).build();
             // Nothing to write when it exists: an earlier entry of a batch refused further on made it.
             nodeWriter.submit(() -> store.node(node.getMeta().getId()) != null ? null : create, e -> {

@@ -51,6 +51,19 @@ class ClusterCaTest {
         assertThrows(IllegalArgumentException.class, () -> ca.issue("n", "swarm-admin", "cluster1", node.getPublic(), Duration.ofDays(1)));
     }
 
+    /** What a client that checks the name it dialled (Go's crypto/tls, the docker CLI) matches against. */
+    @Test
+    void aNodesAddressesAreSubjectAlternativeNames() throws Exception {
+        ClusterCa ca = ClusterCa.create("c");
+        X509Certificate c = ca.issue("n1", NodeIdentity.MANAGER, "c", Csr.newKeyPair().getPublic(), Duration.ofHours(1),
+                List.of("10.77.0.2", "fd00::2", "m1.example"));
+        Set<List<?>> names = Set.copyOf(c.getSubjectAlternativeNames());
+        assertEquals(Set.of(List.of(2, "n1"), List.of(2, "swarm-manager"), List.of(7, "10.77.0.2"), List.of(7, "fd00:0:0:0:0:0:0:2"),
+                List.of(2, "m1.example")), names, "2 = DNS name, 7 = IP address");
+        X509Certificate none = ca.issue("n2", NodeIdentity.WORKER, "c", Csr.newKeyPair().getPublic(), Duration.ofHours(1));
+        assertEquals(2, none.getSubjectAlternativeNames().size(), "no address unless one is vouched for");
+    }
+
     @Test
     void pemRoundTripAndDigest() {
         ClusterCa ca = ClusterCa.create("c");
@@ -86,7 +99,7 @@ class ClusterCaTest {
     static io.jswarm.tls.NodeTls node(ClusterCa.Signer signer, String id) {
         KeyPair k = Csr.newKeyPair();
         return new io.jswarm.tls.NodeTls(k.getPrivate(), Pem.certificates(signer.issue(id, NodeIdentity.MANAGER, "c1", k.getPublic(),
-                Duration.ofHours(1))), Pem.certificates(signer.trustPem()));
+                Duration.ofHours(1), List.of())), Pem.certificates(signer.trustPem()));
     }
 
     static void accepts(io.jswarm.tls.NodeTls verifier, io.jswarm.tls.NodeTls peer) throws Exception {
@@ -105,7 +118,7 @@ class ClusterCaTest {
         io.jswarm.api.Cluster rotating = before.toBuilder().setCaRotation(ClusterCa.of(before, before.getDataKey().toByteArray()).rotation(before, before.getDataKey().toByteArray())).build();
         ClusterCa.Signer during = ClusterCa.signer(rotating, rotating.getDataKey().toByteArray());
         io.jswarm.tls.NodeTls b = node(during, "b");  // renewed: new key, the cross-signed root after its leaf
-        assertEquals(2, Pem.certificates(during.issue("x", NodeIdentity.WORKER, "c1", Csr.newKeyPair().getPublic(), Duration.ofHours(1))).size());
+        assertEquals(2, Pem.certificates(during.issue("x", NodeIdentity.WORKER, "c1", Csr.newKeyPair().getPublic(), Duration.ofHours(1), List.of())).size());
         assertEquals(2, b.roots().size(), "both roots trusted during the rotation");
         accepts(a, b);  // the old root accepts the new leaf through the cross-signed root
         accepts(b, a);  // and the renewed node still accepts the old leaf
