@@ -66,6 +66,8 @@ public final class SwarmNode implements Closeable {
     private Executor executor;
     private io.jswarm.agent.net.TaskNetworks networks;
     private volatile Manager manager;
+    /** The managers as the session last named them (what a worker's docker info shows). */
+    private volatile List<ManagerPeer> managerPeers = List.of();
     private Agent agent;
     private LocalApi localApi;
     private volatile boolean roleChangeRunning;
@@ -178,6 +180,9 @@ public final class SwarmNode implements Closeable {
 
     /** The session told us how the cluster sees this node: act on a role change. */
     private void nodeChanged(Node node, List<ManagerPeer> managers) {
+        if (!managers.isEmpty()) {
+            managerPeers = List.copyOf(managers);
+        }
         boolean wantManager = node.getSpec().getDesiredRole() == NodeRole.MANAGER;
         renewal.wantRole(wantManager ? io.jswarm.tls.NodeIdentity.MANAGER : io.jswarm.tls.NodeIdentity.WORKER);
         if (node.getCertificate().getRenew()) {
@@ -322,6 +327,11 @@ public final class SwarmNode implements Closeable {
         if (m != null) {
             m.refreshMetrics();
         }
+    }
+
+    /** The managers as this node's session last named them, node id and address. */
+    public List<ManagerPeer> managerPeers() {
+        return managerPeers;
     }
 
     public String nodeId() {

@@ -491,6 +491,10 @@ public final class Swarmd implements Callable<Integer> {
                 public String addr() {
                     return advertise.host();
                 }
+
+                public List<io.jswarm.api.dispatcher.ManagerPeer> managers() {
+                    return node.managerPeers();
+                }
             };
             engineApi.set(new io.jswarm.cli.engine.EngineApi(engine.listen(), socket, local, registry,
                     engine.https() ? ClusterHttps.options(tls, node::manager) : new io.vertx.core.http.HttpServerOptions()));

@@ -37,7 +37,7 @@ final class Distribution {
             m = registry.manifest(ref, ref.reference());
         } catch (io.jswarm.agent.image.RegistryException e) {
             // as dockerd: the CLI then warns that it could not pin the image and goes on
-            throw new EngineError(e.getMessage().contains("not found") ? 404 : 500, e.getMessage());
+            throw new EngineError(e.notFound() ? 404 : 500, e.getMessage());
         }
         JsonArray platforms = new JsonArray();
         if (m.mediaType().equals(RegistryClient.OCI_INDEX) || m.mediaType().equals(RegistryClient.DOCKER_LIST)) {

@@ -53,6 +53,9 @@ public final class SwarmEndpoints {
 
         /** The address other nodes reach this one at (host only). */
         String addr();
+
+        /** The managers as the node's session last named them (a worker's RemoteManagers). */
+        List<io.jswarm.api.dispatcher.ManagerPeer> managers();
     }
 
     private static final Set<String> SERVICE_FILTERS = Set.of("id", "label", "mode", "name");
@@ -134,7 +137,12 @@ public final class SwarmEndpoints {
             if (e.getStatus().getCode() != Status.Code.UNIMPLEMENTED) {
                 swarm.put("Error", EngineError.from(e).getMessage());
             }
-            swarm.put("ControlAvailable", false);
+            // A worker (or a manager without a leader) names the managers it knows, as a Docker worker does.
+            JsonArray remotes = new JsonArray();
+            for (io.jswarm.api.dispatcher.ManagerPeer p : node.managers()) {
+                remotes.add(new JsonObject().put("NodeID", p.getNodeId()).put("Addr", p.getAddr()));
+            }
+            swarm.put("ControlAvailable", false).put("RemoteManagers", remotes);
         }
         Runtime rt = Runtime.getRuntime();
         return new JsonObject().put("ID", node.nodeId()).put("Name", node.hostname())

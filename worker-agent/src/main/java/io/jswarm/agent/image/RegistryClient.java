@@ -89,7 +89,7 @@ public final class RegistryClient {
         HttpResponse<byte[]> r = send(ref, HttpRequest.newBuilder(URI.create(base(ref) + "/manifests/" + reference))
                 .header("Accept", ACCEPT), HttpResponse.BodyHandlers.ofByteArray());
         if (r.statusCode() == 404) {
-            throw new RegistryException("image " + ref + " not found: manifest unknown to " + ref.domain());
+            throw RegistryException.notFound("image " + ref + " not found: manifest unknown to " + ref.domain());
         }
         if (r.statusCode() != 200) {
             throw new RegistryException("registry " + ref.domain() + " answered " + r.statusCode() + " for the manifest of "
