@@ -141,7 +141,8 @@ class EngineApiTest {
         // A worker answers as a Docker worker does.
         Result onWorker = docker(cluster.member("w1"), "node", "ls");
         assertEquals(1, onWorker.exit());
-        assertTrue(onWorker.err().contains("This node is not a swarm manager."), onWorker.err());
+        assertTrue(onWorker.err().contains("This node is not a swarm manager.") && onWorker.err().contains("Managers: " + m1.addr()),
+                onWorker.err());
         // and its docker info names the manager it reaches, as a Docker worker's does.
         String workerInfo = docker(cluster.member("w1"), "info").out();
         assertTrue(workerInfo.contains("Is Manager: false") && workerInfo.matches("(?s).*Manager Addresses:\\s+" + m1.addr().replace(".", "\\.") + ".*"),

@@ -121,6 +121,7 @@ public final class EngineApi implements Closeable {
     private final HttpServer server;
     private final Path unixSocket;
     private final ControlClient control;
+    private final SwarmEndpoints.LocalNode node;
     /** Requests wait here for the Control API (its calls block); a burst queues rather than making threads. */
     private final ExecutorService calls;
     private final List<Route> routes = new ArrayList<>();
@@ -147,6 +148,7 @@ public final class EngineApi implements Closeable {
             return t;
         });
         this.control = new ControlClient(nodeSocket);
+        this.node = node;
         SocketAddress address;
         if (listen.startsWith("unix://")) {
             unixSocket = Path.of(listen.substring("unix://".length()));
@@ -249,7 +251,12 @@ public final class EngineApi implements Closeable {
             return new Reply(e.status, new JsonObject().put("message", e.getMessage()));
         } catch (StatusRuntimeException e) {
             EngineError err = EngineError.from(e);
-            return new Reply(err.status, new JsonObject().put("message", err.getMessage()));
+            String message = err.getMessage();
+            if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED && !node.managers().isEmpty()) {
+                // a worker: Docker's words, and where the managers are
+                message += " Managers: " + String.join(", ", node.managers().stream().map(p -> p.getAddr()).toList()) + ".";
+            }
+            return new Reply(err.status, new JsonObject().put("message", message));
         } catch (Exception e) {
             LOG.error("engine API: {} {} failed", method, path, e);
             return new Reply(500, new JsonObject().put("message", "internal error in jswarm's Engine API"
