@@ -42,7 +42,15 @@ public final class ControlClient implements Closeable {
     }
 
     public ControlClient(Path socket) {
-        if (!Files.exists(socket)) {
+        this(socket, true);
+    }
+
+    /**
+     * @param mustExist false for a node's own Engine API, which may start before the node
+     *        makes its socket (swarmd --inactive): the channel connects when first used
+     */
+    public ControlClient(Path socket, boolean mustExist) {
+        if (mustExist && !Files.exists(socket)) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw new IllegalArgumentException("cannot reach a manager: no control socket at " + socket
                     + " (is swarmd running on a manager? set --socket or SWARM_SOCKET)");

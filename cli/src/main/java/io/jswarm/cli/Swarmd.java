@@ -131,6 +131,11 @@ public final class Swarmd implements Callable<Integer> {
             + " (swarmctl cluster client-cert; docker --tlsverify), the server's certificate naming the node's advertise address")
     String engineApi;
 
+    @Option(names = "--inactive", description = "Start in no swarm, as dockerd does, and wait for docker swarm init or docker"
+            + " swarm join on the Engine API (its unix socket, or a loopback address) to say what to make or join; a state"
+            + " directory that holds a node starts it as usual")
+    boolean inactive;
+
     @Option(names = "--engine-api-insecure", description = "Serve the Engine API on a non-loopback --engine-api TCP address"
             + " over plain HTTP to anyone who reaches it")
     boolean engineApiInsecure;
@@ -277,8 +282,12 @@ public final class Swarmd implements Callable<Integer> {
         return cl.execute(args);
     }
 
-    @Override
-    public Integer call() throws Exception {
+    /** The node's addresses and the new cluster's settings, from the flags (or a docker swarm init/join request). */
+    private record Settings(HostPort listen, HostPort advertise, HostPort raftListen, HostPort raftAdvertise, long heartbeatMs,
+            io.jswarm.api.AddressPool pool, long certExpiryMs) {}
+
+    /** Checks the flags that say where the node listens and what it makes or joins. */
+    private Settings settings() throws Exception {
         HostPort listen = HostPort.parse("--listen-remote-api", listenRemote);
         HostPort advertise = advertiseRemote != null ? HostPort.parse("--advertise-remote-api", advertiseRemote)
                 : new HostPort(isWildcard(listen.host()) ? defaultAddress() : listen.host(), listen.port());
@@ -326,6 +335,83 @@ public final class Swarmd implements Callable<Integer> {
         if ((externalCaCert == null) != (externalCaKey == null)) {
             throw new IllegalArgumentException("--external-ca-cert and --external-ca-key go together");
         }
+        return new Settings(listen, advertise, raftListen, raftAdvertise, heartbeatMs, pool, certExpiryMs);
+    }
+
+    /** What a node new to a swarm starts with: its state, its certificate, and what it makes (init) or how it joined. */
+    private record Identity(LocalState state, NodeTls tls, Manager.Bootstrap bootstrap, boolean joiningManager) {}
+
+    /**
+     * A new node: the first manager of a new cluster (its CA issues this node's certificate
+     * before anything listens), or a node joining one with a token. Written to the state
+     * directory only once it succeeded.
+     */
+    private Identity newNode(Settings st, NodeDescription description, io.jswarm.manager.secrets.DataKey keys) throws Exception {
+        HostPort advertise = st.advertise();
+        HostPort raftAdvertise = st.raftAdvertise();
+        long certExpiryMs = st.certExpiryMs();
+        long heartbeatMs = st.heartbeatMs();
+        io.jswarm.api.AddressPool pool = st.pool();
+        LocalState state = new LocalState();
+        Manager.Bootstrap bootstrap = null;
+        boolean joiningManager = false;
+        NodeTls tls;
+        if (joinAddr == null) {
+            // A new cluster: this node is its first manager, and its CA issues this node's
+            // certificate before anything listens.
+            ClusterCa ca = externalCaCert != null ? externalCa() : null;
+            state.nodeId = Ids.newId();
+            state.clusterId = Ids.newId();
+            if (ca == null) {
+                ca = ClusterCa.create(state.clusterId);
+            }
+            state.role = "manager";
+            state.raftGroup = UUID.randomUUID().toString();
+            state.raftMembers = List.of(state.nodeId + "=" + raftAdvertise);
+            java.security.KeyPair key = io.jswarm.tls.Csr.newKeyPair();
+            tls = new NodeTls(key.getPrivate(), ca.issue(state.nodeId, io.jswarm.tls.NodeIdentity.MANAGER, state.clusterId,
+                    key.getPublic(), java.time.Duration.ofMillis(certExpiryMs), List.of(advertise.host())), List.of(ca.certificate()));
+            byte[] unlockKey = autolock ? io.jswarm.tls.SecretSeal.newKey() : null;
+            bootstrap = new Manager.Bootstrap(description, heartbeatMs, pool, state.clusterId, ca, certExpiryMs, unlockKey);
+            if (unlockKey != null) {
+                tls.lockWith(unlockKey);
+                keys.unlockWith(unlockKey);
+                System.err.println("swarmd: autolock is on. To unlock a manager after it restarts, run `swarmctl cluster unlock`"
+                        + " and give it this key (shown this once; `swarmctl cluster unlock-key` on a running manager shows"
+                        + " it again):\n    " + io.jswarm.manager.secrets.DataKey.format(unlockKey));
+            }
+        } else {
+            Joining.Joined joined = Joining.join(joinAddr, joinToken, JoinRequest.newBuilder().setDescription(description)
+                    .setAddr(advertise.toString()).setRaftAddr(raftAdvertise.toString()), !tlsOn);
+            JoinResponse r = joined.response();
+            tls = joined.tls();
+            state.nodeId = r.getNodeId();
+            state.role = r.getRole() == NodeRole.MANAGER ? "manager" : "worker";
+            state.clusterId = r.getClusterId();
+            state.raftGroup = r.getRaftGroupId();
+            List<String> members = new ArrayList<>();
+            List<String> managers = new ArrayList<>();
+            for (RaftMember m : r.getMembersList()) {
+                managers.add(m.getAddr());
+                if (!m.getNodeId().equals(r.getNodeId())) {
+                    members.add(m.getNodeId() + "=" + m.getRaftAddr());
+                }
+            }
+            if (r.getRole() == NodeRole.MANAGER) {
+                members.add(r.getNodeId() + "=" + raftAdvertise);
+                joiningManager = true;
+            }
+            state.raftMembers = members;
+            state.managers = managers;
+        }
+        tls.save(stateDir);
+        state.save(stateDir);
+        return new Identity(state, tls, bootstrap, joiningManager);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Settings st = settings();
         if (hostname == null) {
             hostname = InetAddress.getLocalHost().getHostName();
         }
@@ -343,6 +429,20 @@ public final class Swarmd implements Callable<Integer> {
         HostPort metrics = metricsAddr == null ? null : HostPort.parse("--metrics-addr", metricsAddr);
         DashboardAccess dashboard = dashboardAccess();
         EngineAccess engine = engineAccess();
+        if (inactive) {
+            if (joinAddr != null || externalCaCert != null || autolock) {
+                throw new IllegalArgumentException("--inactive waits for docker swarm init or join to say what to make or join:"
+                        + " not with --join-addr, --external-ca-cert or --autolock (docker swarm init --autolock)");
+            }
+            if (engine == null) {
+                throw new IllegalArgumentException("--inactive waits for docker swarm init or join on the Engine API: not with"
+                        + " --engine-api off");
+            }
+            if (engine.https()) {
+                throw new IllegalArgumentException("--inactive waits for docker swarm init or join on the Engine API, on its unix"
+                        + " socket or a loopback address: a node in no swarm has no certificate to serve HTTPS with");
+            }
+        }
         // Every flag is checked before anything is written.
         String meshOff = routingMesh();
         long snapshots = snapshotInterval();
@@ -353,64 +453,82 @@ public final class Swarmd implements Callable<Integer> {
         Path socket = controlSocket != null ? controlSocket : stateDir.resolve("swarmd.sock");
         NodeDescription description = LocalNode.describe(hostname);
 
+        RegistryClient registry = new RegistryClient(Set.copyOf(insecureRegistries));
+        // What the Engine API tells of this node; its id is set once the node is in a swarm.
+        EngineNode engineNode = new EngineNode(hostname);
+        CountDownLatch stopped = new CountDownLatch(1);
+        // The Engine API's socket lives in the state directory: closed (and removed) first.
+        java.util.concurrent.atomic.AtomicReference<io.jswarm.cli.engine.EngineApi> engineApi =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<SwarmNode> running = new java.util.concurrent.atomic.AtomicReference<>();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                if (engineApi.get() != null) {
+                    engineApi.get().close();
+                }
+                SwarmNode n = running.get();
+                if (n != null) {
+                    n.close();
+                    if (n.hasLeft()) {
+                        DaemonLocks.releaseAndRemove();  // nothing of the node is left to guard
+                        Files.deleteIfExists(stateDir);  // unless it keeps volumes or images
+                    }
+                }
+            } catch (Exception ignored) {
+                // exiting anyway
+            }
+            stopped.countDown();
+        }));
+
         LocalState state = LocalState.load(stateDir);
         Manager.Bootstrap bootstrap = null;
         boolean joiningManager = false;
         NodeTls tls;
         io.jswarm.manager.secrets.DataKey keys = new io.jswarm.manager.secrets.DataKey();
+        io.jswarm.cli.engine.WaitingNode.Pending pending = null;
         if (state == null) {
-            state = new LocalState();
-            if (joinAddr == null) {
-                // A new cluster: this node is its first manager, and its CA issues this node's
-                // certificate before anything listens.
-                ClusterCa ca = externalCaCert != null ? externalCa() : null;
-                state.nodeId = Ids.newId();
-                state.clusterId = Ids.newId();
-                if (ca == null) {
-                    ca = ClusterCa.create(state.clusterId);
-                }
-                state.role = "manager";
-                state.raftGroup = UUID.randomUUID().toString();
-                state.raftMembers = List.of(state.nodeId + "=" + raftAdvertise);
-                java.security.KeyPair key = io.jswarm.tls.Csr.newKeyPair();
-                tls = new NodeTls(key.getPrivate(), ca.issue(state.nodeId, io.jswarm.tls.NodeIdentity.MANAGER, state.clusterId,
-                        key.getPublic(), java.time.Duration.ofMillis(certExpiryMs), List.of(advertise.host())), List.of(ca.certificate()));
-                byte[] unlockKey = autolock ? io.jswarm.tls.SecretSeal.newKey() : null;
-                bootstrap = new Manager.Bootstrap(description, heartbeatMs, pool, state.clusterId, ca, certExpiryMs, unlockKey);
-                if (unlockKey != null) {
-                    tls.lockWith(unlockKey);
-                    keys.unlockWith(unlockKey);
-                    System.err.println("swarmd: autolock is on. To unlock a manager after it restarts, run `swarmctl cluster unlock`"
-                            + " and give it this key (shown this once; `swarmctl cluster unlock-key` on a running manager shows"
-                            + " it again):\n    " + io.jswarm.manager.secrets.DataKey.format(unlockKey));
-                }
-            } else {
-                Joining.Joined joined = Joining.join(joinAddr, joinToken, JoinRequest.newBuilder().setDescription(description)
-                        .setAddr(advertise.toString()).setRaftAddr(raftAdvertise.toString()), !tlsOn);
-                JoinResponse r = joined.response();
-                tls = joined.tls();
-                state.nodeId = r.getNodeId();
-                state.role = r.getRole() == NodeRole.MANAGER ? "manager" : "worker";
-                state.clusterId = r.getClusterId();
-                state.raftGroup = r.getRaftGroupId();
-                List<String> members = new ArrayList<>();
-                List<String> managers = new ArrayList<>();
-                for (RaftMember m : r.getMembersList()) {
-                    managers.add(m.getAddr());
-                    if (!m.getNodeId().equals(r.getNodeId())) {
-                        members.add(m.getNodeId() + "=" + m.getRaftAddr());
+            Identity id;
+            if (inactive) {
+                // As dockerd: in no swarm until docker swarm init or join says which; a request
+                // that cannot be carried out is refused and the node waits for the next.
+                io.jswarm.cli.engine.WaitingNode waiting = new io.jswarm.cli.engine.WaitingNode();
+                engineApi.set(new io.jswarm.cli.engine.EngineApi(engine.listen(), socket, engineNode, registry,
+                        new io.vertx.core.http.HttpServerOptions(), waiting));
+                System.err.println("swarmd: in no swarm: waiting for docker swarm init or docker swarm join at " + engine.listen());
+                while (true) {
+                    pending = waiting.await();
+                    String[] flags = {listenRemote, advertiseRemote, joinAddr, joinToken, certExpiry, heartbeatPeriod, addrPoolMaskLength};
+                    List<String> pools = new ArrayList<>(addrPools);
+                    boolean lock = autolock;
+                    try {
+                        take(pending.request());
+                        st = settings();
+                        id = newNode(st, description, keys);
+                        break;
+                    } catch (IllegalArgumentException e) {
+                        listenRemote = flags[0];
+                        advertiseRemote = flags[1];
+                        joinAddr = flags[2];
+                        joinToken = flags[3];
+                        certExpiry = flags[4];
+                        heartbeatPeriod = flags[5];
+                        addrPoolMaskLength = flags[6];
+                        addrPools = pools;
+                        autolock = lock;
+                        pending.refuse(true, e.getMessage());
                     }
                 }
-                if (r.getRole() == NodeRole.MANAGER) {
-                    members.add(r.getNodeId() + "=" + raftAdvertise);
-                    joiningManager = true;
-                }
-                state.raftMembers = members;
-                state.managers = managers;
+            } else {
+                id = newNode(st, description, keys);
             }
-            tls.save(stateDir);
-            state.save(stateDir);
+            state = id.state();
+            tls = id.tls();
+            bootstrap = id.bootstrap();
+            joiningManager = id.joiningManager();
         } else {
+            if (inactive) {
+                System.err.println("swarmd: " + stateDir + " already holds node " + state.nodeId + "; ignoring --inactive");
+            }
             if (joinAddr != null) {
                 System.err.println("swarmd: " + stateDir + " already holds node " + state.nodeId + "; ignoring --join-addr");
             }
@@ -429,83 +547,179 @@ public final class Swarmd implements Callable<Integer> {
             }
         }
 
-        if (!tlsOn) {
-            System.err.println("swarmd: WARNING: --tls=false: every connection of this node is PLAINTEXT and any caller may act"
-                    + " as any node. It exists only for the benchmarks' baseline; never run a real cluster like this.");
-            tls.plaintextForBenchmarks();
-        }
-        RegistryClient registry = new RegistryClient(Set.copyOf(insecureRegistries));
-        SwarmNode node = new SwarmNode(stateDir, state, tls, keys,
-                description, new SwarmNode.Addresses(listen, advertise, raftListen, raftAdvertise, socket),
-                new SwarmNode.Containers(oci, registry, cgroupParent,
-                        logLimits, upstreams(dnsUpstreams), gatewaySubnet, meshOff), snapshots);
-        CountDownLatch stopped = new CountDownLatch(1);
-        // The Engine API's socket lives in the state directory: closed (and removed) first.
-        java.util.concurrent.atomic.AtomicReference<io.jswarm.cli.engine.EngineApi> engineApi =
-                new java.util.concurrent.atomic.AtomicReference<>();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                if (engineApi.get() != null) {
-                    engineApi.get().close();
-                }
-                node.close();
-                if (node.hasLeft()) {
-                    DaemonLocks.releaseAndRemove();  // nothing of the node is left to guard
-                    Files.deleteIfExists(stateDir);  // unless it keeps volumes or images
-                }
-            } catch (Exception ignored) {
-                // exiting anyway
+        SwarmNode node;
+        HostPort advertise = st.advertise();
+        try {
+            if (!tlsOn) {
+                System.err.println("swarmd: WARNING: --tls=false: every connection of this node is PLAINTEXT and any caller may act"
+                        + " as any node. It exists only for the benchmarks' baseline; never run a real cluster like this.");
+                tls.plaintextForBenchmarks();
             }
-            stopped.countDown();
-        }));
-        node.onLeft(() -> {
-            System.err.println("swarmd: node " + node.nodeId() + " left the cluster");
-            stopped.countDown();
-        });
-        if (metrics != null) {
-            // Before the node starts, so that every meter it makes is in the endpoint's registry.
-            MetricsEndpoint endpoint = new MetricsEndpoint(metrics, node::refreshMetrics);
-            System.err.println("swarmd: metrics at http://" + metrics.host() + ":" + endpoint.port() + "/metrics");
+            node = new SwarmNode(stateDir, state, tls, keys,
+                    description, new SwarmNode.Addresses(st.listen(), advertise, st.raftListen(), st.raftAdvertise(), socket),
+                    new SwarmNode.Containers(oci, registry, cgroupParent,
+                            logLimits, upstreams(dnsUpstreams), gatewaySubnet, meshOff), snapshots);
+            running.set(node);
+            node.onLeft(() -> {
+                System.err.println("swarmd: node " + node.nodeId() + " left the cluster");
+                stopped.countDown();
+            });
+            if (metrics != null) {
+                // Before the node starts, so that every meter it makes is in the endpoint's registry.
+                MetricsEndpoint endpoint = new MetricsEndpoint(metrics, node::refreshMetrics);
+                System.err.println("swarmd: metrics at http://" + metrics.host() + ":" + endpoint.port() + "/metrics");
+            }
+            node.start(bootstrap, joiningManager);
+            if (joiningManager) {
+                SwarmNode.addRaftMember(List.of(joinAddr), tls, state.nodeId, st.raftAdvertise());
+            }
+            if (dashboard != null) {
+                var page = new io.jswarm.cli.dashboard.Dashboard(dashboard.addr().host(), dashboard.addr().port(), node::manager,
+                        socket, dashboard.https() ? tls : null);
+                System.err.println("swarmd: dashboard at " + page.url(dashboard.addr().host())
+                        + (dashboard.https() ? " (client certificate of the cluster required)" : ""));
+            }
+            engineNode.inSwarm(state.nodeId, advertise.host(), node);
+            if (engine != null && engineApi.get() == null) {
+                engineApi.set(new io.jswarm.cli.engine.EngineApi(engine.listen(), socket, engineNode, registry,
+                        engine.https() ? ClusterHttps.options(tls, node::manager) : new io.vertx.core.http.HttpServerOptions(), null));
+                System.err.println("swarmd: Docker Engine API (swarm) at " + engine.listen() + (engine.https()
+                        ? " over HTTPS (a client certificate of the cluster required: docker --tlsverify -H tcp://" + advertise.host()
+                        + ":" + HostPort.parse("--engine-api", engine.listen().substring("tcp://".length())).port() + ")" : ""));
+            }
+        } catch (Exception | Error e) {
+            if (pending != null) {
+                // the node is made (its state written) but did not start: say so to the waiting CLI
+                pending.refuse(false, "the node was made but did not start: " + e.getMessage());
+            }
+            throw e;
         }
-        node.start(bootstrap, joiningManager);
-        if (joiningManager) {
-            SwarmNode.addRaftMember(List.of(joinAddr), tls, state.nodeId, raftAdvertise);
-        }
-        if (dashboard != null) {
-            var page = new io.jswarm.cli.dashboard.Dashboard(dashboard.addr().host(), dashboard.addr().port(), node::manager,
-                    socket, dashboard.https() ? tls : null);
-            System.err.println("swarmd: dashboard at " + page.url(dashboard.addr().host())
-                    + (dashboard.https() ? " (client certificate of the cluster required)" : ""));
-        }
-        if (engine != null) {
-            String nodeId = state.nodeId;
-            var local = new io.jswarm.cli.engine.SwarmEndpoints.LocalNode() {
-                public String nodeId() {
-                    return nodeId;
-                }
-
-                public String hostname() {
-                    return description.getHostname();
-                }
-
-                public String addr() {
-                    return advertise.host();
-                }
-
-                public List<io.jswarm.api.dispatcher.ManagerPeer> managers() {
-                    return node.managerPeers();
-                }
-            };
-            engineApi.set(new io.jswarm.cli.engine.EngineApi(engine.listen(), socket, local, registry,
-                    engine.https() ? ClusterHttps.options(tls, node::manager) : new io.vertx.core.http.HttpServerOptions()));
-            System.err.println("swarmd: Docker Engine API (swarm) at " + engine.listen() + (engine.https()
-                    ? " over HTTPS (a client certificate of the cluster required: docker --tlsverify -H tcp://" + advertise.host()
-                    + ":" + HostPort.parse("--engine-api", engine.listen().substring("tcp://".length())).port() + ")" : ""));
+        if (pending != null) {
+            // docker swarm init or join: answered once the node runs (a manager once its Control API answers)
+            if (state.role.equals("manager")) {
+                awaitControl(socket);
+            }
+            pending.accept(state.nodeId);
         }
         System.err.println("swarmd: node " + state.nodeId + " (" + hostname + ") running as " + state.role
                 + (state.role.equals("manager") ? ", control socket " + socket : ""));
         stopped.await();
         return 0;
+    }
+
+    /**
+     * A docker swarm init or join request, as the flags it stands for (swarmd --inactive);
+     * settings() checks them as it checks flags.
+     */
+    private void take(io.jswarm.cli.engine.WaitingNode.Request request) {
+        String listenAddr;
+        String advertiseAddr;
+        if (request instanceof io.jswarm.cli.engine.WaitingNode.Init init) {
+            listenAddr = init.listenAddr();
+            advertiseAddr = init.advertiseAddr();
+            autolock = init.autolock();
+            if (!init.addrPools().isEmpty()) {
+                addrPools = init.addrPools();
+            }
+            if (init.subnetSize() > 0) {
+                addrPoolMaskLength = String.valueOf(init.subnetSize());
+            }
+            if (init.heartbeatNanos() > 0) {
+                heartbeatPeriod = init.heartbeatNanos() / 1_000_000 + "ms";
+            }
+            if (init.certExpiryNanos() > 0) {
+                certExpiry = init.certExpiryNanos() / 1_000_000 + "ms";
+            }
+        } else {
+            var join = (io.jswarm.cli.engine.WaitingNode.Join) request;
+            listenAddr = join.listenAddr();
+            advertiseAddr = join.advertiseAddr();
+            // The first manager named: a jswarm node learns the others from it.
+            joinAddr = withPort(join.remoteAddrs().get(0), DOCKER_SWARM_PORT, "RemoteAddrs");
+            joinToken = join.token();
+        }
+        if (!listenAddr.isEmpty()) {
+            listenRemote = withPort(listenAddr, DOCKER_SWARM_PORT, "ListenAddr");
+        }
+        if (!advertiseAddr.isEmpty()) {
+            advertiseRemote = withPort(advertiseAddr, HostPort.parse("ListenAddr", listenRemote).port(), "AdvertiseAddr");
+        }
+    }
+
+    /** Docker's swarm port: what an address in an init or join request without one means. */
+    private static final int DOCKER_SWARM_PORT = 2377;
+
+    /** An IP address, with a port or the one given; interface names (eth0:2377), which dockerd takes, are refused. */
+    private static String withPort(String addr, int port, String field) {
+        String host = addr;
+        String text = addr;
+        if (!org.bouncycastle.util.IPAddress.isValid(addr) && !addr.startsWith("[")) {
+            host = HostPort.parse(field, addr).host();
+        } else {
+            text = (addr.contains(":") ? "[" + addr + "]" : addr) + ":" + port;
+        }
+        if (!org.bouncycastle.util.IPAddress.isValid(host)) {
+            throw new IllegalArgumentException(field + " " + addr + ": give an IP address, optionally with :PORT (jswarm takes"
+                    + " no interface or host names here)");
+        }
+        return text;
+    }
+
+    /** Waits until the Control API on the node's socket answers (a new manager: its Raft group has a leader). */
+    private static void awaitControl(Path socket) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 60_000;
+        try (ControlClient c = new ControlClient(socket, false)) {
+            while (true) {
+                try {
+                    c.stub().getCluster(io.jswarm.api.control.GetClusterRequest.getDefaultInstance());
+                    return;
+                } catch (io.grpc.StatusRuntimeException e) {
+                    if (System.currentTimeMillis() > deadline) {
+                        return;  // answered anyway: the CLI's next request says what is wrong
+                    }
+                    Thread.sleep(100);
+                }
+            }
+        }
+    }
+
+    /** What the Engine API tells of this node: its id once it is in a swarm (null before: swarmd --inactive). */
+    private static final class EngineNode implements io.jswarm.cli.engine.SwarmEndpoints.LocalNode {
+        private final String hostname;
+        private volatile String nodeId;
+        private volatile String addr = "";
+        private volatile SwarmNode node;
+
+        EngineNode(String hostname) {
+            this.hostname = hostname;
+        }
+
+        void inSwarm(String nodeId, String addr, SwarmNode node) {
+            this.addr = addr;
+            this.node = node;
+            this.nodeId = nodeId;
+        }
+
+        @Override
+        public String nodeId() {
+            return nodeId;
+        }
+
+        @Override
+        public String hostname() {
+            return hostname;
+        }
+
+        @Override
+        public String addr() {
+            return addr;
+        }
+
+        @Override
+        public List<io.jswarm.api.dispatcher.ManagerPeer> managers() {
+            SwarmNode n = node;
+            return n == null ? List.of() : n.managerPeers();
+        }
     }
 
     /** The CA of --external-ca-cert/--external-ca-key, checked before anything is written. */

@@ -81,4 +81,16 @@ class ErrorOutputTest {
         assertEquals("swarmd: invalid address \"127.0.0.1\" for --dashboard-addr: expected HOST:PORT\n", r[1]);
         assertTrue(!java.nio.file.Files.exists(java.nio.file.Path.of("/nonexistent")), "nothing was written");
     }
+
+    @Test
+    void anInactiveNodeRefusesWhatInitOrJoinWouldSayBeforeAnythingRuns() {
+        String[] r = stderrOf(Swarmd::run, "--state-dir", "/nonexistent/jswarm", "--inactive", "--autolock");
+        assertEquals("1", r[0]);
+        assertTrue(r[1].startsWith("swarmd: --inactive waits for docker swarm init or join to say what to make or join"), r[1]);
+        r = stderrOf(Swarmd::run, "--state-dir", "/nonexistent/jswarm", "--inactive", "--engine-api", "off");
+        assertTrue(r[1].startsWith("swarmd: --inactive waits for docker swarm init or join on the Engine API"), r[1]);
+        r = stderrOf(Swarmd::run, "--state-dir", "/nonexistent/jswarm", "--inactive", "--engine-api", "tcp://10.0.0.1:2376");
+        assertTrue(r[1].contains("a node in no swarm has no certificate to serve HTTPS with"), r[1]);
+        assertTrue(!java.nio.file.Files.exists(java.nio.file.Path.of("/nonexistent")), "nothing was written");
+    }
 }

@@ -280,6 +280,22 @@ public final class LocalCluster implements AutoCloseable {
         return m;
     }
 
+    /**
+     * A node started with swarmd --inactive, on a simulated host (null: on 127.0.0.1): in no
+     * swarm until docker swarm init or join on its Engine API socket; returns once that serves.
+     */
+    public Member startInactive(String name, TestNetwork.Host host, String... args) throws Exception {
+        Member m = new Member(name, host);
+        List<String> a = new ArrayList<>(List.of("--inactive"));
+        a.addAll(List.of(args));
+        m.extraArgs = a;
+        members.put(name, m);
+        m.start();
+        await(Duration.ofSeconds(60), () -> Files.exists(m.stateDir.resolve("docker.sock")), name + " serves its Engine API",
+                m::logText);
+        return m;
+    }
+
     /** Starts a node that joins through {@code via} with the given token (not waiting for it). */
     public Member join(String name, Member via, String token) throws Exception {
         return join(name, null, via, token);

@@ -45,6 +45,8 @@ public final class EngineApi implements Closeable {
     static final int MIN_MINOR = 24;
     static final int MAX_MINOR = 41;
     private static final Pattern VERSIONED = Pattern.compile("/v(\\d+)\\.(\\d+)(/.*)");
+    /** What a node in no swarm yet (swarmd --inactive) answers; the rest is 503, as dockerd's. */
+    private static final Pattern IN_NO_SWARM = Pattern.compile("/version|/info|/swarm/init|/swarm/join");
     /** What a container engine serves and a swarm orchestrator does not. */
     private static final Pattern ENGINE_ONLY = Pattern.compile(
             "/(containers|images|volumes|build|exec|plugins|commit|session|auth|grpc|system/df|networks/prune)(/.*)?");
@@ -137,9 +139,10 @@ public final class EngineApi implements Closeable {
      * @param nodeSocket the node's own socket, whose Control API the requests are translated onto
      * @param registry the node's registry client, for what an image reference names (the CLI asks before creates)
      * @param options the server's options: HTTPS with client certificates (ClusterHttps) off loopback
+     * @param waiting for a node started with swarmd --inactive, what takes its swarm init or join; else null
      */
     public EngineApi(String listen, Path nodeSocket, SwarmEndpoints.LocalNode node,
-            io.jswarm.agent.image.RegistryClient registry, HttpServerOptions options) throws IOException {
+            io.jswarm.agent.image.RegistryClient registry, HttpServerOptions options, WaitingNode waiting) throws IOException {
         this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
         AtomicInteger n = new AtomicInteger();
         this.calls = Executors.newFixedThreadPool(8, r -> {
@@ -147,7 +150,7 @@ public final class EngineApi implements Closeable {
             t.setDaemon(true);
             return t;
         });
-        this.control = new ControlClient(nodeSocket);
+        this.control = new ControlClient(nodeSocket, false);
         this.node = node;
         SocketAddress address;
         if (listen.startsWith("unix://")) {
@@ -166,7 +169,7 @@ public final class EngineApi implements Closeable {
             throw new IllegalArgumentException("--engine-api " + listen + ": expected unix:///PATH or tcp://HOST:PORT");
         }
         new SwarmEndpoints(control, node).register(this);
-        new SwarmSpecEndpoints(control, unixSocket != null).register(this);
+        new SwarmSpecEndpoints(control, unixSocket != null, node, waiting).register(this);
         new ObjectEndpoints(control).register(this);
         new LogsEndpoint(control).register(this);
         new EventsEndpoint(control).register(this);
@@ -229,6 +232,10 @@ public final class EngineApi implements Closeable {
                 if (path.equals("/_ping")) {
                     return ping(method);
                 }
+            }
+            if (node.nodeId() == null && !IN_NO_SWARM.matcher(path).matches() && !ENGINE_ONLY.matcher(path).matches()) {
+                // swarmd --inactive, before docker swarm init or join: as dockerd in no swarm
+                throw new EngineError(503, WaitingNode.NOT_IN_A_SWARM);
             }
             boolean pathKnown = false;
             for (Route r : routes) {

@@ -47,6 +47,7 @@ import java.util.Set;
 public final class SwarmEndpoints {
     /** What the Engine API tells of the node it runs on. */
     public interface LocalNode {
+        /** Null while the node is in no swarm (swarmd --inactive, before docker swarm init or join). */
         String nodeId();
 
         String hostname();
@@ -116,8 +117,8 @@ public final class SwarmEndpoints {
         return control.stub().getCluster(GetClusterRequest.getDefaultInstance()).getCluster();
     }
 
-    /** {@code GET /info}: the host and the swarm as this node sees it (a worker sees no cluster state). */
-    private JsonObject info() {
+    /** The Swarm block of a node in a swarm: the cluster on a manager, the managers it knows on a worker. */
+    private JsonObject activeSwarm() {
         JsonObject swarm = new JsonObject().put("NodeID", node.nodeId()).put("NodeAddr", node.addr())
                 .put("LocalNodeState", "active").put("Error", "");
         try {
@@ -144,8 +145,18 @@ public final class SwarmEndpoints {
             }
             swarm.put("ControlAvailable", false).put("RemoteManagers", remotes);
         }
+        return swarm;
+    }
+
+    /** {@code GET /info}: the host and the swarm as this node sees it (a worker sees no cluster state). */
+    private JsonObject info() {
+        JsonObject swarm = node.nodeId() == null
+                // swarmd --inactive, before docker swarm init or join
+                ? new JsonObject().put("NodeID", "").put("NodeAddr", "").put("LocalNodeState", "inactive").put("Error", "")
+                        .put("ControlAvailable", false).putNull("RemoteManagers")
+                : activeSwarm();
         Runtime rt = Runtime.getRuntime();
-        return new JsonObject().put("ID", node.nodeId()).put("Name", node.hostname())
+        return new JsonObject().put("ID", node.nodeId() == null ? "" : node.nodeId()).put("Name", node.hostname())
                 .put("Containers", 0).put("ContainersRunning", 0).put("ContainersPaused", 0).put("ContainersStopped", 0)
                 .put("Images", 0).put("Driver", "overlay").put("ServerVersion", io.jswarm.cli.LocalNode.VERSION)
                 .put("OSType", "linux").put("OperatingSystem", "jswarm " + io.jswarm.cli.LocalNode.VERSION)

@@ -21,7 +21,8 @@ import io.vertx.core.json.JsonObject;
  * {@code /swarm} and what changes it: the swarm's spec ({@code docker swarm update}), its
  * unlock key, leaving. A node of jswarm is in a cluster from the moment swarmd starts (it
  * initialises one, or joins with a token), so init and join find it in one already, as
- * dockerd answers a node that is.
+ * dockerd answers a node that is; unless it was started with swarmd --inactive and waits
+ * for them ({@link WaitingNode}).
  */
 final class SwarmSpecEndpoints {
     private static final String IN_A_SWARM = "This node is already part of a swarm. Use \"docker swarm leave\" to leave"
@@ -32,17 +33,29 @@ final class SwarmSpecEndpoints {
     /** Over TCP the unlock key is not shown: as on the Control API, only on a manager's own socket. */
     private final boolean unixSocket;
 
-    SwarmSpecEndpoints(ControlClient control, boolean unixSocket) {
+    private final SwarmEndpoints.LocalNode node;
+    /** swarmd --inactive: what takes init and join while the node is in no swarm; else null. */
+    private final WaitingNode waiting;
+
+    SwarmSpecEndpoints(ControlClient control, boolean unixSocket, SwarmEndpoints.LocalNode node, WaitingNode waiting) {
         this.control = control;
         this.unixSocket = unixSocket;
+        this.node = node;
+        this.waiting = waiting;
     }
 
     void register(EngineApi api) {
         api.route(HttpMethod.GET, "/swarm", c -> Reply.json(DockerObjects.swarm(cluster(), true)));
         api.route(HttpMethod.POST, "/swarm/init", c -> {
+            if (waiting != null && node.nodeId() == null) {
+                return waiting.init(c);
+            }
             throw new EngineError(503, IN_A_SWARM);
         });
         api.route(HttpMethod.POST, "/swarm/join", c -> {
+            if (waiting != null && node.nodeId() == null) {
+                return waiting.join(c);
+            }
             throw new EngineError(503, IN_A_SWARM);
         });
         api.route(HttpMethod.POST, "/swarm/leave", c -> {
