@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -39,7 +40,7 @@ import org.junit.jupiter.api.Timeout;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class EngineApiTest {
-    static final Path DOCKER = Path.of(System.getProperty("jswarm.dockerCli", "/usr/local/lib/jswarm/docker-cli/docker"));
+    static final Path DOCKER = DockerCli.DOCKER;
     static SimulatedCluster sim;
     static LocalCluster cluster;
     static Member m1;
@@ -78,21 +79,9 @@ class EngineApiTest {
         return m.stateDir.resolve("docker.sock");
     }
 
-    /** The docker CLI against a node's Engine API socket; output to files (the progress display writes a lot). */
+    /** The docker CLI against a node's Engine API socket. */
     static Result docker(Member via, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(DOCKER.toString()));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().put("DOCKER_HOST", "unix://" + socket(via));
-        pb.environment().put("DOCKER_CONFIG", dir.resolve("docker-config").toString());  // no user's config or credentials
-        Path out = Files.createTempFile(dir, "out", ".txt");
-        Path err = Files.createTempFile(dir, "err", ".txt");
-        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!p.waitFor(180, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("docker " + String.join(" ", args) + " did not finish: " + Files.readString(out));
-        }
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        return DockerCli.run(dir, Map.of("DOCKER_HOST", "unix://" + socket(via)), List.of(args));
     }
 
     static Result ok(Result r, String... args) {

@@ -15,6 +15,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -65,22 +66,10 @@ class EngineApiTlsTest {
 
     /** The docker CLI against a node's TCP address, with the given TLS flags. */
     static Result docker(Member at, List<String> tls, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(EngineApiTest.DOCKER.toString(), "-H", "tcp://" + at.ip() + ":" + PORT));
+        List<String> cmd = new ArrayList<>(List.of("-H", "tcp://" + at.ip() + ":" + PORT));
         cmd.addAll(tls);
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().remove("DOCKER_HOST");
-        pb.environment().remove("DOCKER_TLS_VERIFY");
-        pb.environment().remove("DOCKER_CERT_PATH");
-        pb.environment().put("DOCKER_CONFIG", dir.resolve("docker-config").toString());
-        Path out = Files.createTempFile(dir, "out", ".txt");
-        Path err = Files.createTempFile(dir, "err", ".txt");
-        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("docker " + String.join(" ", args) + " did not finish");
-        }
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        return DockerCli.run(dir, Map.of(), cmd);
     }
 
     static List<String> verified() {

@@ -11,8 +11,8 @@ import io.jswarm.e2e.LocalCluster.Result;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -71,19 +71,7 @@ class SwarmInitTest {
     }
 
     static Result docker(Member via, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(EngineApiTest.DOCKER.toString()));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().put("DOCKER_HOST", "unix://" + via.stateDir.resolve("docker.sock"));
-        pb.environment().put("DOCKER_CONFIG", dir.resolve("docker-config").toString());
-        Path out = Files.createTempFile(dir, "out", ".txt");
-        Path err = Files.createTempFile(dir, "err", ".txt");
-        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("docker " + String.join(" ", args) + " did not finish");
-        }
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        return DockerCli.run(dir, Map.of("DOCKER_HOST", "unix://" + via.stateDir.resolve("docker.sock")), List.of(args));
     }
 
     @Test
