@@ -15,6 +15,18 @@
  *
  * Why a separate process: containers outlive swarmd, so swarmd cannot sit in their
  * output path; and timestamps and rotation must happen as the lines are written.
+ *
+ *   jswarm-logger --oom-watch MEMCG_DIR FILE
+ *
+ * The container's OOM watch, run by the OCI runtime as a createRuntime hook: after the
+ * container's memory cgroup (v1) is set up and before its process runs, it registers an
+ * eventfd for the cgroup's OOM notifications, then leaves a child waiting on it and exits
+ * (the runtime goes on). When the eventfd fires while the cgroup is still there, the
+ * cgroup ran out of memory: the child writes {"type":"oom"} to FILE. When the cgroup is
+ * removed (the container is gone) the eventfd fires too, and the child just exits.
+ * Registered before the process runs, it cannot miss an OOM kill that comes at once, as a
+ * watcher started after the process (runc events) could. It never fails the container's
+ * start: what it cannot set up it reports on stderr, and exits 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -157,7 +170,50 @@ static void drain(struct stream *s, int at_eof) {
     }
 }
 
+static int oom_watch(const char *memcg, const char *file) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/memory.oom_control", memcg);
+    int oom = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "%s/cgroup.event_control", memcg);
+    int control = open(path, O_WRONLY | O_CLOEXEC);
+    int efd = eventfd(0, EFD_CLOEXEC);
+    char line[64];
+    int n = snprintf(line, sizeof line, "%d %d", efd, oom);
+    if (oom < 0 || control < 0 || efd < 0 || write(control, line, (size_t) n) != n) {
+        fprintf(stderr, "jswarm-logger: cannot watch %s for OOM kills: %s\n", memcg, strerror(errno));
+        return 0;
+    }
+    close(control);
+    pid_t child = fork();
+    if (child != 0) {
+        return 0;  /* registered: the runtime goes on (the child holds the eventfd) */
+    }
+    setsid();
+    /* The runtime reads the hook's output until every copy of it is closed. */
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    uint64_t count;
+    while (read(efd, &count, sizeof count) < 0 && errno == EINTR) {
+    }
+    snprintf(path, sizeof path, "%s/memory.oom_control", memcg);
+    if (access(path, F_OK) == 0) {
+        int out = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (out >= 0) {
+            static const char event[] = "{\"type\":\"oom\"}\n";
+            ssize_t ignored = write(out, event, sizeof event - 1);
+            (void) ignored;
+            close(out);
+        }
+    }
+    _exit(0);
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "--oom-watch") == 0) {
+        return oom_watch(argv[2], argv[3]);
+    }
     if (argc < 6 || strcmp(argv[4], "--") != 0) {
         fprintf(stderr, "usage: jswarm-logger DIR MAX_SIZE MAX_FILES -- COMMAND [ARG...]\n");
         return 125;

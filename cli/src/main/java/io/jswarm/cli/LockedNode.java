@@ -56,7 +56,7 @@ final class LockedNode {
             public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
                 if (!call.getMethodDescriptor().getBareMethodName().equals("Unlock")) {
                     call.close(Status.FAILED_PRECONDITION.withDescription("this manager is locked (autolock): run swarmctl cluster unlock"
-                            + " and give it the unlock key"), new Metadata());
+                            + " (or docker swarm unlock) and give it the unlock key"), new Metadata());
                     return new ServerCall.Listener<>() {};
                 }
                 return next.startCall(call, headers);

@@ -540,6 +540,14 @@ public final class Swarmd implements Callable<Integer> {
                         + " by a jswarm without TLS): remove the state directory and join the node again");
             }
             if (NodeTls.locked(stateDir)) {
+                if (engine != null && !engine.https()) {
+                    // docker swarm unlock works as on dockerd: the Engine API serves /info ("locked")
+                    // and the unlock, which reaches the locked node through its socket. (HTTPS
+                    // waits: the certificate's key is what is locked.)
+                    engineNode.locked(state.nodeId, st.advertise().host());
+                    engineApi.set(new io.jswarm.cli.engine.EngineApi(engine.listen(), socket, engineNode, registry,
+                            new io.vertx.core.http.HttpServerOptions(), null));
+                }
                 tls = LockedNode.awaitUnlock(stateDir, socket);
                 keys.unlockWith(tls.lockKey());
             } else {
@@ -689,15 +697,29 @@ public final class Swarmd implements Callable<Integer> {
         private volatile String nodeId;
         private volatile String addr = "";
         private volatile SwarmNode node;
+        private volatile boolean locked;
 
         EngineNode(String hostname) {
             this.hostname = hostname;
+        }
+
+        /** A manager restarted with autolock on, before its unlock key is given. */
+        void locked(String nodeId, String addr) {
+            this.addr = addr;
+            this.locked = true;
+            this.nodeId = nodeId;
         }
 
         void inSwarm(String nodeId, String addr, SwarmNode node) {
             this.addr = addr;
             this.node = node;
             this.nodeId = nodeId;
+            this.locked = false;
+        }
+
+        @Override
+        public boolean locked() {
+            return locked;
         }
 
         @Override

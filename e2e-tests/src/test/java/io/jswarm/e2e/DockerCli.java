@@ -20,6 +20,11 @@ final class DockerCli {
 
     /** Runs {@code docker ARGS} with these environment variables; its files go to {@code dir}. */
     static Result run(Path dir, Map<String, String> env, List<String> args) throws Exception {
+        return run(dir, env, args, "");
+    }
+
+    /** As {@link #run(Path, Map, List)}, with this on its standard input (docker swarm unlock reads the key there). */
+    static Result run(Path dir, Map<String, String> env, List<String> args, String input) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(DOCKER.toString()));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -28,7 +33,8 @@ final class DockerCli {
         pb.environment().put("DOCKER_CONFIG", dir.resolve("docker-config").toString());
         Path out = Files.createTempFile(dir, "out", ".txt");
         Path err = Files.createTempFile(dir, "err", ".txt");
-        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Path in = Files.writeString(Files.createTempFile(dir, "in", ".txt"), input);
+        Process p = pb.redirectInput(in.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("docker " + String.join(" ", args) + " did not finish: " + Files.readString(out));

@@ -71,7 +71,20 @@ class SwarmInitTest {
     }
 
     static Result docker(Member via, String... args) throws Exception {
-        return DockerCli.run(dir, Map.of("DOCKER_HOST", "unix://" + via.stateDir.resolve("docker.sock")), List.of(args));
+        return dockerWithInput(via, "", args);
+    }
+
+    static Result dockerWithInput(Member via, String input, String... args) throws Exception {
+        return DockerCli.run(dir, Map.of("DOCKER_HOST", "unix://" + via.stateDir.resolve("docker.sock")), List.of(args), input);
+    }
+
+    static boolean says(Member via, String text, String... args) {
+        try {
+            Result r = docker(via, args);
+            return (r.out() + r.err()).contains(text);
+        } catch (Exception e) {
+            return false;
+        }
     }
 
     @Test
@@ -141,6 +154,29 @@ class SwarmInitTest {
                 return false;
             }
         }, "w1 is back in the swarm after a restart, --inactive notwithstanding");
+        await(Duration.ofSeconds(60), () -> LocalCluster.readyNodes(m1) == 2, "both nodes are ready");
+    }
+
+    /** Autolock as a Docker user turns it on and meets it: the restarted manager is locked until docker swarm unlock. */
+    @Test
+    @Order(4)
+    void aLockedManagerIsUnlockedWithDockerSwarmUnlock() throws Exception {
+        Result update = docker(m1, "swarm", "update", "--autolock=true");
+        assertEquals(0, update.exit(), update.err());
+        Matcher key = Pattern.compile("SWMKEY-1-\\S+").matcher(update.out());
+        assertTrue(key.find(), update.out());
+        m1.stop();
+        m1.start();
+        await(Duration.ofSeconds(60), () -> says(m1, "Swarm: locked", "info"), "m1 restarted locked", m1::logText);
+        Result ls = docker(m1, "node", "ls");
+        assertEquals(1, ls.exit());
+        assertTrue(ls.err().contains("Swarm is encrypted and needs to be unlocked before it can be used"), ls.err());
+        Result wrong = dockerWithInput(m1, "SWMKEY-1-" + "A".repeat(43) + "\n", "swarm", "unlock");
+        assertNotEquals(0, wrong.exit());
+        assertTrue(says(m1, "Swarm: locked", "info"), "still locked after a wrong key");
+        Result unlocked = dockerWithInput(m1, key.group() + "\n", "swarm", "unlock");
+        assertEquals(0, unlocked.exit(), unlocked.err() + unlocked.out());
+        await(Duration.ofSeconds(60), () -> says(m1, "Leader", "node", "ls"), "m1 serves node ls once unlocked", m1::logText);
         await(Duration.ofSeconds(60), () -> LocalCluster.readyNodes(m1) == 2, "both nodes are ready");
     }
 }

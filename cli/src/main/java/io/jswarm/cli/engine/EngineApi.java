@@ -47,6 +47,10 @@ public final class EngineApi implements Closeable {
     private static final Pattern VERSIONED = Pattern.compile("/v(\\d+)\\.(\\d+)(/.*)");
     /** What a node in no swarm yet (swarmd --inactive) answers; the rest is 503, as dockerd's. */
     private static final Pattern IN_NO_SWARM = Pattern.compile("/version|/info|/swarm/init|/swarm/join");
+    /** What a manager waiting for its unlock key answers (autolock); the rest is 503, as dockerd's. */
+    private static final Pattern WHILE_LOCKED = Pattern.compile("/version|/info|/swarm/unlock");
+    private static final String LOCKED = "Swarm is encrypted and needs to be unlocked before it can be used. Please use"
+            + " \"docker swarm unlock\" to unlock it.";
     /** What a container engine serves and a swarm orchestrator does not. */
     private static final Pattern ENGINE_ONLY = Pattern.compile(
             "/(containers|images|volumes|build|exec|plugins|commit|session|auth|grpc|system/df|networks/prune)(/.*)?");
@@ -236,6 +240,9 @@ public final class EngineApi implements Closeable {
             if (node.nodeId() == null && !IN_NO_SWARM.matcher(path).matches() && !ENGINE_ONLY.matcher(path).matches()) {
                 // swarmd --inactive, before docker swarm init or join: as dockerd in no swarm
                 throw new EngineError(503, WaitingNode.NOT_IN_A_SWARM);
+            }
+            if (node.locked() && !WHILE_LOCKED.matcher(path).matches() && !ENGINE_ONLY.matcher(path).matches()) {
+                throw new EngineError(503, LOCKED);
             }
             boolean pathKnown = false;
             for (Route r : routes) {

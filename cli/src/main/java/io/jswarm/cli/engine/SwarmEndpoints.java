@@ -50,6 +50,9 @@ public final class SwarmEndpoints {
         /** Null while the node is in no swarm (swarmd --inactive, before docker swarm init or join). */
         String nodeId();
 
+        /** A manager restarted with autolock on, waiting for its unlock key: it serves nothing else. */
+        boolean locked();
+
         String hostname();
 
         /** The address other nodes reach this one at (host only). */
@@ -154,6 +157,10 @@ public final class SwarmEndpoints {
                 // swarmd --inactive, before docker swarm init or join
                 ? new JsonObject().put("NodeID", "").put("NodeAddr", "").put("LocalNodeState", "inactive").put("Error", "")
                         .put("ControlAvailable", false).putNull("RemoteManagers")
+                : node.locked()
+                // what docker swarm unlock looks for before it asks for the key
+                ? new JsonObject().put("NodeID", node.nodeId()).put("NodeAddr", node.addr()).put("LocalNodeState", "locked")
+                        .put("Error", "").put("ControlAvailable", false).putNull("RemoteManagers")
                 : activeSwarm();
         Runtime rt = Runtime.getRuntime();
         return new JsonObject().put("ID", node.nodeId() == null ? "" : node.nodeId()).put("Name", node.hostname())

@@ -25,9 +25,13 @@ public final class Bundle {
             "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware");
     static final List<String> READONLY = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
 
-    /** Everything config.json needs that is decided elsewhere. */
+    /**
+     * Everything config.json needs that is decided elsewhere; oomWatch: the path and then the
+     * argv of the createRuntime hook that watches the container's memory cgroup for OOM kills
+     * (empty: none).
+     */
     public record Spec(ProcessSpec process, int uid, int gid, String hostname, boolean readOnly, Path netns, String cgroupsPath,
-            ResourceRequirements resources, List<Mount> mounts, Path volumes) {}
+            ResourceRequirements resources, List<Mount> mounts, Path volumes, List<String> oomWatch) {}
 
     private Bundle() {}
 
@@ -105,6 +109,13 @@ public final class Bundle {
         }
         if (limits.getPids() > 0) {
             res.putObject("pids").put("limit", limits.getPids());
+        }
+        if (!s.oomWatch().isEmpty()) {
+            // Run by the runtime once the cgroups are set and before the process runs: see jswarm-logger.c
+            ObjectNode hook = root.putObject("hooks").putArray("createRuntime").addObject().put("path", s.oomWatch().get(0));
+            ArrayNode hookArgs = hook.putArray("args");
+            s.oomWatch().subList(1, s.oomWatch().size()).forEach(hookArgs::add);  // argv, from argv[0]
+            hook.put("timeout", 10);
         }
         ArrayNode masked = linux.putArray("maskedPaths");
         MASKED.forEach(masked::add);

@@ -333,9 +333,12 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
             }
             List<io.jswarm.api.Mount> mounts = new ArrayList<>(t.getSpec().getContainer().getMountsList());
             mounts.addAll(files.prepare(ctx.id, t.getSpec().getContainer()));
+            // Only a memory limit can OOM-kill the container: only then is its cgroup watched.
+            String cgroup = cgroupParent + "/" + ctx.id;
             Bundle.write(ctx.bundle(), new Bundle.Spec(process, user[0], user[1], hostname,
-                    t.getSpec().getContainer().getReadOnly(), ns, cgroupParent + "/" + ctx.id, t.getSpec().getResources(),
-                    mounts, volumesDir));
+                    t.getSpec().getContainer().getReadOnly(), ns, cgroup, t.getSpec().getResources(),
+                    mounts, volumesDir, t.getSpec().getResources().getLimits().getMemoryBytes() > 0
+                            ? logWriter.oomWatch(cgroup, ctx.dir.resolve("events.log")) : List.of()));
         } catch (IOException | RuntimeException e) {
             LOG.info("task {} rejected: {}", ctx.id, e.getMessage());
             cleanup(ctx, false);
@@ -412,19 +415,16 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
 
     /**
      * Starts the shim: it runs the runtime in the foreground under the log writer (so it
-     * reaps the container and learns its exit code; the writer passes it on), follows the runtime's events to notice OOM kills (when a
-     * memory limit makes them possible), and
-     * writes the exit code when the container ends. setsid keeps it out of swarmd's
-     * process group, so it outlives swarmd.
+     * reaps the container and learns its exit code; the writer passes it on) and writes the
+     * exit code when the container ends. OOM kills are noticed by the bundle's hook
+     * (jswarm-logger --oom-watch, in TASKDIR/events.log), set before the process runs.
+     * setsid keeps it out of swarmd's process group, so it outlives swarmd.
      */
     private void launch(TaskContext ctx) throws IOException {
         String script = String.join("\n",
                 "\"$LW\" \"$D\" \"$LMAX\" \"$LFILES\" -- \"$RT\" --root \"$RTROOT\" run --pid-file \"$D/pid\" --bundle \"$B\" --no-new-keyring \"$ID\" "
                         + "</dev/null &",
                 "pid=$!",
-                // Only a memory limit can OOM-kill the container: only then follow the runtime's events.
-                "[ \"$OOM\" = 1 ] && (while [ ! -s \"$D/pid\" ]; do kill -0 $pid 2>/dev/null || exit 0; sleep 0.02; done;",
-                " exec \"$RT\" --root \"$RTROOT\" events --interval 3600s \"$ID\" >\"$D/events.log\" 2>/dev/null) &",
                 "wait $pid",
                 "echo $? >\"$D/exit.tmp\" && mv \"$D/exit.tmp\" \"$D/exit\"",
                 "");
@@ -440,9 +440,9 @@ public final class Executor implements Closeable, io.jswarm.agent.TaskRunner {
         pb.environment().put("B", ctx.bundle().toString());
         pb.environment().put("ID", ctx.id);
         pb.environment().put("D", ctx.dir.toString());
-        pb.environment().put("OOM", ctx.task.getSpec().getResources().getLimits().getMemoryBytes() > 0 ? "1" : "0");
         Files.deleteIfExists(ctx.dir.resolve("exit"));
         Files.deleteIfExists(ctx.dir.resolve("pid"));
+        Files.deleteIfExists(ctx.dir.resolve("events.log"));
         pb.start();
         ctx.launched = true;
         persist(ctx);

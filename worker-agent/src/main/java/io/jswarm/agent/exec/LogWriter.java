@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The per-container log writer: {@code jswarm-logger} (src/main/c), built with the agent
@@ -62,6 +63,19 @@ public final class LogWriter {
 
     Limits limits() {
         return limits;
+    }
+
+    /**
+     * The createRuntime hook that watches a container's memory cgroup (v1) for OOM kills and
+     * writes {"type":"oom"} to {@code file} (jswarm-logger --oom-watch); none where the memory
+     * controller is not at /sys/fs/cgroup/memory (then an OOM kill shows as exit 137 only).
+     */
+    List<String> oomWatch(String cgroupsPath, Path file) {
+        Path memory = Path.of("/sys/fs/cgroup/memory");
+        if (!Files.isDirectory(memory)) {
+            return List.of();
+        }
+        return List.of(binary.toString(), "jswarm-logger", "--oom-watch", memory + cgroupsPath, file.toString());
     }
 
     /**
