@@ -497,24 +497,14 @@ public final class Swarmd implements Callable<Integer> {
                 System.err.println("swarmd: in no swarm: waiting for docker swarm init or docker swarm join at " + engine.listen());
                 while (true) {
                     pending = waiting.await();
-                    String[] flags = {listenRemote, advertiseRemote, joinAddr, joinToken, certExpiry, heartbeatPeriod, addrPoolMaskLength};
-                    List<String> pools = new ArrayList<>(addrPools);
-                    boolean lock = autolock;
+                    Runnable restore = flagsBefore();
                     try {
                         take(pending.request());
                         st = settings();
                         id = newNode(st, description, keys);
                         break;
                     } catch (IllegalArgumentException e) {
-                        listenRemote = flags[0];
-                        advertiseRemote = flags[1];
-                        joinAddr = flags[2];
-                        joinToken = flags[3];
-                        certExpiry = flags[4];
-                        heartbeatPeriod = flags[5];
-                        addrPoolMaskLength = flags[6];
-                        addrPools = pools;
-                        autolock = lock;
+                        restore.run();  // as started: the next request begins from the flags again
                         pending.refuse(true, e.getMessage());
                     }
                 }
@@ -652,6 +642,30 @@ public final class Swarmd implements Callable<Integer> {
         if (!advertiseAddr.isEmpty()) {
             advertiseRemote = withPort(advertiseAddr, HostPort.parse("ListenAddr", listenRemote).port(), "AdvertiseAddr");
         }
+    }
+
+    /** What puts back the flags an init or join request sets (take), as they are now. */
+    private Runnable flagsBefore() {
+        String listen = listenRemote;
+        String advertise = advertiseRemote;
+        String join = joinAddr;
+        String token = joinToken;
+        String expiry = certExpiry;
+        String heartbeat = heartbeatPeriod;
+        String mask = addrPoolMaskLength;
+        List<String> pools = new ArrayList<>(addrPools);
+        boolean lock = autolock;
+        return () -> {
+            listenRemote = listen;
+            advertiseRemote = advertise;
+            joinAddr = join;
+            joinToken = token;
+            certExpiry = expiry;
+            heartbeatPeriod = heartbeat;
+            addrPoolMaskLength = mask;
+            addrPools = pools;
+            autolock = lock;
+        };
     }
 
     /** Docker's swarm port: what an address in an init or join request without one means. */
