@@ -40,6 +40,7 @@ final class CertificateRenewal implements Closeable {
     private final Supplier<List<String>> managers;
     /** HOST:PORT this node advertises, sent with every renewal; the manager names HOST when the call comes from it. */
     private final String advertised;
+    private final String advertisedHost;
     /** Whether the renewal for a missing address was made (once: the manager may not vouch for it). */
     private volatile boolean addressAsked;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -59,6 +60,7 @@ final class CertificateRenewal implements Closeable {
         this.tls = tls;
         this.managers = managers;
         this.advertised = addr;
+        this.advertisedHost = HostPort.parse("advertise address", addr).host();
     }
 
     void start() {
@@ -80,7 +82,7 @@ final class CertificateRenewal implements Closeable {
             String want = wantedRole;
             boolean roleChanged = want != null && !want.equals(tls.identity().role());
             long ask = asked.get();
-            boolean addressMissing = !addressAsked && !names(tls.certificate(), HostPort.parse("advertise address", advertised).host());
+            boolean addressMissing = !addressAsked && !names(tls.certificate(), advertisedHost);
             if ((roleChanged || ask > answered || addressMissing || System.currentTimeMillis() >= renewAt(tls.certificate()))
                     && System.currentTimeMillis() >= retryAt) {
                 renew();
@@ -141,10 +143,10 @@ final class CertificateRenewal implements Closeable {
                 tls.update(key.getPrivate(), chain, Pem.certificates(r.getRootCaPem()));
                 tls.save(stateDir);
                 LOG.info("certificate renewed: {} until {}", NodeIdentity.of(cert).role(), cert.getNotAfter().toInstant());
-                String host = HostPort.parse("advertise address", advertised).host();
-                if (!names(cert, host)) {
+                if (!names(cert, advertisedHost)) {
                     LOG.warn("the certificate does not name this node's advertise address {} (the manager saw the call come"
-                            + " from another): a client that checks it (docker --tlsverify) refuses the Engine API's HTTPS", host);
+                            + " from another): a client that checks it (docker --tlsverify) refuses the Engine API's HTTPS",
+                            advertisedHost);
                 }
                 return;
             } catch (StatusRuntimeException e) {

@@ -673,18 +673,13 @@ public final class Swarmd implements Callable<Integer> {
 
     /** An IP address, with a port or the one given; interface names (eth0:2377), which dockerd takes, are refused. */
     private static String withPort(String addr, int port, String field) {
-        String host = addr;
-        String text = addr;
-        if (!org.bouncycastle.util.IPAddress.isValid(addr) && !addr.startsWith("[")) {
-            host = HostPort.parse(field, addr).host();
-        } else {
-            text = (addr.contains(":") ? "[" + addr + "]" : addr) + ":" + port;
-        }
-        if (!org.bouncycastle.util.IPAddress.isValid(host)) {
+        String bare = addr.startsWith("[") && addr.endsWith("]") ? addr.substring(1, addr.length() - 1) : addr;
+        HostPort hp = org.bouncycastle.util.IPAddress.isValid(bare) ? new HostPort(bare, port) : HostPort.parse(field, addr);
+        if (!org.bouncycastle.util.IPAddress.isValid(hp.host())) {
             throw new IllegalArgumentException(field + " " + addr + ": give an IP address, optionally with :PORT (jswarm takes"
                     + " no interface or host names here)");
         }
-        return text;
+        return hp.toString();
     }
 
     /** Waits until the Control API on the node's socket answers (a new manager: its Raft group has a leader). */

@@ -266,9 +266,11 @@ public final class EngineApi implements Closeable {
         } catch (StatusRuntimeException e) {
             EngineError err = EngineError.from(e);
             String message = err.getMessage();
-            if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED && !node.managers().isEmpty()) {
+            List<String> managers = e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED
+                    ? node.managers().stream().map(p -> p.getAddr()).toList() : List.of();
+            if (!managers.isEmpty()) {
                 // a worker: Docker's words, and where the managers are
-                message += " Managers: " + String.join(", ", node.managers().stream().map(p -> p.getAddr()).toList()) + ".";
+                message += " Managers: " + String.join(", ", managers) + ".";
             }
             return new Reply(err.status, new JsonObject().put("message", message));
         } catch (Exception e) {

@@ -24,6 +24,9 @@ import java.util.concurrent.TimeUnit;
 final class EventsEndpoint {
     private static final Set<String> FILTERS = Set.of("type", "event", "scope", "service", "node");
     private static final List<String> TYPES = List.of("service", "node");
+    /** The event types dockerd knows: a filter on another is refused as dockerd refuses it. */
+    private static final Set<String> DOCKER_TYPES = Set.of("container", "image", "volume", "network", "daemon", "plugin", "node",
+            "service", "secret", "config");
     /** Ends streams at their {@code until}: an idle cluster sends nothing that would end them. */
     private static final ScheduledExecutorService UNTIL = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "engine-api-events-until");
@@ -44,8 +47,7 @@ final class EventsEndpoint {
     private Reply events(Call c) {
         Filters f = Filters.parse(c.query("filters"), FILTERS);
         for (String t : f.get("type")) {
-            if (!Set.of("container", "image", "volume", "network", "daemon", "plugin", "node", "service", "secret", "config")
-                    .contains(t)) {
+            if (!DOCKER_TYPES.contains(t)) {
                 throw EngineError.badRequest("Invalid filter 'type=" + t + "'");
             }
         }
